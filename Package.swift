@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "mediasync",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mediasync", targets: ["mediasync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // libuv from Debian's libuv1-dev, seen through pkg-config.
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev", "pkgconf"])]
+        ),
+        // Thin libuv binding: loop, timers, signals, processes, pipes, Unix sockets. No rsync, no media.
+        .target(name: "UV", dependencies: ["CLibUV"]),
+        // Pure logic, no I/O: rsync output parser, exit codes, progress model, config.
+        .target(name: "MediaSyncCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Runs the core's decisions on the loop: children, config loading, stores.
+        .target(name: "MediaSyncEngine", dependencies: [
+            "UV", "MediaSyncCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The command line.
+        .executableTarget(name: "mediasync", dependencies: [
+            "MediaSyncEngine", "MediaSyncCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Benchmarks, run by bin/bench in release mode; never part of the tests.
+        .executableTarget(name: "mediasync-bench", dependencies: ["MediaSyncCore"]),
+
+        .testTarget(name: "UVTests", dependencies: ["UV"]),
+        .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import MediaSyncCore
+import UV

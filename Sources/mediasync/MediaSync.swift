@@ -1,0 +1,13 @@
+import ArgumentParser
+import MediaSyncCore
+
+/// The `mediasync` command: pulls AI-generated media out of containers into a local library.
+@main
+struct MediaSync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mediasync",
+        abstract: "Pull Forge and ComfyUI outputs from containers and GPU boxes into your media library.",
+        version: MediaSyncVersion.string,
+        subcommands: []
+    )
+}
