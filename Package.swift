@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV"]),
+        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV"],
+                    exclude: ["Shims"]),
         .testTarget(name: "CLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]
