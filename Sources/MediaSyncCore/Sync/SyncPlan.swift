@@ -25,6 +25,16 @@ public struct SyncPlan: Equatable, Sendable {
         /// The name the file would have had (`<dest>/<folder>/<remote path>`) when it got another one.
         public var renamedFrom: [UInt8]?
 
+        public init(remotePath: [UInt8], libraryPath: [UInt8], size: Int64, mtime: Int64, reason: Reason,
+                    renamedFrom: [UInt8]? = nil) {
+            self.remotePath = remotePath
+            self.libraryPath = libraryPath
+            self.size = size
+            self.mtime = mtime
+            self.reason = reason
+            self.renamedFrom = renamedFrom
+        }
+
         /// The manifest row to record once the file is home for good.
         public func manifestRow(source: String, folder: String, syncedAt: Int64) -> ManifestRow {
             ManifestRow(source: source, folder: folder, remotePath: remotePath, size: size, mtime: mtime,
@@ -46,6 +56,12 @@ public struct SyncPlan: Equatable, Sendable {
         public var reason: Reason
         /// The source's `now` minus the file's mtime (negative for `mtimeInFuture`).
         public var ageSeconds: Int64
+
+        public init(remotePath: [UInt8], reason: Reason, ageSeconds: Int64) {
+            self.remotePath = remotePath
+            self.reason = reason
+            self.ageSeconds = ageSeconds
+        }
     }
 
     public var transfers: [Transfer] = []
