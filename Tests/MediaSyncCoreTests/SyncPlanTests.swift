@@ -167,4 +167,12 @@ private func file(_ path: String, size: Int64 = 1_000, age: Int64 = 3_600) -> Re
         #expect(recorded.isSameFile(as: file("a.png", size: 10)))
         #expect(recorded.libraryPath == b("forge/txt2img/a.png") && recorded.syncedAt == 42)
     }
+
+    @Test func everyNameTakenDefersInsteadOfOverwriting() {
+        let listing = RemoteListing(now: now, files: [file("a.png")], format: .find)
+        let result = SyncPlan.make(listing: listing, settleSeconds: settle, manifest: [], destinationPrefix: prefix,
+                                   refetch: false, libraryFile: { _ in LibraryFileFact(size: 1, mtime: 1) })
+        #expect(result.transfers.isEmpty && result.adopted.isEmpty)
+        #expect(result.deferred.map(\.reason) == [.noFreeLibraryName])
+    }
 }
