@@ -1,0 +1,176 @@
+/// What one job's cycle will do, decided from a listing and the manifest without any I/O.
+///
+/// ```swift
+/// let plan = SyncPlan.make(listing: listing, settleSeconds: 30, manifest: store.rows(...),
+///                          destinationPrefix: Array("forge/txt2img".utf8), refetch: false,
+///                          libraryFile: { path in stat(libraryRoot + path) })
+/// ```
+public struct SyncPlan: Equatable, Sendable {
+    /// A file to fetch and where it lands in the library.
+    public struct Transfer: Equatable, Sendable {
+        public enum Reason: Equatable, Sendable {
+            /// Never seen before.
+            case new
+            /// The remote path is in the manifest with another size or mtime: a reused name.
+            case nameReused
+            /// Already brought home once, deleted from the library by the user, fetched again on `refetch`.
+            case refetch
+        }
+        public var remotePath: [UInt8]
+        /// Relative to the library root; never an existing file.
+        public var libraryPath: [UInt8]
+        public var size: Int64
+        public var mtime: Int64
+        public var reason: Reason
+        /// The name the file would have had (`<dest>/<folder>/<remote path>`) when it got another one.
+        public var renamedFrom: [UInt8]?
+
+        public init(remotePath: [UInt8], libraryPath: [UInt8], size: Int64, mtime: Int64, reason: Reason,
+                    renamedFrom: [UInt8]? = nil) {
+            self.remotePath = remotePath
+            self.libraryPath = libraryPath
+            self.size = size
+            self.mtime = mtime
+            self.reason = reason
+            self.renamedFrom = renamedFrom
+        }
+
+        /// The manifest row to record once the file is home for good.
+        public func manifestRow(source: String, folder: String, syncedAt: Int64) -> ManifestRow {
+            ManifestRow(source: source, folder: folder, remotePath: remotePath, size: size, mtime: mtime,
+                        libraryPath: libraryPath, syncedAt: syncedAt)
+        }
+    }
+
+    /// A file left for a later cycle (becomes a `file_deferred` event).
+    public struct Deferred: Equatable, Sendable {
+        public enum Reason: String, Sendable {
+            /// Younger than `settle` by the source's clock: it may still be being written.
+            case settling
+            /// mtime ahead of the source's own clock: something is still touching it, or its clock jumped.
+            case mtimeInFuture = "mtime_in_future"
+            /// Every `~N` name up to the limit is taken; the library folder needs a look.
+            case noFreeLibraryName = "no_free_library_name"
+        }
+        public var remotePath: [UInt8]
+        public var reason: Reason
+        /// The source's `now` minus the file's mtime (negative for `mtimeInFuture`).
+        public var ageSeconds: Int64
+
+        public init(remotePath: [UInt8], reason: Reason, ageSeconds: Int64) {
+            self.remotePath = remotePath
+            self.reason = reason
+            self.ageSeconds = ageSeconds
+        }
+    }
+
+    public var transfers: [Transfer] = []
+    public var deferred: [Deferred] = []
+    /// Files already home: in the manifest with the same size and mtime, and still in the library.
+    public var skippedHome = 0
+    /// Files the user deleted from the library after they were brought home; not fetched again.
+    public var skippedUserDeleted: [[UInt8]] = []
+    /// Files not in the manifest whose natural library name already holds a file of the same size and
+    /// mtime (e.g. brought home before a crash kept the manifest row from being written): record only.
+    public var adopted: [Transfer] = []
+    /// Sum of `transfers` sizes: the cycle's byte total, known before any transfer starts.
+    public var totalBytes: Int64 = 0
+
+    public init() {}
+}
+
+/// A library file's size and mtime, as the planner needs to know it.
+public struct LibraryFileFact: Hashable, Sendable {
+    public var size: Int64
+    public var mtime: Int64
+    public init(size: Int64, mtime: Int64) {
+        self.size = size
+        self.mtime = mtime
+    }
+}
+
+extension SyncPlan {
+    /// Plans one job.
+    /// - Parameters:
+    ///   - listing: the folder's files and the source's clock.
+    ///   - settleSeconds: files younger than this by the source's clock wait for a later cycle.
+    ///   - manifest: this job's manifest rows.
+    ///   - destinationPrefix: the library-relative folder `<dest>/<folder>`.
+    ///   - refetch: fetch again files the user deleted from the library.
+    ///   - libraryFile: what is on disk at a library-relative path (nil when nothing).
+    ///   - isReserved: other names that must not be used (e.g. other jobs' manifest rows).
+    public static func make(listing: RemoteListing, settleSeconds: Int64, manifest: [ManifestRow],
+                            destinationPrefix: [UInt8], refetch: Bool,
+                            libraryFile: ([UInt8]) -> LibraryFileFact?,
+                            isReserved: ([UInt8]) -> Bool = { _ in false }) -> SyncPlan {
+        var plan = SyncPlan()
+        var rowsByPath: [[UInt8]: [ManifestRow]] = [:]
+        var taken = Set<[UInt8]>()
+        for row in manifest {
+            rowsByPath[row.remotePath, default: []].append(row)
+            taken.insert(row.libraryPath)
+        }
+        // Natural names are claimed first, renames second: a remote file literally named `a~2.png` keeps
+        // its own name rather than losing it to a rename of `a.png` that sorts before it.
+        var needsNewName: [(RemoteFile, Transfer.Reason)] = []
+        for file in listing.files.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
+            let rows = rowsByPath[file.path] ?? []
+            if let home = rows.first(where: { $0.isSameFile(as: file) }) {
+                if libraryFile(home.libraryPath) != nil {
+                    plan.skippedHome += 1
+                } else if refetch {
+                    plan.add(Transfer(remotePath: file.path, libraryPath: home.libraryPath, size: file.size,
+                                      mtime: file.mtime, reason: .refetch, renamedFrom: nil))
+                    taken.insert(home.libraryPath)
+                } else {
+                    plan.skippedUserDeleted.append(file.path)
+                }
+                continue
+            }
+            let age = listing.now - file.mtime
+            if age < 0 || age < settleSeconds {
+                plan.deferred.append(Deferred(remotePath: file.path, reason: age < 0 ? .mtimeInFuture : .settling,
+                                              ageSeconds: age))
+                continue
+            }
+            if !rows.isEmpty {
+                needsNewName.append((file, .nameReused))
+                continue
+            }
+            let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
+            let onDisk = libraryFile(natural)
+            let transfer = Transfer(remotePath: file.path, libraryPath: natural, size: file.size,
+                                    mtime: file.mtime, reason: .new, renamedFrom: nil)
+            if onDisk == LibraryFileFact(size: file.size, mtime: file.mtime), !taken.contains(natural),
+               !isReserved(natural) {
+                plan.adopted.append(transfer)
+                taken.insert(natural)
+            } else if onDisk == nil, !taken.contains(natural), !isReserved(natural) {
+                plan.add(transfer)
+                taken.insert(natural)
+            } else {
+                needsNewName.append((file, .new))
+            }
+        }
+        for (file, reason) in needsNewName {
+            let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
+            let free = LibraryNaming.firstFree(natural) { candidate in
+                taken.contains(candidate) || isReserved(candidate) || libraryFile(candidate) != nil
+            }
+            guard let name = free else {
+                plan.deferred.append(Deferred(remotePath: file.path, reason: .noFreeLibraryName,
+                                              ageSeconds: listing.now - file.mtime))
+                continue
+            }
+            taken.insert(name)
+            plan.add(Transfer(remotePath: file.path, libraryPath: name, size: file.size, mtime: file.mtime,
+                              reason: reason, renamedFrom: natural))
+        }
+        return plan
+    }
+
+    private mutating func add(_ transfer: Transfer) {
+        transfers.append(transfer)
+        totalBytes += transfer.size
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import MediaSyncCore
+
+/// The manifest: every file brought home, which remote file it was and where it lives in the library.
+///
+/// One SQLite file `<state_dir>/manifest.sqlite` in WAL mode. Paths are stored as BLOBs so names that are
+/// not UTF-8 keep their exact bytes. A remote path can have several rows over time (name reuse); a
+/// library path belongs to at most one row, so two files can never be recorded at the same library name.
+///
+/// ```swift
+/// let store = try ManifestStore(stateDirectory: "/var/lib/mediasync")
+/// let rows = try store.rows(source: "gpu1", folder: "/app/outputs")
+/// try store.record(plan.transfers.map { $0.manifestRow(source: "gpu1", folder: "/app/outputs", syncedAt: now) })
+/// ```
+public final class ManifestStore: Sendable {
+    /// The file name inside the state directory.
+    public static let fileName = "manifest.sqlite"
+
+    private let queue: DatabaseQueue
+    /// Where the database lives, for messages.
+    public let path: String
+
+    /// Opens (creating when missing) `<stateDirectory>/manifest.sqlite` and migrates it.
+    public convenience init(stateDirectory: String) throws {
+        try self.init(path: stateDirectory + "/" + Self.fileName)
+    }
+
+    /// Opens (creating when missing) the manifest at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        // Another process (a second `mediasync` by mistake) holding the write lock: wait, then fail clearly.
+        configuration.busyMode = .timeout(5)
+        self.path = path
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE manifest_file (
+                    id INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    folder TEXT NOT NULL,
+                    remote_path BLOB NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    library_path BLOB NOT NULL UNIQUE,
+                    synced_at INTEGER NOT NULL,
+                    UNIQUE (source, folder, remote_path, size, mtime)
+                );
+                CREATE INDEX manifest_file_job_path ON manifest_file (source, folder, remote_path);
+                """)
+        }
+        return migrator
+    }
+
+    /// Every row of one job (source, folder), oldest first.
+    public func rows(source: String, folder: String) throws -> [ManifestRow] {
+        try read { db in
+            try Self.fetch(db, "WHERE source = ? AND folder = ? ORDER BY id", [source, folder])
+        }
+    }
+
+    /// Every version of one remote path, oldest first (more than one after a name reuse).
+    public func rows(source: String, folder: String, remotePath: [UInt8]) throws -> [ManifestRow] {
+        try read { db in
+            try Self.fetch(db, "WHERE source = ? AND folder = ? AND remote_path = ? ORDER BY synced_at, id",
+                           [source, folder, Data(remotePath)])
+        }
+    }
+
+    /// The most recently recorded version of a remote path: what the purge checks before deleting it.
+    public func latestRow(source: String, folder: String, remotePath: [UInt8]) throws -> ManifestRow? {
+        try read { db in
+            try Self.fetch(db, """
+                WHERE source = ? AND folder = ? AND remote_path = ? ORDER BY synced_at DESC, id DESC LIMIT 1
+                """, [source, folder, Data(remotePath)]).first
+        }
+    }
+
+    /// The row for exactly this remote file (path, size and mtime), if it was brought home.
+    public func row(source: String, folder: String, file: RemoteFile) throws -> ManifestRow? {
+        try read { db in
+            try Self.fetch(db, "WHERE source = ? AND folder = ? AND remote_path = ? AND size = ? AND mtime = ?",
+                           [source, folder, Data(file.path), file.size, file.mtime]).first
+        }
+    }
+
+    /// True when any job's row already uses `libraryPath` (a name the planner must not hand out again).
+    public func isLibraryPathTaken(_ libraryPath: [UInt8]) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM manifest_file WHERE library_path = ?)",
+                              arguments: [Data(libraryPath)]) ?? false
+        }
+    }
+
+    /// Number of rows, all jobs.
+    public func count() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_file") ?? 0 }
+    }
+
+    /// Records a batch in one transaction: all rows or none. Recording the same remote file again (a
+    /// refetch) updates its library path and time. A library path already used by another row fails the
+    /// whole batch: two files at one name would mean one overwrote the other.
+    public func record(_ rows: [ManifestRow]) throws {
+        do {
+            try queue.write { db in
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO manifest_file (source, folder, remote_path, size, mtime, library_path, synced_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (source, folder, remote_path, size, mtime)
+                    DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at
+                    """)
+                for row in rows {
+                    try statement.execute(arguments: [row.source, row.folder, Data(row.remotePath), row.size,
+                                                      row.mtime, Data(row.libraryPath), row.syncedAt])
+                }
+            }
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    private static func fetch(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws
+        -> [ManifestRow]
+    {
+        let sql = "SELECT source, folder, remote_path, size, mtime, library_path, synced_at FROM manifest_file "
+        return try Row.fetchAll(db, sql: sql + clause, arguments: arguments).map { row in
+            ManifestRow(source: row[0], folder: row[1], remotePath: Array(row[2] as Data), size: row[3],
+                        mtime: row[4], libraryPath: Array(row[5] as Data), syncedAt: row[6])
+        }
+    }
+}
+
+/// A manifest read or write that failed, naming the database file.
+public struct ManifestStoreError: Error, CustomStringConvertible {
+    public var path: String
+    public var underlying: any Error
+
+    public var description: String {
+        "manifest \(path): \(underlying) (check that the state directory exists and is writable, "
+            + "and that no other mediasync uses it)"
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import MediaSyncCore
+import MediaSyncEngine
+import Testing
+
+/// A fresh state directory under /tmp per test.
+private struct StateDir {
+    let path: String
+    init() throws {
+        var template = Array("/tmp/mediasync-manifest-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: made)
+    }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+private func b(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_800, library: [UInt8],
+                 syncedAt: Int64 = 1_795_170_000, folder: String = "/app/outputs") -> ManifestRow {
+    ManifestRow(source: "gpu1", folder: folder, remotePath: remote, size: size, mtime: mtime,
+                libraryPath: library, syncedAt: syncedAt)
+}
+
+@Suite struct ManifestStoreTests {
+    @Test func invalidUTF8PathBytesRoundTripExactly() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let weird: [UInt8] = [0x62, 0xff, 0xfe, 0x0a, 0x01, 0x5c, 0x23, 0x2e, 0x70, 0x6e, 0x67]
+        let stored = row(weird, library: b("forge/") + weird)
+        let store = try ManifestStore(stateDirectory: dir.path)
+        try store.record([stored])
+        #expect(try store.rows(source: "gpu1", folder: "/app/outputs") == [stored])
+        #expect(try store.latestRow(source: "gpu1", folder: "/app/outputs", remotePath: weird) == stored)
+        #expect(try store.isLibraryPathTaken(b("forge/") + weird))
+        // The U+FFFD spelling of the same name is a different name: bytes, not strings, are compared.
+        let lossy = Array(String(decoding: weird, as: UTF8.self).utf8)
+        #expect(try !store.isLibraryPathTaken(b("forge/") + lossy))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/manifest.sqlite-wal"), "WAL mode")
+    }
+
+    @Test func tenThousandRowsInOneBatchAndTheyOutliveAReopen() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let rows = (0..<10_000).map { index in
+            row(b("2026-11-24/\(index)-3912345.png"), size: Int64(index), library: b("forge/\(index).png"))
+        }
+        let started = Date()
+        do {
+            let store = try ManifestStore(stateDirectory: dir.path)
+            try store.record(rows)
+            #expect(try store.count() == 10_000)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        // One transaction: 10,000 autocommits with a sync each would take far longer on a real disk.
+        #expect(elapsed < 10, "batch took \(elapsed) s")
+        let reopened = try ManifestStore(stateDirectory: dir.path)
+        #expect(try reopened.rows(source: "gpu1", folder: "/app/outputs") == rows)
+    }
+
+    @Test func aBatchWithOneBadRowRecordsNothing() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let store = try ManifestStore(stateDirectory: dir.path)
+        try store.record([row(b("a.png"), library: b("lib/a.png"))])
+        // The last row wants a library path another file already has: the whole batch must be refused.
+        let batch = (0..<100).map { row(b("n\($0).png"), library: b("lib/n\($0).png")) }
+            + [row(b("other.png"), library: b("lib/a.png"))]
+        #expect(throws: ManifestStoreError.self) { try store.record(batch) }
+        #expect(try store.count() == 1)
+        #expect(try !store.isLibraryPathTaken(b("lib/n0.png")))
+    }
+
+    @Test func nameReuseRowsCoexistAndLatestIsTheNewest() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let store = try ManifestStore(stateDirectory: dir.path)
+        let path = b("00012-3912345.png")
+        let first = row(path, size: 900, mtime: 100, library: b("f/00012-3912345.png"), syncedAt: 1_000)
+        let second = row(path, size: 950, mtime: 200, library: b("f/00012-3912345~2.png"), syncedAt: 2_000)
+        let third = row(path, size: 990, mtime: 300, library: b("f/00012-3912345~3.png"), syncedAt: 3_000)
+        try store.record([first])
+        try store.record([third, second])
+        #expect(try store.rows(source: "gpu1", folder: "/app/outputs", remotePath: path) == [first, second, third])
+        #expect(try store.latestRow(source: "gpu1", folder: "/app/outputs", remotePath: path) == third)
+        #expect(try store.row(source: "gpu1", folder: "/app/outputs",
+                              file: RemoteFile(path: path, size: 950, mtime: 200)) == second)
+        #expect(try store.row(source: "gpu1", folder: "/app/outputs",
+                              file: RemoteFile(path: path, size: 950, mtime: 201)) == nil)
+        // Another folder of the same source is another job.
+        #expect(try store.rows(source: "gpu1", folder: "/other").isEmpty)
+    }
+
+    @Test func recordingTheSameFileAgainUpdatesIt() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let store = try ManifestStore(stateDirectory: dir.path)
+        try store.record([row(b("a.png"), library: b("lib/a.png"), syncedAt: 1)])
+        // A refetch after the user deleted it lands at the same name, later.
+        try store.record([row(b("a.png"), library: b("lib/a.png"), syncedAt: 2)])
+        let rows = try store.rows(source: "gpu1", folder: "/app/outputs")
+        #expect(rows.count == 1 && rows.first?.syncedAt == 2)
+    }
+
+    @Test func plannerAndStoreAgreeAcrossCycles() throws {
+        // Cycle 1 brings a.png home; the container is purged and reuses the name twice; later cycles must
+        // not overwrite: the planner, fed the store's rows, names the new files a~2.png and a~3.png.
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let store = try ManifestStore(stateDirectory: dir.path)
+        var disk: [[UInt8]: LibraryFileFact] = [:]
+        for (cycle, size) in [(Int64(1), Int64(500)), (2, 600), (3, 700)] {
+            let now = 10_000 * cycle
+            let listing = RemoteListing(now: now, files: [RemoteFile(path: b("a.png"), size: size, mtime: now - 500)],
+                                        format: .find)
+            let plan = SyncPlan.make(listing: listing, settleSeconds: 60,
+                                     manifest: try store.rows(source: "gpu1", folder: "/app/outputs"),
+                                     destinationPrefix: b("forge/txt2img"), refetch: false,
+                                     libraryFile: { disk[$0] },
+                                     isReserved: { (try? store.isLibraryPathTaken($0)) ?? true })
+            for transfer in plan.transfers {
+                disk[transfer.libraryPath] = LibraryFileFact(size: transfer.size, mtime: transfer.mtime)
+            }
+            try store.record(plan.transfers.map {
+                $0.manifestRow(source: "gpu1", folder: "/app/outputs", syncedAt: cycle)
+            })
+        }
+        let names = try store.rows(source: "gpu1", folder: "/app/outputs").map {
+            String(decoding: $0.libraryPath, as: UTF8.self)
+        }
+        #expect(names == ["forge/txt2img/a.png", "forge/txt2img/a~2.png", "forge/txt2img/a~3.png"])
+    }
+
+    @Test func missingStateDirectoryIsNamedInTheError() {
+        let missing = "/tmp/mediasync-no-such-dir-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect {
+            _ = try ManifestStore(stateDirectory: missing)
+        } throws: { error in
+            "\(error)".contains(missing + "/manifest.sqlite")
+        }
+    }
+}
