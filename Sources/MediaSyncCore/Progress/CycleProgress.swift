@@ -25,6 +25,7 @@ public struct CycleProgress: Sendable {
         self.rateWindow = rateWindow
         self.overallRate = RateEstimator(window: rateWindow)
         for id in ids { addJob(id) }
+        refreshPercent()
     }
 
     /// Adds a queued job at the end of the queue; false when a job with that id exists already.
