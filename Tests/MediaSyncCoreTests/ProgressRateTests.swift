@@ -32,6 +32,15 @@ import Testing
         #expect(smoothed < 15e6)
     }
 
+    @Test func aBurstOfRecordsKeepsTheHistorySmallAndTheRateRight() throws {
+        var rate = RateEstimator()
+        // 20,000 small files in 10 s: one record every half millisecond, 1 KB each.
+        for i in 0...20_000 { rate.add(bytes: Int64(i) * 1000, at: Double(i) / 2000) }
+        #expect(rate.sampleCount <= 53)
+        #expect(abs(try #require(rate.rate(at: 10)) - 2e6) / 2e6 < 0.01)
+        #expect(abs(try #require(rate.rate(at: 11)) - 1.6e6) / 1.6e6 < 0.01)
+    }
+
     @Test func tooLittleHistoryIsUnknownNotZero() {
         var rate = RateEstimator()
         rate.add(bytes: 0, at: 0)

@@ -197,12 +197,3 @@ public struct JobProgress: Sendable {
         percent = max(percent, ProgressPercent.displayed(raw, complete: false))
     }
 }
-
-/// How a percent is shown: floored to one decimal, and below 100 until the work is complete.
-public enum ProgressPercent {
-    public static func displayed(_ raw: Double, complete: Bool) -> Double {
-        if complete { return 100 }
-        guard raw.isFinite, raw > 0 else { return 0 }
-        return min((raw * 10).rounded(.down) / 10, 99.9)
-    }
-}

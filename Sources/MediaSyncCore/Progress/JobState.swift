@@ -3,14 +3,14 @@
 /// The legal moves (anything else is refused by `canMove(to:)` and changes nothing):
 ///
 /// ```
-/// queued ──────────> listing ──> transferring ──> purging ──> done
-///   │                  │  │          │  │            │
-///   └──> transferring  │  └─> purging│  └──> done    │
-///                      └─> done      │               │
-///  queued, listing, transferring, purging ──> failed, and all but queued ──> waiting_retry
-///  waiting_retry ──> listing | transferring | purging | failed
-///  done, failed: final (a new cycle makes new jobs)
+/// queued         -> listing | transferring | failed
+/// listing        -> transferring | purging | done | failed | waiting_retry
+/// transferring   -> purging | done | failed | waiting_retry
+/// purging        -> done | failed | waiting_retry
+/// waiting_retry  -> listing | transferring | purging | failed
+/// done, failed   -> nothing (final; the next cycle makes new jobs)
 /// ```
+/// `listing -> purging | done`: nothing new to copy. `-> failed` from waiting_retry: retries given up.
 /// A second rsync run of the same job always passes through `waiting_retry`, even with no delay:
 /// entering `transferring` is what starts a new attempt.
 public enum JobState: String, Codable, Sendable, CaseIterable {

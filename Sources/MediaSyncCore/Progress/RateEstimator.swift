@@ -24,11 +24,16 @@ public struct RateEstimator: Sendable {
     }
 
     public let window: Double
+    private let resolution: Double
     private var samples: [Sample] = []
 
     public init(window: Double = RateEstimator.defaultWindow) {
         self.window = max(window, RateEstimator.minimumSpan)
+        self.resolution = self.window / 50
     }
+
+    /// How many samples are held (bounded by about window / resolution, however many are added).
+    var sampleCount: Int { samples.count }
 
     /// Records the counter's value at `time` (monotonic seconds). Samples out of time order are
     /// dropped; a counter that went down is held at its last value (rates are never negative).
@@ -36,7 +41,11 @@ public struct RateEstimator: Sendable {
         if let last = samples.last {
             guard time >= last.time else { return }
             let value = max(bytes, last.bytes)
-            if time == last.time {
+            // A burst of records (one per small file) moves the newest sample instead of adding
+            // one: samples stay `resolution` apart, so a window holds about 50 of them.
+            if samples.count >= 2, time - samples[samples.count - 2].time < resolution {
+                samples[samples.count - 1] = Sample(time: time, bytes: value)
+            } else if time == last.time {
                 samples[samples.count - 1].bytes = value
             } else {
                 samples.append(Sample(time: time, bytes: value))
