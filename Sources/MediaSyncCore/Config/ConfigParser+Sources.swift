@@ -39,14 +39,17 @@ extension ConfigParser {
             }
             let startCount = reader.issues.count
             let source = parseSource(mapping, path: path, purgeEnabled: purgeEnabled, settle: settle)
-            if let (source, nameNode) = source {
-                if let first = names[source.name] {
+            // Checked on the raw name, so a duplicate is reported even when the source has other mistakes.
+            if let nameNode = mapping["name"], let name = nameNode.scalar?.string, SourceName.isValid(name) {
+                if let first = names[name] {
                     reader.report(nameNode, "\(path).name",
-                                  "`\(source.name)` is already the name of sources[\(first.index)] on line \(first.line)",
+                                  "`\(name)` is already the name of sources[\(first.index)] on line \(first.line)",
                                   fix: "give every source its own name; the name keys its files in the manifest")
                 } else {
-                    names[source.name] = (index, nameNode.mark?.line ?? 0)
+                    names[name] = (index, nameNode.mark?.line ?? 0)
                 }
+            }
+            if let source {
                 for (folder, folderNode, folderPath) in sourceFolders(mapping, path: path) where source.folders.contains(folder) {
                     landings.append(Landing(relative: ConfigPath.join(source.dest, folder), node: folderNode,
                                             path: folderPath, sourceIndex: index))
@@ -84,9 +87,9 @@ extension ConfigParser {
         }
     }
 
-    /// One source and the node of its name (for duplicate reports), or nil when anything is wrong.
+    /// One source, or nil when anything in it is wrong.
     private mutating func parseSource(_ mapping: Node.Mapping, path: String, purgeEnabled: Bool,
-                                      settle: Duration) -> (Source, Node)? {
+                                      settle: Duration) -> Source? {
         let allKeys = Self.commonSourceKeys + TransportKind.allCases.flatMap { Self.transportKeys[$0] ?? [] }
         let misplaced = Dictionary(uniqueKeysWithValues: Config.topLevelKeys.filter { !allKeys.contains($0) }.map {
             ($0, (problem: "is a top-level key, not a source key", fix: "move it to the top of the file, without indentation"))
@@ -153,11 +156,9 @@ extension ConfigParser {
         let sourceSettle = keys["settle"].map { reader.duration($0) } ?? settle
         let transport = kind.flatMap { parseTransport($0, keys: keys, missing: missing) }
 
-        guard let name, let transport, let root, let folders, let dest, let purge, let sourceSettle,
-              let nameNode = keys["name"]?.value else { return nil }
-        let source = Source(name: name, transport: transport, root: root, folders: folders, dest: dest,
-                            bwlimit: bwlimit, purge: purge, settle: sourceSettle)
-        return (source, nameNode)
+        guard let name, let transport, let root, let folders, let dest, let purge, let sourceSettle else { return nil }
+        return Source(name: name, transport: transport, root: root, folders: folders, dest: dest,
+                      bwlimit: bwlimit, purge: purge, settle: sourceSettle)
     }
 
     private mutating func parseRoot(_ entry: Entry?, kind: TransportKind?, missing: Missing) -> String? {
