@@ -186,6 +186,12 @@ struct ConfigErrorTests {
         #expect(issue.description.hasPrefix("config.yaml:5:"))
     }
 
+    @Test func tabIndentationGetsItsOwnFix() throws {
+        let issue = try #require(configIssues("library: /m\nsources:\n\t- name: a\n").first)
+        #expect(issue.line == 3)
+        #expect(issue.fix == "this line has a tab; YAML indents with spaces only")
+    }
+
     @Test func duplicateKeyIsASyntaxProblemWithItsLine() throws {
         let issue = try #require(configIssues("library: /a\nconcurrency: 2\nlibrary: /b\n").first)
         #expect(issue.problem == "the key `library` appears twice in the same mapping")

@@ -103,10 +103,13 @@ struct ConfigParser {
         }
         let fix = "check the indentation and quoting around this line (a value with `: ` or `#` in it needs quotes)"
         switch yamlError {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
+        case let .scanner(context, problem, mark, yaml), let .parser(context, problem, mark, yaml),
+             let .composer(context, problem, mark, yaml):
             let while_ = context.map { " (\($0.text))" } ?? ""
-            reader.report(at: mark, "", "YAML syntax error: \(problem)\(while_)", fix: fix)
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            let hasTab = mark.line >= 1 && mark.line <= lines.count && lines[mark.line - 1].contains("\t")
+            reader.report(at: mark, "", "YAML syntax error: \(problem)\(while_)",
+                          fix: hasTab ? "this line has a tab; YAML indents with spaces only" : fix)
         case let .duplicatedKeysInMapping(duplicates, context):
             let names = duplicates.map { "`\($0)`" }.joined(separator: ", ")
             reader.report(at: context.mark, "", "the key \(names) appears twice in the same mapping",
