@@ -250,6 +250,34 @@ struct ConfigErrorTests {
         #expect(issue.fix.contains("different `dest:`"))
     }
 
+    @Test func localFolderInsideItsOwnLibraryDestination() throws {
+        let issue = try #require(configIssue("""
+            library: /srv/media
+            sources:
+              - {name: inbox, transport: local, root: /srv/media, folders: [inbox]}
+            """, path: "sources[0].folders[0]"))
+        #expect(issue.problem == "/srv/media/inbox overlaps the library folder /srv/media/inbox/inbox (sources[0].folders[0]), so files would be copied onto themselves")
+        // A local folder elsewhere in the library tree, not overlapping any destination, is fine.
+        let config = try parseConfig("""
+            library: /srv/media
+            sources:
+              - {name: scans, transport: local, root: /srv/media/incoming, folders: [scans]}
+            """)
+        #expect(config.jobs.map(\.destination) == ["/srv/media/scans/scans"])
+    }
+
+    @Test func defaultSocketUnderALongHomeIsCaughtToo() throws {
+        let home = "/home/" + String(repeating: "h", count: 90)
+        do {
+            _ = try Config.parse(yaml: "library: /m\nsources:\n" + Self.okSource, fileName: "config.yaml",
+                                 environment: [:], homeDirectory: home)
+            Issue.record("a \(home.count + 40)-byte socket path was accepted")
+        } catch {
+            #expect(error.issues.map(\.path) == ["socket"])
+            #expect(error.issues[0].fix.contains("set `socket:`"))
+        }
+    }
+
     @Test func socketPathTooLongForUnixSockets() throws {
         let long = "/run/" + String(repeating: "s", count: 120) + ".sock"
         let issue = try #require(configIssue("library: /m\nsocket: \(long)\nsources:\n" + Self.okSource, path: "socket"))

@@ -14,6 +14,8 @@ extension ConfigParser {
         let node: Node
         let path: String
         let sourceIndex: Int
+        /// The folder's absolute path on this machine, for local sources only.
+        let localPath: String?
     }
 
     mutating func parseSources(_ entry: Entry, purgeEnabled: Bool, settle: Duration, library: String?) -> [Source]? {
@@ -52,14 +54,34 @@ extension ConfigParser {
             if let source {
                 for (folder, folderNode, folderPath) in sourceFolders(mapping, path: path) where source.folders.contains(folder) {
                     landings.append(Landing(relative: ConfigPath.join(source.dest, folder), node: folderNode,
-                                            path: folderPath, sourceIndex: index))
+                                            path: folderPath, sourceIndex: index,
+                                            localPath: source.transport == .local ? source.path(of: folder) : nil))
                 }
                 sources.append(source)
             }
             if source == nil || reader.issues.count != startCount { ok = false }
         }
         checkOverlaps(landings, library: library)
+        if let library { checkLocalFoldersAgainstLibrary(landings, library: library) }
         return ok ? sources : nil
+    }
+
+    /// A local folder that is, holds, or sits inside a library destination would be copied onto
+    /// itself, and a purge would then delete the only copy.
+    private mutating func checkLocalFoldersAgainstLibrary(_ landings: [Landing], library: String) {
+        for landing in landings {
+            guard let local = landing.localPath else { continue }
+            for target in landings {
+                let destination = ConfigPath.join(library, target.relative)
+                guard local == destination || local.hasPrefix(destination + "/") || destination.hasPrefix(local + "/") else {
+                    continue
+                }
+                reader.report(landing.node, landing.path,
+                              "\(local) overlaps the library folder \(destination) (\(target.path)), so files would be copied onto themselves",
+                              fix: "point this source's root outside the library, or give the source another `dest:`")
+                break
+            }
+        }
     }
 
     /// Two jobs that write into the same library folder (or one inside the other) would overwrite

@@ -58,7 +58,7 @@ struct ConfigParser {
         if keys["state_dir"] == nil { stateDirectory = defaultStateDirectory }
         var socket = localPath(keys["socket"], required: false, mapping: mapping, fix: "")
         if keys["socket"] == nil, let stateDirectory { socket = defaultSocket(stateDirectory: stateDirectory) }
-        if let socket, let entry = keys["socket"] ?? keys["state_dir"] { checkSocketLength(socket, entry) }
+        if let socket { checkSocketLength(socket, at: (keys["socket"] ?? keys["state_dir"])?.value.mark ?? mapping.mark) }
 
         var socketGroup: String?
         if let entry = keys["socket_group"], !ConfigReader.isNull(entry.value) {
@@ -152,10 +152,10 @@ struct ConfigParser {
     }
 
     /// A Unix socket path longer than `sun_path` (108 bytes with its NUL) would be cut short silently.
-    mutating func checkSocketLength(_ socket: String, _ entry: Entry) {
+    mutating func checkSocketLength(_ socket: String, at mark: Mark?) {
         let limit = 107
         guard socket.utf8.count > limit else { return }
-        reader.report(entry.value, "socket", "the socket path `\(socket)` is \(socket.utf8.count) bytes; Unix sockets allow \(limit)",
+        reader.report(at: mark, "socket", "the socket path `\(socket)` is \(socket.utf8.count) bytes; Unix sockets allow \(limit)",
                       fix: "set `socket:` to a shorter path, e.g. /run/mediasync/mediasync.sock")
     }
 
