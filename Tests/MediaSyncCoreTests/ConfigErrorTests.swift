@@ -227,6 +227,12 @@ struct ConfigErrorTests {
         #expect(issues[5].problem.contains("not the remote one"))
     }
 
+    @Test func userWrittenIntoTheHost() throws {
+        let issue = try #require(configIssue("library: /m\nsources:\n  - {name: a, transport: ssh, host: ubuntu@gpu.example, root: /r, folders: [x]}",
+                                             path: "sources[0].host"))
+        #expect(issue.fix == "write `host: gpu.example` and `user: ubuntu`")
+    }
+
     @Test func badBandwidthLimitAndVerifyMode() {
         let issues = configIssues("""
             library: /m

@@ -36,6 +36,11 @@ extension ConfigParser {
                 identity = parseIdentity(entry)
             }
             let options = keys["ssh_options"].map { parseSSHOptions($0) } ?? []
+            if let hostText = host, let at = hostText.firstIndex(of: "@") {
+                reader.report(keys["host"]!.value, keys["host"]!.path, "`\(hostText)` has a user name in it",
+                              fix: "write `host: \(hostText[hostText.index(after: at)...])` and `user: \(hostText[..<at])`")
+                host = nil
+            }
             if let user, user.contains("@") {
                 reader.report(keys["user"]!.value, keys["user"]!.path, "`\(user)` has an `@` in it",
                               fix: "put only the user name here and the host in `host:`")
