@@ -91,6 +91,12 @@ struct ConfigReader {
 
     mutating func bool(_ entry: Entry) -> Bool? {
         if let value = entry.value.bool { return value }
+        // Quoted "true" is text to YAML; accept it, as the intent is plain.
+        switch entry.value.scalar?.string.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: break
+        }
         report(entry.value, entry.path, "expected true or false, found \(Self.describe(entry.value))",
                fix: "write `\(entry.path.lastKey): true` or `\(entry.path.lastKey): false`")
         return nil
