@@ -18,7 +18,7 @@ extension ConfigParser {
         let localPath: String?
     }
 
-    mutating func parseSources(_ entry: Entry, purgeEnabled: Bool, settle: Duration, library: String?) -> [Source]? {
+    mutating func parseSources(_ entry: ConfigEntry, purgeEnabled: Bool, settle: Duration, library: String?) -> [Source]? {
         let example = "sources: [{name: forge, transport: docker, container: forge-1, root: /app/outputs, folders: [txt2img-images]}]"
         guard let sequence = entry.value.sequence else {
             reader.report(entry.value, entry.path, "expected a list of sources, found \(ConfigReader.describe(entry.value))",
@@ -117,7 +117,7 @@ extension ConfigParser {
             ($0, (problem: "is a top-level key, not a source key", fix: "move it to the top of the file, without indentation"))
         })
         let keys = reader.entries(of: mapping, path: path, known: allKeys, misplaced: misplaced)
-        let missing = Missing(path: path, mark: mapping.mark)
+        let missing = ConfigMissingKey(path: path, mark: mapping.mark)
 
         var name: String?
         if let entry = keys["name"], let text = reader.string(entry, example: "forge") {
@@ -136,7 +136,7 @@ extension ConfigParser {
         if let entry = keys["transport"], let text = reader.string(entry, example: "docker") {
             kind = TransportKind(rawValue: text)
             if kind == nil {
-                let guess = Spelling.closest(to: text, in: valid).map { "did you mean `\($0)`? " } ?? ""
+                let guess = ConfigSpelling.closest(to: text, in: valid).map { "did you mean `\($0)`? " } ?? ""
                 reader.report(entry.value, entry.path, "`\(text)` is not a transport",
                               fix: guess + "valid transports are " + valid.map { "`\($0)`" }.joined(separator: ", "))
             }
@@ -183,7 +183,7 @@ extension ConfigParser {
                       bwlimit: bwlimit, purge: purge, settle: sourceSettle)
     }
 
-    private mutating func parseRoot(_ entry: Entry?, kind: TransportKind?, missing: Missing) -> String? {
+    private mutating func parseRoot(_ entry: ConfigEntry?, kind: TransportKind?, missing: ConfigMissingKey) -> String? {
         let where_ = switch kind {
         case .docker: "inside the container"
         case .ssh: "on the host"
@@ -205,7 +205,7 @@ extension ConfigParser {
         return path
     }
 
-    private mutating func parseFolders(_ entry: Entry?, missing: Missing) -> [String]? {
+    private mutating func parseFolders(_ entry: ConfigEntry?, missing: ConfigMissingKey) -> [String]? {
         guard let entry else {
             report(missing, "folders", "list the folders under root to sync, e.g. `folders: [txt2img-images, img2img-images]`")
             return nil

@@ -2,8 +2,8 @@ import Yams
 
 extension ConfigParser {
     /// The transport-specific keys of one source, checked against its transport.
-    mutating func parseTransport(_ kind: TransportKind, keys: [String: Entry],
-                                 missing: Missing) -> Transport? {
+    mutating func parseTransport(_ kind: TransportKind, keys: [String: ConfigEntry],
+                                 missing: ConfigMissingKey) -> Transport? {
         switch kind {
         case .local:
             return .local
@@ -52,13 +52,13 @@ extension ConfigParser {
     }
 
     /// Reports that the mapping `missing` points at lacks `key`.
-    mutating func report(_ missing: Missing, _ key: String, _ fix: String) {
+    mutating func report(_ missing: ConfigMissingKey, _ key: String, _ fix: String) {
         reader.report(at: missing.mark, "\(missing.path).\(key)", "missing", fix: fix)
     }
 
     /// A single word that is handed to a command as one argument: no spaces, and no leading `-`
     /// (it would be read as an option of docker or ssh).
-    private mutating func word(_ entry: Entry, example: String, what: String) -> String? {
+    private mutating func word(_ entry: ConfigEntry, example: String, what: String) -> String? {
         guard let text = reader.string(entry, example: example) else { return nil }
         if text.isEmpty {
             reader.report(entry.value, entry.path, "is empty", fix: "write the \(what), e.g. `\(example)`")
@@ -78,7 +78,7 @@ extension ConfigParser {
     }
 
     /// The key file, as a local absolute path: `.some(nil)` marks a reported problem.
-    private mutating func parseIdentity(_ entry: Entry) -> String?? {
+    private mutating func parseIdentity(_ entry: ConfigEntry) -> String?? {
         guard let text = reader.string(entry, example: "~/.ssh/id_ed25519") else { return .some(nil) }
         let path = ConfigPath.expandTilde(text, home: home)
         guard path.hasPrefix("/") else {
@@ -89,7 +89,7 @@ extension ConfigParser {
         return .some(path)
     }
 
-    private mutating func parseSSHOptions(_ entry: Entry) -> [String]? {
+    private mutating func parseSSHOptions(_ entry: ConfigEntry) -> [String]? {
         guard let items = reader.stringList(entry, example: "[Compression=no, ServerAliveInterval=15]") else { return nil }
         var ok = true
         for item in items {
@@ -109,7 +109,7 @@ extension ConfigParser {
 }
 
 /// Where to point when a key is missing: the mapping that should hold it.
-struct Missing {
+struct ConfigMissingKey {
     let path: String
     let mark: Mark?
 }

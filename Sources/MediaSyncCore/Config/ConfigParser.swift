@@ -124,7 +124,7 @@ struct ConfigParser {
     // MARK: Paths on this machine
 
     /// A local absolute path with `~` expanded and trailing slashes dropped.
-    mutating func localPath(_ entry: Entry?, required: Bool, mapping: Node.Mapping, fix: String) -> String? {
+    mutating func localPath(_ entry: ConfigEntry?, required: Bool, mapping: Node.Mapping, fix: String) -> String? {
         guard let entry else {
             if required { reader.report(at: mapping.mark, "library", "missing", fix: fix) }
             return nil
@@ -161,7 +161,7 @@ struct ConfigParser {
 
     // MARK: Sections
 
-    mutating func parseRetry(_ entry: Entry) -> RetryPolicy? {
+    mutating func parseRetry(_ entry: ConfigEntry) -> RetryPolicy? {
         guard let mapping = reader.mapping(entry.value, entry.path, example: "retry: {attempts: 3, backoff: 10s, max_backoff: 10m}") else {
             return nil
         }
@@ -182,7 +182,7 @@ struct ConfigParser {
         return RetryPolicy(attempts: attempts, backoff: backoff, maxBackoff: maxBackoff)
     }
 
-    mutating func parsePurge(_ entry: Entry) -> PurgeSettings? {
+    mutating func parsePurge(_ entry: ConfigEntry) -> PurgeSettings? {
         guard let mapping = reader.mapping(entry.value, entry.path, example: "purge: {enabled: true, min_age: 24h}") else {
             return nil
         }
@@ -206,7 +206,7 @@ struct ConfigParser {
         return PurgeSettings(enabled: enabled, minAge: minAge, protect: protect, verify: verify, dryRun: dryRun)
     }
 
-    mutating func parseIngest(_ entry: Entry) -> IngestSettings? {
+    mutating func parseIngest(_ entry: ConfigEntry) -> IngestSettings? {
         let example = "ingest: {command: [\"/usr/local/bin/media-ingest\", \"--db\", \"postgresql:///media\"]}"
         guard let mapping = reader.mapping(entry.value, entry.path, example: example) else { return nil }
         let keys = reader.entries(of: mapping, path: entry.path, known: ["command", "verify_before_purge"])

@@ -31,8 +31,8 @@ struct ConfigReader {
     /// The entries of a mapping by key. Unknown keys are reported with the closest known key;
     /// keys listed in `misplaced` get the explanation given there instead.
     mutating func entries(of mapping: Node.Mapping, path: String, known: [String],
-                          misplaced: [String: (problem: String, fix: String)] = [:]) -> [String: Entry] {
-        var result: [String: Entry] = [:]
+                          misplaced: [String: (problem: String, fix: String)] = [:]) -> [String: ConfigEntry] {
+        var result: [String: ConfigEntry] = [:]
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
                 report(keyNode, path, "a key must be plain text", fix: "write `key: value`")
@@ -40,10 +40,10 @@ struct ConfigReader {
             }
             let keyPath = Self.join(path, key)
             if known.contains(key) {
-                result[key] = Entry(key: keyNode, value: value, path: keyPath)
+                result[key] = ConfigEntry(key: keyNode, value: value, path: keyPath)
             } else if let why = misplaced[key] {
                 report(keyNode, keyPath, why.problem, fix: why.fix)
-            } else if let guess = Spelling.closest(to: key, in: known) {
+            } else if let guess = ConfigSpelling.closest(to: key, in: known) {
                 report(keyNode, keyPath, "unknown key", fix: "did you mean `\(guess)`?")
             } else {
                 report(keyNode, keyPath, "unknown key",
@@ -67,7 +67,7 @@ struct ConfigReader {
         node.null != nil
     }
 
-    mutating func string(_ entry: Entry, example: String) -> String? {
+    mutating func string(_ entry: ConfigEntry, example: String) -> String? {
         guard let scalar = entry.value.scalar, !Self.isNull(entry.value) else {
             report(entry.value, entry.path, Self.isNull(entry.value) ? "has no value" : "expected text, found \(Self.describe(entry.value))",
                    fix: "write it like `\(entry.path.lastKey): \(example)`")
@@ -76,7 +76,7 @@ struct ConfigReader {
         return scalar.string
     }
 
-    mutating func int(_ entry: Entry, range: ClosedRange<Int>, example: String, fix: String) -> Int? {
+    mutating func int(_ entry: ConfigEntry, range: ClosedRange<Int>, example: String, fix: String) -> Int? {
         guard let scalar = entry.value.scalar, let value = Int(scalar.string) else {
             report(entry.value, entry.path, "expected a whole number, found \(Self.describe(entry.value))",
                    fix: "write it like `\(entry.path.lastKey): \(example)`")
@@ -89,7 +89,7 @@ struct ConfigReader {
         return value
     }
 
-    mutating func bool(_ entry: Entry) -> Bool? {
+    mutating func bool(_ entry: ConfigEntry) -> Bool? {
         if let value = entry.value.bool { return value }
         // Quoted "true" is text to YAML; accept it, as the intent is plain.
         switch entry.value.scalar?.string.lowercased() {
@@ -102,7 +102,7 @@ struct ConfigReader {
         return nil
     }
 
-    mutating func duration(_ entry: Entry, minimum: Duration = .zero) -> Duration? {
+    mutating func duration(_ entry: ConfigEntry, minimum: Duration = .zero) -> Duration? {
         guard let scalar = entry.value.scalar, let value = DurationSyntax.parse(scalar.string) else {
             report(entry.value, entry.path, "\(Self.describe(entry.value)) is not a duration", fix: DurationSyntax.hint)
             return nil
@@ -116,7 +116,7 @@ struct ConfigReader {
     }
 
     /// A list of text items; a single text value is refused with the list form as fix.
-    mutating func stringList(_ entry: Entry, example: String) -> [(value: String, node: Node, path: String)]? {
+    mutating func stringList(_ entry: ConfigEntry, example: String) -> [(value: String, node: Node, path: String)]? {
         guard let sequence = entry.value.sequence else {
             report(entry.value, entry.path, "expected a list, found \(Self.describe(entry.value))",
                    fix: "write it like `\(entry.path.lastKey): \(example)`")
@@ -152,7 +152,7 @@ struct ConfigReader {
 }
 
 /// One key of a mapping with its value and full key path.
-struct Entry {
+struct ConfigEntry {
     let key: Node
     let value: Node
     let path: String

@@ -119,7 +119,7 @@ enum SourceName {
 }
 
 /// Suggests the closest known word for a misspelt key or value.
-enum Spelling {
+enum ConfigSpelling {
     static func closest(to word: String, in candidates: [String]) -> String? {
         let lower = word.lowercased()
         let scored = candidates.map { ($0, distance(lower, $0.lowercased())) }
