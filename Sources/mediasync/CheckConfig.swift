@@ -1,0 +1,67 @@
+import ArgumentParser
+import MediaSyncCore
+
+/// `mediasync check-config`: validates the config file and shows what would be synced where.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the config file and show what would be synced where.",
+        discussion: "Prints every problem found, each with its line and a fix, and exits with status 2; otherwise prints a summary and exits 0."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        do {
+            let (location, config) = try options.load()
+            print(Self.summary(of: config, from: location), terminator: "")
+        } catch let failure as ConfigFailure {
+            throw failure.report()
+        }
+    }
+
+    /// What a user needs to see to trust the config: where things land and what gets deleted.
+    static func summary(of config: Config, from location: ConfigLocation) -> String {
+        let format = DurationSyntax.format
+        var lines = ["config:    \(location)"]
+        lines.append("library:   \(config.library)")
+        lines.append("state dir: \(config.stateDirectory)")
+        lines.append("socket:    \(config.socket)" + (config.socketGroup.map { " (group \($0))" } ?? ""))
+        lines.append("cycle:     every \(format(config.interval)), up to \(config.concurrency) rsync children at once, "
+            + "settle \(format(config.settle))")
+        lines.append("retry:     \(config.retry.attempts) attempts, backoff \(format(config.retry.backoff)) "
+            + "up to \(format(config.retry.maxBackoff)); stall timeout \(format(config.stallTimeout)), "
+            + "io timeout \(format(config.ioTimeout))")
+        let purge = config.purge
+        let purging = config.sources.filter(\.purge).count
+        if purging > 0 {
+            var text = purging == config.sources.count ? "on" : "on for \(purging) of \(config.sources.count) sources"
+            text += " (min age \(format(purge.minAge)), verify \(purge.verify.rawValue)"
+            if !purge.protect.isEmpty { text += ", protect \(purge.protect.joined(separator: " "))" }
+            text += ")"
+            if purge.dryRun { text += ", DRY RUN: nothing is deleted" }
+            lines.append("purge:     " + text)
+        } else {
+            lines.append("purge:     off (sources keep their files)")
+        }
+        if let ingest = config.ingest {
+            lines.append("ingest:    \(ingest.command.joined(separator: " "))"
+                + (ingest.verifyBeforePurge ? " (purge waits for its confirmation)" : ""))
+        }
+        let jobs = config.jobs.count
+        lines.append("")
+        lines.append("\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"), \(jobs) folder\(jobs == 1 ? "" : "s"):")
+        for source in config.sources {
+            var details = [source.transport.summary, "root \(source.root)"]
+            if case let .ssh(_, _, _, identity?, _) = source.transport { details.append("key \(identity)") }
+            if let bwlimit = source.bwlimit { details.append("bwlimit \(bwlimit)") }
+            details.append("purge \(source.purge ? "on" : "off")")
+            if source.settle != config.settle { details.append("settle \(format(source.settle))") }
+            lines.append("  \(source.name): " + details.joined(separator: ", "))
+            for folder in source.folders {
+                lines.append("    \(source.path(of: folder)) -> \(config.destination(of: source, folder: folder))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
