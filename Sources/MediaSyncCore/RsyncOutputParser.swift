@@ -9,7 +9,7 @@
 /// Lines end at `\r` or `\n` (progress2 records end in `\r`). A line longer than
 /// `maxLineLength` is dropped: the parser keeps at most `maxLineLength` bytes of it and, at
 /// its end, hands out one `.message` (severity `.warning`) that gives its length and first bytes.
-public struct RsyncOutputParser {
+public struct RsyncOutputParser: Sendable {
     /// Which of rsync's output streams a parser reads; they hold different kinds of lines.
     public enum Stream: Sendable { case stdout, stderr }
 
