@@ -101,25 +101,31 @@ import Testing
         var random = SeededRandom(seed: 0x5EED)
         let alphabet = Array("\r\n#\\0123456789 ,.%:/()=-kMGBs|mediasync>f+xr".utf8) + [0xFF, 0x00, 0xC3]
         for round in 0..<200 {
-            let length = round % 20 == 0 ? 150_000 : Int.random(in: 0...4000, using: &random)
-            // Some rounds have no line end at all, to press on the cap.
-            let noEnds = round % 40 == 0
-            let bytes = (0..<length).map { _ -> UInt8 in
+            // Every 40th round is one or two lines longer than the cap, to press on it.
+            let long = round % 40 == 0
+            let length = long ? 150_000 : Int.random(in: 0...2000, using: &random)
+            var bytes = (0..<length).map { _ -> UInt8 in
                 let b = alphabet.randomElement(using: &random)!
-                return noEnds && (b == 10 || b == 13) ? UInt8(ascii: "#") : b
+                return long && (b == 10 || b == 13) ? UInt8(ascii: "#") : b
             }
+            if long && round % 80 != 0 { bytes[70_000] = 0x0D }
             for stream in [RsyncOutputParser.Stream.stdout, .stderr] {
                 let whole = parse(bytes, stream)
+                if long {
+                    #expect(whole.messages.contains { $0.text.contains("longer than the 65536-byte limit") })
+                }
                 var parser = RsyncOutputParser(stream: stream)
                 var pieces: [RsyncRecord] = []
                 var offset = 0
+                var mostBuffered = 0
                 while offset < bytes.count {
                     let end = min(bytes.count, offset + Int.random(in: 1...9000, using: &random))
                     pieces += parser.feed(bytes[offset..<end])
-                    #expect(parser.bufferedByteCount <= RsyncOutputParser.maxLineLength)
+                    mostBuffered = max(mostBuffered, parser.bufferedByteCount)
                     offset = end
                 }
                 pieces += parser.finish()
+                #expect(mostBuffered <= RsyncOutputParser.maxLineLength, "round \(round)")
                 #expect(pieces == whole, "round \(round)")
             }
         }
