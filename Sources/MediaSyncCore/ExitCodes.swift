@@ -77,6 +77,25 @@ public struct RsyncExit: Equatable, Sendable {
         return best
     }
 
+    /// The code's class, corrected by what was said: rsync reports a missing remote rsync, a
+    /// missing container, a rejected key or an unknown host key as 12 or 255 (retryable), yet
+    /// retrying cannot fix any of them, so those make the run fatal.
+    public static func kind(exitCode: Int32, messages: [RsyncMessage]) -> Kind {
+        let byCode = kind(of: exitCode)
+        guard byCode == .retryable else { return byCode }
+        let hopeless = messages.contains { m in
+            m.severity == .error && (m.origin == .remote || m.origin == .ssh)
+                && hopelessReasons.contains { m.text.contains($0) }
+        }
+        return hopeless ? .fatal : byCode
+    }
+
+    private static let hopelessReasons = [
+        "command not found", "Command not found", ": not found", "No such container",
+        "no container with name", "executable file not found", "Permission denied (",
+        "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED",
+    ]
+
     /// One line for a person: the code's explanation plus the most telling message, if any.
     public static func summary(exitCode: Int32, messages: [RsyncMessage]) -> String {
         let exit = RsyncExit(code: exitCode)

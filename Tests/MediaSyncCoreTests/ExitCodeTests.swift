@@ -45,6 +45,9 @@ import Testing
             let best = RsyncExit.mostTellingMessage(exitCode: 12, messages: messages)
             #expect(best?.origin == .remote, "\(first)")
             #expect(best?.text == String(first.dropLast()))
+            // A stopped container may be started again; a missing container or rsync stays missing.
+            let expected: RsyncExit.Kind = first.contains("is not running") ? .retryable : .fatal
+            #expect(RsyncExit.kind(exitCode: 12, messages: messages) == expected, "\(first)")
         }
     }
 

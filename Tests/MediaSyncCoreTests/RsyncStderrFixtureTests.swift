@@ -28,11 +28,15 @@ import Testing
         #expect(messages.contains { $0.text.contains("connection unexpectedly closed") })
         #expect(best?.origin == .ssh)
         #expect(best?.text.contains("Connection refused") == true)
+        // A box that is down may come back: worth another try.
+        #expect(RsyncExit.kind(exitCode: fixture.exitCode, messages: messages) == .retryable)
     }
 
     @Test func rejectedKeySaysPermissionDenied() throws {
-        let (fixture, _, best) = try told("ssh-denied")
+        let (fixture, messages, best) = try told("ssh-denied")
         #expect(fixture.exitCode == 255)
+        // A rejected key does not fix itself: no retry loop against the box.
+        #expect(RsyncExit.kind(exitCode: fixture.exitCode, messages: messages) == .fatal)
         #expect(best?.origin == .ssh)
         #expect(best?.text.contains("Permission denied (publickey") == true)
         #expect(RsyncExit.summary(exitCode: fixture.exitCode, messages: [best!])
@@ -42,14 +46,17 @@ import Testing
     @Test func unknownHostKeySaysSo() throws {
         let (fixture, messages, best) = try told("ssh-hostkey")
         #expect(fixture.exitCode == 255)
+        #expect(RsyncExit.kind(exitCode: fixture.exitCode, messages: messages) == .fatal)
         #expect(messages.contains { $0.text == "Host key verification failed." && $0.origin == .ssh })
         #expect(best?.origin == .ssh)
         #expect(best?.text.contains("host key") == true)
     }
 
     @Test func missingRemoteRsyncBlamesTheRemoteShell() throws {
-        let (fixture, _, best) = try told("ssh-no-rsync")
+        let (fixture, messages, best) = try told("ssh-no-rsync")
+        // rsync 3.5.0 exits 12 here, not 127; the remote shell's line is what tells.
         #expect(fixture.exitCode != 0)
+        #expect(RsyncExit.kind(exitCode: fixture.exitCode, messages: messages) == .fatal)
         #expect(best?.origin == .remote)
         #expect(best?.text.contains("rsync-not-installed: command not found") == true)
     }
