@@ -20,9 +20,10 @@ public struct RsyncProgress: Equatable, Sendable {
     /// Transfer rate in bytes per second, as rsync printed it (`148.94MB/s` = 148.94 * 1024 * 1024).
     public var bytesPerSecond: Double
     /// The time field in seconds: time remaining while a file is in flight, elapsed time on a
-    /// record that finishes a file (`finishesFile`).
+    /// record that finishes a file (`finishesFile`); -1 when rsync printed `??:??:??` (no estimate).
     public var seconds: Int
-    /// `xfr#N`: the number of files transferred so far; present only on a record that finishes a file.
+    /// `xfr#N`: the number of files transferred so far. Absent on records printed while a file is
+    /// in flight; rsync 3.5.0 prints `xfr#0` on its closing records when nothing was sent.
     public var transferNumber: Int?
     /// N of `to-chk=N/M` or `ir-chk=N/M`: files still to check.
     public var checkRemaining: Int?
@@ -31,7 +32,8 @@ public struct RsyncProgress: Equatable, Sendable {
     /// True for `ir-chk` (incremental recursion: the totals are still growing), false for `to-chk`.
     public var totalsGrowing: Bool
 
-    /// True when this record was printed because a file finished (it carries `xfr#`).
+    /// True when this record carries the `(xfr#N, to-chk=N/M)` counters: printed because a file
+    /// finished, or rsync's closing record (then with `xfr#0` if nothing was sent).
     public var finishesFile: Bool { transferNumber != nil }
 
     public init(bytes: Int64, percent: Int, bytesPerSecond: Double, seconds: Int,
@@ -52,7 +54,8 @@ public struct RsyncProgress: Equatable, Sendable {
 public struct RsyncFileRecord: Equatable, Sendable {
     /// The itemize string (`%i`), e.g. `>f+++++++++` for a new file, `.f...p.....` for a skipped one.
     public var itemize: String
-    /// The file's path relative to the transfer root, with rsync's `\#ooo` escapes decoded: the exact bytes.
+    /// The file's path relative to the transfer root, with rsync's `\#ooo` escapes decoded: the exact
+    /// bytes. Folders end in `/` (the root is `./`), as rsync's `%n` prints them.
     public var name: [UInt8]
     /// The file's size in bytes (`%l`).
     public var size: Int64
