@@ -1,0 +1,220 @@
+import Foundation
+
+/// One line of the event stream that `sync --json`, `attach` and the ingest read (docs/events.md).
+///
+/// Every event carries `v` (schema version 1), `seq` (one more than the event before it),
+/// `time` (RFC 3339, UTC, milliseconds) and `type`, then its own fields.
+public struct Event: Sendable {
+    public static let schemaVersion = 1
+
+    public var seq: Int64
+    /// Milliseconds since the Unix epoch, wall clock.
+    public var timeMs: Int64
+    public var body: EventBody
+
+    public init(seq: Int64, timeMs: Int64, body: EventBody) {
+        self.seq = seq
+        self.timeMs = timeMs
+        self.body = body
+    }
+
+    public var type: String { body.type }
+
+    /// The event as one JSON line, ending in `\n`.
+    public func jsonLine() -> [UInt8] {
+        var w = JSONWriter()
+        w.object { o in
+            o.field("v", Self.schemaVersion)
+            o.field("seq", seq)
+            o.field("time", Timestamp.rfc3339(milliseconds: timeMs))
+            o.field("type", body.type)
+            body.writeFields(&o)
+        }
+        var bytes = w.bytes
+        bytes.append(0x0A)
+        return bytes
+    }
+}
+
+/// A job as events name it: `job` is `"<source>/<folder>"`.
+public struct EventJob: Sendable, Equatable {
+    public var source: String
+    public var folder: String
+    public var job: String { "\(source)/\(folder)" }
+    public init(source: String, folder: String) {
+        self.source = source
+        self.folder = folder
+    }
+}
+
+/// A file that finished syncing: it is in the library for good and in the manifest.
+public struct FileSynced: Sendable, Equatable {
+    public var job: EventJob
+    /// Path inside the source folder, exact bytes.
+    public var path: [UInt8]
+    /// Absolute path of the library copy, exact bytes.
+    public var libraryPath: [UInt8]
+    public var size: Int64
+    /// Modification time, seconds since the epoch.
+    public var mtime: Int64
+    /// The library path the name would have had, when a reused name got a new one.
+    public var renamedFrom: [UInt8]?
+
+    public init(job: EventJob, path: [UInt8], libraryPath: [UInt8], size: Int64, mtime: Int64,
+                renamedFrom: [UInt8]? = nil) {
+        self.job = job
+        self.path = path
+        self.libraryPath = libraryPath
+        self.size = size
+        self.mtime = mtime
+        self.renamedFrom = renamedFrom
+    }
+}
+
+/// How a job ended.
+public struct JobFinished: Sendable, Equatable {
+    public enum State: String, Sendable { case done, failed }
+    public var job: EventJob
+    public var state: State
+    public var files: Int
+    public var bytes: Int64
+    public var seconds: Double
+    /// rsync's last exit code; nil when rsync never ran (the listing failed).
+    public var exitCode: Int32?
+    public var attempts: Int
+    /// One line a person understands, e.g. "ssh: connect to host 1.2.3.4 port 41022: Connection refused".
+    public var error: String?
+
+    public init(job: EventJob, state: State, files: Int, bytes: Int64, seconds: Double, exitCode: Int32?,
+                attempts: Int, error: String? = nil) {
+        self.job = job
+        self.state = state
+        self.files = files
+        self.bytes = bytes
+        self.seconds = seconds
+        self.exitCode = exitCode
+        self.attempts = attempts
+        self.error = error
+    }
+}
+
+/// How a cycle ended.
+public struct CycleFinished: Sendable, Equatable {
+    public var jobsDone: Int
+    public var jobsFailed: Int
+    public var files: Int
+    public var bytes: Int64
+    public var seconds: Double
+    public init(jobsDone: Int, jobsFailed: Int, files: Int, bytes: Int64, seconds: Double) {
+        self.jobsDone = jobsDone
+        self.jobsFailed = jobsFailed
+        self.files = files
+        self.bytes = bytes
+        self.seconds = seconds
+    }
+}
+
+/// The typed payload of an event; `type` is its wire name.
+public enum EventBody: Sendable {
+    case cycleStarted(cycle: Int64, jobs: [EventJob])
+    case jobStarted(cycle: Int64, job: EventJob)
+    case progress(cycle: Int64, ProgressSnapshot)
+    case fileSynced(cycle: Int64, FileSynced)
+    case fileDeferred(cycle: Int64, job: EventJob, path: [UInt8], reason: String)
+    case jobFinished(cycle: Int64, JobFinished)
+    case cycleFinished(cycle: Int64, CycleFinished)
+    case log(level: String, message: String, cycle: Int64?, job: String?)
+
+    public var type: String {
+        switch self {
+        case .cycleStarted: "cycle_started"
+        case .jobStarted: "job_started"
+        case .progress: "progress"
+        case .fileSynced: "file_synced"
+        case .fileDeferred: "file_deferred"
+        case .jobFinished: "job_finished"
+        case .cycleFinished: "cycle_finished"
+        case .log: "log"
+        }
+    }
+
+    func writeFields(_ o: inout ObjectWriter) {
+        switch self {
+        case let .cycleStarted(cycle, jobs):
+            o.field("cycle", cycle)
+            o.array("jobs", jobs) { j, job in
+                j.field("job", job.job); j.field("source", job.source); j.field("folder", job.folder)
+            }
+        case let .jobStarted(cycle, job):
+            o.field("cycle", cycle)
+            o.field("job", job.job); o.field("source", job.source); o.field("folder", job.folder)
+        case let .progress(cycle, snapshot):
+            o.field("cycle", cycle)
+            o.object("overall") { p in
+                let s = snapshot.overall
+                p.field("percent", s.percent)
+                p.field("files_done", s.filesDone); p.field("files_total", s.filesTotal)
+                p.field("bytes_done", s.bytesDone); p.field("bytes_total", s.bytesTotal)
+                p.field("rate_bps", s.rateBps)
+                if let eta = s.etaS { p.field("eta_s", eta) } else { p.null("eta_s") }
+            }
+            o.array("jobs", snapshot.jobs) { p, s in
+                p.field("job", s.job)
+                p.field("state", s.state.rawValue)
+                p.field("attempt", s.attempt)
+                p.field("percent", s.percent)
+                p.field("files_done", s.filesDone); p.field("files_total", s.filesTotal)
+                p.field("bytes_done", s.bytesDone); p.field("bytes_total", s.bytesTotal)
+                p.field("rate_bps", s.rateBps)
+                if let eta = s.etaS { p.field("eta_s", eta) } else { p.null("eta_s") }
+                if let current = s.current { p.field("current", current) } else { p.null("current") }
+            }
+        case let .fileSynced(cycle, f):
+            o.field("cycle", cycle)
+            o.field("job", f.job.job); o.field("source", f.job.source); o.field("folder", f.job.folder)
+            o.pathField("path", f.path)
+            o.pathField("library_path", f.libraryPath)
+            o.field("size", f.size)
+            o.field("mtime", f.mtime)
+            if let renamed = f.renamedFrom { o.pathField("renamed_from", renamed) }
+        case let .fileDeferred(cycle, job, path, reason):
+            o.field("cycle", cycle)
+            o.field("job", job.job)
+            o.pathField("path", path)
+            o.field("reason", reason)
+        case let .jobFinished(cycle, f):
+            o.field("cycle", cycle)
+            o.field("job", f.job.job)
+            o.field("state", f.state.rawValue)
+            o.field("files", f.files)
+            o.field("bytes", f.bytes)
+            o.field("seconds", f.seconds, decimals: 3)
+            if let code = f.exitCode { o.field("exit_code", Int(code)) } else { o.null("exit_code") }
+            o.field("attempts", f.attempts)
+            if let error = f.error { o.field("error", error) }
+        case let .cycleFinished(cycle, f):
+            o.field("cycle", cycle)
+            o.field("jobs_done", f.jobsDone)
+            o.field("jobs_failed", f.jobsFailed)
+            o.field("files", f.files)
+            o.field("bytes", f.bytes)
+            o.field("seconds", f.seconds, decimals: 3)
+        case let .log(level, message, cycle, job):
+            o.field("level", level)
+            o.field("message", message)
+            if let cycle { o.field("cycle", cycle) }
+            if let job { o.field("job", job) }
+        }
+    }
+}
+
+extension ObjectWriter {
+    /// Writes a path as a JSON string; when the bytes are not valid UTF-8 the string has U+FFFD in
+    /// their place and `<name>_b64` carries the exact bytes in base64, so a consumer can recover them.
+    public mutating func pathField(_ name: String, _ bytes: [UInt8]) {
+        field(name, bytes: bytes)
+        if !JSONWriter.isValidUTF8(bytes) {
+            field(name + "_b64", Data(bytes).base64EncodedString())
+        }
+    }
+}
