@@ -32,7 +32,7 @@ public final class Timer: Handle {
     }
 
     /// Milliseconds until the next firing, 0 when stopped.
-    public var dueIn: UInt64 { state == .open ? uv_timer_get_due_in(timer) : 0 }
+    public var dueIn: UInt64 { isActive ? uv_timer_get_due_in(timer) : 0 }
 
     override func willClose() { callback = nil }
 }
