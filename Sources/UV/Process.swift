@@ -132,10 +132,13 @@ public final class Process: Handle {
         callback?(result)
     }
 
-    /// Whether the child's process group still has members (grandchildren may outlive the child).
+    /// Whether the child's process group still has a live member (grandchildren may outlive the
+    /// child). Zombies do not count: in a container whose init never reaps, they would keep the
+    /// group "alive" forever.
     public var groupExists: Bool {
         guard pid > 0, command.ownProcessGroup else { return false }
-        return kill(-pid, 0) == 0 || errno == EPERM
+        if kill(-pid, 0) != 0 && errno == ESRCH { return false }
+        return ProcessTable.hasLiveMember(ofGroup: pid)
     }
 
     /// Sends `signum` to the child only. False if it already exited or the signal failed.
