@@ -1,0 +1,177 @@
+import Testing
+import UV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct ProcessTests {
+    @Test func stdoutAndStderrCapturedByteExactWithExitStatus() throws {
+        let box = Captured()
+        try withLoop { loop in
+            try capture(loop, sh("printf 'out\\0line\\n'; printf 'err\\377' >&2; exit 3"), into: box)
+        }
+        #expect(box.stdout == Array("out\0line\n".utf8))
+        #expect(box.stderr == [0x65, 0x72, 0x72, 0xFF])
+        #expect(box.status == TerminationStatus(code: 3, signal: 0))
+        #expect(box.finishedCount == 1)
+    }
+
+    @Test func largeOutputArrivesComplete() throws {
+        let box = Captured()
+        try withLoop { loop in
+            // 3 MB of a known pattern: every byte must arrive, in order.
+            try capture(loop, sh("head -c 3000000 /dev/zero | tr '\\0' 'x'; echo end"), into: box)
+        }
+        #expect(box.stdout.count == 3_000_004)
+        #expect(box.stdout.prefix(3_000_000).allSatisfy { $0 == UInt8(ascii: "x") })
+        #expect(box.stdoutText.hasSuffix("end\n"))
+        #expect(box.status?.succeeded == true)
+    }
+
+    @Test func outputWrittenByAGrandchildAfterTheChildExitedIsStillRead() throws {
+        let box = Captured()
+        var exitSeenBeforeFinish = false
+        try withLoop { loop in
+            let child = try capture(loop, sh("(sleep 0.2; echo late) & echo early"), into: box)
+            let probe = try Timer(loop: loop)
+            probe.start(after: 100) {
+                // The shell is gone by now, but the grandchild still holds stdout open.
+                exitSeenBeforeFinish = child.exitStatus != nil && !child.isFinished
+                probe.close()
+            }
+        }
+        #expect(exitSeenBeforeFinish)
+        #expect(box.stdoutText == "early\nlate\n")
+        #expect(box.finishedCount == 1)
+    }
+
+    @Test func childKilledBySignalReportsTheSignal() throws {
+        let box = Captured()
+        try withLoop { loop in
+            try capture(loop, sh("kill -9 $$"), into: box)
+        }
+        #expect(box.status == TerminationStatus(code: 0, signal: SIGKILL))
+        #expect(box.status?.description.contains("killed by signal 9") == true)
+    }
+
+    @Test func stdinWrittenIsEchoedBackByCat() throws {
+        let box = Captured()
+        var payload: [UInt8] = []
+        for i in 0..<200_000 { payload.append(UInt8(truncatingIfNeeded: i &* 31)) }
+        var writeResult: UVError?? = .none
+        try withLoop { loop in
+            let child = try capture(loop, Command("cat", stdin: .pipe), into: box)
+            child.stdin?.writeQueueLimit = 1 << 20
+            try child.write(payload) { writeResult = .some($0) }
+            child.closeStdin()
+        }
+        #expect(box.stdout == payload)
+        #expect(writeResult == .some(nil))
+        #expect(box.status?.succeeded == true)
+    }
+
+    @Test func childIgnoringTermIsKilledWithItsGrandchildrenAfterGrace() throws {
+        let box = Captured()
+        var pid: Int32 = 0
+        var start: UInt64 = 0
+        var finishedAfter: UInt64 = 0
+        try withLoop { loop in
+            // Both the shell and its `sleep` ignore TERM; only the group KILL ends them.
+            let child = try capture(loop, sh("trap '' TERM; sleep 30 & echo $!; wait; wait"), into: box) { _ in
+                finishedAfter = loop.now - start
+            }
+            pid = child.pid
+            let stopper = try Timer(loop: loop)
+            stopper.start(after: 200) {
+                start = loop.now
+                child.stop(grace: 300)
+                stopper.close()
+            }
+        }
+        let grandchild = Int32(box.stdoutText.split(separator: "\n").first ?? "") ?? 0
+        #expect(grandchild > 0)
+        #expect(box.status?.signal == SIGKILL)
+        #expect(finishedAfter >= 300 && finishedAfter < 5_000)
+        #expect(isDead(grandchild))
+        // Reaped by the loop: no zombie of ours left.
+        #expect(waitpid(pid, nil, WNOHANG) == -1 && errno == ECHILD)
+        #expect(isDead(pid))
+    }
+
+    @Test func childThatHonoursTermEndsWithoutWaitingForTheGrace() throws {
+        let box = Captured()
+        var took: UInt64 = 0
+        let clock = ContinuousClock()
+        let began = clock.now
+        try withLoop { loop in
+            var start: UInt64 = 0
+            let child = try capture(loop, sh("sleep 30"), into: box) { _ in took = loop.now - start }
+            let stopper = try Timer(loop: loop)
+            stopper.start(after: 50) {
+                start = loop.now
+                child.stop(grace: 10_000)
+                stopper.close()
+            }
+        }
+        #expect(box.status?.signal == SIGTERM)
+        #expect(took < 5_000)
+        // The kill timer was dropped once the group was gone: the loop did not wait out the grace.
+        #expect(clock.now - began < .seconds(5))
+    }
+
+    @Test func missingExecutableGivesClearError() throws {
+        try withLoop { loop in
+            let error = #expect(throws: UVError.self) {
+                _ = try Child(loop: loop, command: Command("mediasync-no-such-tool", ["x"])) { _, _ in }
+            }
+            #expect(error?.isNotFound == true)
+            #expect(error?.description.contains("spawn mediasync-no-such-tool: ENOENT") == true)
+            #expect(error?.description.contains("PATH=") == true)
+        }
+    }
+
+    @Test func missingWorkingFolderIsNamed() throws {
+        try withLoop { loop in
+            let error = #expect(throws: UVError.self) {
+                _ = try Process(loop: loop, command: Command("/bin/true", workingDirectory: "/nonexistent/uv-folder"))
+            }
+            #expect(error?.description.contains("/nonexistent/uv-folder") == true)
+        }
+    }
+
+    @Test func environmentAndWorkingFolderAreGiven() throws {
+        let box = Captured()
+        let folder = makeTempFolder()
+        defer { removeTree(folder) }
+        try withLoop { loop in
+            try capture(loop, Command("/bin/sh", ["-c", "echo \"$GREETING\"; pwd; echo \"${HOME:-nohome}\""],
+                                      environment: ["GREETING": "hello world", "PATH": "/usr/bin:/bin"],
+                                      workingDirectory: folder), into: box)
+        }
+        #expect(box.stdoutText == "hello world\n\(folder)\nnohome\n")
+    }
+
+    @Test func childLeadsItsOwnProcessGroupAndSession() throws {
+        let box = Captured()
+        var pid: Int32 = 0
+        try withLoop { loop in
+            pid = try capture(loop, sh("ps -o pgid=,sid= -p $$ 2>/dev/null || cut -d' ' -f5,6 /proc/$$/stat"), into: box).pid
+        }
+        let ids = box.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        #expect(ids == [pid, pid])
+    }
+
+    @Test func closeAllKillsARunningChildSoTheLoopCanClose() throws {
+        Loop.prepareProcess()
+        let loop = try Loop()
+        var status: TerminationStatus?
+        let process = try Process(loop: loop, command: Command("sleep", ["30"], stdout: .ignore, stderr: .ignore))
+        process.onExit = { status = $0 }
+        let pid = process.pid
+        loop.runOnce(nowait: true)
+        loop.closeAll()
+        try loop.close()
+        #expect(status == nil)  // teardown drops the callback
+        #expect(waitpid(pid, nil, WNOHANG) == -1 && errno == ECHILD)
+    }
+}
