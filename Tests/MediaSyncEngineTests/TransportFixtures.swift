@@ -22,8 +22,11 @@ enum BytePath {
     static func write(_ path: [UInt8], _ content: [UInt8], mtime: Int64? = nil) throws {
         let fd = open(c(path), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw Tool.Failure(description: "open \(String(decoding: path, as: UTF8.self)): errno \(errno)") }
-        _ = content.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let written = content.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
+        guard written == content.count else {
+            throw Tool.Failure(description: "write \(String(decoding: path, as: UTF8.self)): \(written) of \(content.count) bytes")
+        }
         if let mtime { try setMtime(path, mtime) }
     }
 
