@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MediaSyncCore
+
+/// Moves finished files from the staging folder to their planned library paths, never replacing a file.
+///
+/// ```swift
+/// let writer = LibraryWriter(libraryRoot: config.library)
+/// for transfer in finished {
+///     let outcome = try writer.move(staged: stagingFolder + "/" + transfer.remotePath,
+///                                   to: transfer.libraryPath, size: transfer.size, mtime: transfer.mtime)
+///     rows.append(row(for: transfer, at: outcome.libraryPath))
+/// }
+/// try writer.flush()      // durable before the manifest transaction that records them
+/// ```
+///
+/// A move is `renameat2(RENAME_NOREPLACE)`, or `link()` + `unlink()` where the file system refuses that
+/// flag; both fail with EEXIST instead of replacing, so a file that appears in the library between any
+/// check and the move is still never overwritten. Folders on the way are opened with O_NOFOLLOW, so a
+/// symlink planted in the library cannot send a file elsewhere.
+public struct LibraryWriter: Sendable {
+    /// What became of one staged file.
+    public enum Outcome: Equatable, Sendable {
+        /// Moved to its planned path.
+        case moved(libraryPath: [UInt8])
+        /// The planned name holds another file, so it got the first free `~N` name.
+        case movedAside(libraryPath: [UInt8], planned: [UInt8])
+        /// A file of the same size and mtime already sits there (brought home before, e.g. before a crash
+        /// lost its manifest row); the staged copy was removed.
+        case alreadyHome(libraryPath: [UInt8])
+
+        /// Where the file now is, relative to the library root: what the manifest row records.
+        public var libraryPath: [UInt8] {
+            switch self {
+            case let .moved(path), let .movedAside(path, _), let .alreadyHome(path): path
+            }
+        }
+    }
+
+    /// Absolute path of the library root.
+    public let libraryRoot: String
+    /// Tests turn this off to run the link() + unlink() path that file systems without RENAME_NOREPLACE get.
+    let useRenameNoReplace: Bool
+    /// How many `~N` names are tried before giving up.
+    let nameLimit: Int
+
+    public init(libraryRoot: String) {
+        self.init(libraryRoot: libraryRoot, useRenameNoReplace: true)
+    }
+
+    init(libraryRoot: String, useRenameNoReplace: Bool, nameLimit: Int = 100_000) {
+        self.libraryRoot = libraryRoot
+        self.useRenameNoReplace = useRenameNoReplace
+        self.nameLimit = nameLimit
+    }
+
+    /// Moves `staged` (an absolute path) to `libraryPath` (relative to the root) if it is a regular file of
+    /// `size` bytes and modification time `mtime` (whole seconds); otherwise throws and leaves it in place.
+    public func move(staged: [UInt8], to libraryPath: [UInt8], size: Int64,
+                     mtime: Int64) throws(LibraryWriteError) -> Outcome {
+        let components = try Self.components(of: libraryPath, shown: show(libraryPath))
+        try verify(staged: staged, size: size, mtime: mtime)
+        let parent = try openParent(components.dropLast(), of: libraryPath)
+        defer { close(parent) }
+
+        var candidate = libraryPath
+        var number = 1
+        while true {
+            let name = Array(candidate.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).last!)
+            if try place(staged, into: parent, name: name, shown: show(candidate)) {
+                return candidate == libraryPath ? .moved(libraryPath: candidate)
+                    : .movedAside(libraryPath: candidate, planned: libraryPath)
+            }
+            if isSameFile(in: parent, name: name, size: size, mtime: mtime) {
+                _ = unlink(BytePathC.c(staged))
+                return .alreadyHome(libraryPath: candidate)
+            }
+            number += 1
+            guard number <= nameLimit + 1 else { throw .noFreeName(path: show(libraryPath)) }
+            candidate = LibraryNaming.alternative(libraryPath, number: number)
+        }
+    }
+
+    /// Makes every move so far durable: one `syncfs` on the library's file system. Call it once per batch,
+    /// before the manifest transaction that records the batch.
+    public func flush() throws(LibraryWriteError) {
+        let fd = open(libraryRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .from(errno: errno, operation: "open library", path: libraryRoot) }
+        defer { close(fd) }
+        guard LibrarySyscalls.syncFileSystem(fd) == 0 else {
+            throw .from(errno: errno, operation: "syncfs", path: libraryRoot)
+        }
+    }
+
+    // MARK: steps
+
+    /// Splits a library path into its parts, refusing anything that could climb out of the library.
+    static func components(of path: [UInt8], shown: String) throws(LibraryWriteError) -> [[UInt8]] {
+        let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
+        guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }),
+              !path.contains(0) else {
+            throw .unsafeLibraryPath(path: shown)
+        }
+        return parts
+    }
+
+    private func verify(staged: [UInt8], size: Int64, mtime: Int64) throws(LibraryWriteError) {
+        let shown = String(decoding: staged, as: UTF8.self)
+        var st = stat()
+        guard lstat(BytePathC.c(staged), &st) == 0 else {
+            throw .stagedFileNotAsPlanned(path: shown, problem: "is missing (\(String(cString: strerror(errno))))")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            let kind = st.st_mode & S_IFMT == S_IFLNK ? "a symlink" : "not a regular file"
+            throw .stagedFileNotAsPlanned(path: shown, problem: "is \(kind)")
+        }
+        if Int64(st.st_size) != size || Int64(st.st_mtim.tv_sec) != mtime {
+            throw .stagedFileNotAsPlanned(path: shown, problem: "has size \(st.st_size) and mtime \(st.st_mtim.tv_sec), "
+                                          + "the listing said size \(size) and mtime \(mtime)")
+        }
+    }
+
+    /// Opens (creating 0755 as needed) the folder that will hold the file, never following a symlink.
+    private func openParent(_ folders: ArraySlice<[UInt8]>, of libraryPath: [UInt8]) throws(LibraryWriteError) -> Int32 {
+        var fd = open(libraryRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .from(errno: errno, operation: "open library", path: libraryRoot) }
+        var walked: [UInt8] = []
+        for folder in folders {
+            walked += walked.isEmpty ? folder : [UInt8(ascii: "/")] + folder
+            let name = BytePathC.c(folder)
+            if mkdirat(fd, name, 0o755) != 0 && errno != EEXIST {
+                let code = errno
+                close(fd)
+                throw .from(errno: code, operation: "create folder", path: show(walked))
+            }
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let code = errno
+            close(fd)
+            guard next >= 0 else {
+                if code == ENOTDIR || code == ELOOP { throw .notAFolder(path: show(walked)) }
+                throw .from(errno: code, operation: "open folder", path: show(walked))
+            }
+            fd = next
+        }
+        return fd
+    }
+
+    /// Puts `staged` at `name` in `parent` unless that name exists: true when placed, false when taken.
+    private func place(_ staged: [UInt8], into parent: Int32, name: [UInt8],
+                       shown: String) throws(LibraryWriteError) -> Bool {
+        let from = BytePathC.c(staged), to = BytePathC.c(name)
+        if useRenameNoReplace {
+            if LibrarySyscalls.renameNoReplace(AT_FDCWD, from, parent, to) == 0 { return true }
+            switch errno {
+            case EEXIST: return false
+            // The file system does not know RENAME_NOREPLACE (or libc lacks renameat2): link below.
+            case EINVAL, ENOSYS, EOPNOTSUPP: break
+            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case let code: throw .from(errno: code, operation: "move into library", path: shown)
+            }
+        }
+        // link() never replaces an existing name; the staged name goes only once the library one exists.
+        guard linkat(AT_FDCWD, from, parent, to, 0) == 0 else {
+            switch errno {
+            case EEXIST: return false
+            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case let code: throw .from(errno: code, operation: "link into library", path: shown)
+            }
+        }
+        _ = unlink(from)
+        return true
+    }
+
+    private func isSameFile(in parent: Int32, name: [UInt8], size: Int64, mtime: Int64) -> Bool {
+        var st = stat()
+        guard fstatat(parent, BytePathC.c(name), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        return st.st_mode & S_IFMT == S_IFREG && Int64(st.st_size) == size && Int64(st.st_mtim.tv_sec) == mtime
+    }
+
+    private func show(_ libraryPath: [UInt8]) -> String {
+        libraryRoot + "/" + String(decoding: libraryPath, as: UTF8.self)
+    }
+}
+
+/// NUL-terminated C strings from raw path bytes (names need not be UTF-8).
+enum BytePathC {
+    static func c(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern: $0) } + [0] }
+}

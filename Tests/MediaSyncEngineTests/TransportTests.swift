@@ -1,0 +1,145 @@
+import Foundation
+import MediaSyncCore
+import Testing
+
+/// Each transport, run for real: the listing script and the rsync transfer against a local folder, a
+/// real sshd on loopback, and the docker shim. The folder path has spaces and a `'` everywhere.
+@Suite("transports: listing and transfer for real")
+struct TransportTests {
+    static let folder = "out put's/day 1"
+
+    /// Lists the folder, checks the listing matches the tree, copies every file, checks the copy.
+    func listAndCopy(_ commands: TransportCommands, tree: [AwkwardTree.Entry], staging: TempFolder) throws {
+        let (listed, listing) = try commands.runListing(folder: Self.folder)
+        #expect(listed.status == 0, "listing failed: \(listed.errorText)")
+        let parsed = try #require(listing, "listing did not parse: \(listed.errorText)")
+        let seen = Set(parsed.files.map { "\($0.path)|\($0.size)|\($0.mtime)" })
+        let made = Set(tree.map { "\($0.path)|\($0.content.count)|\($0.mtime)" })
+        #expect(seen == made)
+        #expect(abs(parsed.now - Int64(Date().timeIntervalSince1970)) < 60)
+
+        let destination = staging.sub("stage")
+        let copied = try commands.runRsync(folder: Self.folder, paths: parsed.files.map(\.path),
+                                           destination: destination)
+        #expect(copied.status == 0, "rsync failed: \(copied.errorText)")
+        #expect(AwkwardTree.differences(in: Array(destination.utf8), from: tree) == [])
+        // Nothing else arrived: the staging copy lists exactly the tree.
+        let local = TransportCommands(source: Source(name: "stage", transport: .local, root: destination,
+                                                     folders: ["."]),
+                                      controlFolder: "/unused", fallbackControlFolder: "/unused", ioTimeoutSeconds: 10)
+        let (_, stagedListing) = try local.runListing(folder: ".")
+        let staged = try #require(stagedListing)
+        #expect(Set(staged.files.map { "\($0.path)|\($0.size)|\($0.mtime)" }) == made)
+        // One out-format line per file, so the parser can follow the transfer file by file.
+        let records = copied.text.split(separator: "\n").filter { $0.hasPrefix("mediasync|") }
+        #expect(records.count >= tree.count)
+    }
+
+    @Test("local: lists and copies the awkward tree byte for byte with mtimes")
+    func local() throws {
+        let temp = try TempFolder("loc")
+        let root = temp.sub("src 'root'")
+        let tree = try AwkwardTree.make(in: Array((root + "/" + Self.folder).utf8))
+        let source = Source(name: "here", transport: .local, root: root, folders: [Self.folder])
+        let commands = TransportCommands(source: source, controlFolder: temp.path,
+                                         fallbackControlFolder: "/tmp", ioTimeoutSeconds: 30, bwlimit: "50M")
+        #expect(commands.controlFolder == nil)
+        #expect(commands.rsyncArgv(folder: Self.folder, destination: "/x").contains("--bwlimit=50M"))
+        try listAndCopy(commands, tree: tree, staging: temp)
+    }
+
+    @Test("ssh: lists and copies through a real sshd, key path with a space, one shared connection")
+    func ssh() throws {
+        let server = try TestSSHD()
+        let temp = try TempFolder("ssh")
+        let keyDir = temp.sub("key dir's")
+        try FileManager.default.createDirectory(atPath: keyDir, withIntermediateDirectories: true)
+        let key = keyDir + "/id key"
+        try FileManager.default.copyItem(atPath: server.identity, toPath: key)
+        chmod(key, 0o600)
+        let control = temp.sub("ctl")
+        try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
+
+        let root = temp.sub("remote root")
+        let tree = try AwkwardTree.make(in: Array((root + "/" + Self.folder).utf8))
+        let source = Source(name: "gpu", transport: .ssh(host: "127.0.0.1", port: server.port, user: "root",
+                                                         identity: key,
+                                                         options: ["StrictHostKeyChecking=no",
+                                                                   "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]),
+                            root: root, folders: [Self.folder])
+        let commands = TransportCommands(source: source, controlFolder: control, fallbackControlFolder: "/tmp",
+                                         ioTimeoutSeconds: 30)
+        #expect(commands.controlFolder == control)
+        #expect(commands.controlFolderNotice == nil)
+        #expect(!commands.sshOptions.contains("StrictHostKeyChecking=accept-new"))
+        let closeArgv = try #require(commands.closeSharedConnectionArgv())
+        let checkArgv = try #require(commands.checkSharedConnectionArgv())
+        defer { _ = try? Tool.run(closeArgv) }
+
+        try listAndCopy(commands, tree: tree, staging: temp)
+        let firstCheck = try Tool.run(checkArgv)
+        #expect(firstCheck.status == 0, "no shared connection after the first cycle: \(firstCheck.errorText)")
+        let (again, _) = try commands.runListing(folder: Self.folder)
+        #expect(again.status == 0)
+        let secondCheck = try Tool.run(checkArgv)
+        // Same master pid both times ("Master running (pid=N)"), and the sshd saw one login for
+        // two listings and a transfer.
+        #expect(firstCheck.errorText.contains("Master running"))
+        #expect(firstCheck.errorText == secondCheck.errorText)
+        let log = try String(contentsOf: server.folder.appendingPathComponent("sshd.log"), encoding: .utf8)
+        #expect(log.components(separatedBy: "Accepted publickey").count - 1 == 1, "sshd log:\n\(log)")
+
+        let closed = try Tool.run(closeArgv)
+        #expect(closed.status == 0, "ssh -O exit failed: \(closed.errorText)")
+        let afterClose = try Tool.run(checkArgv)
+        #expect(afterClose.status != 0)
+    }
+
+    @Test("docker: lists and copies through the docker shim at a path with a space")
+    func docker() throws {
+        let temp = try TempFolder("dkr")
+        let shimRoot = temp.sub("containers")
+        let tree = try AwkwardTree.make(in: Array((shimRoot + "/forge-1/root/app/" + Self.folder).utf8))
+        let source = Source(name: "forge", transport: .docker(container: "forge-1",
+                                                               command: try DockerShim.spacedPath(in: temp)),
+                            root: "/app", folders: [Self.folder])
+        let commands = TransportCommands(source: source, controlFolder: temp.path, fallbackControlFolder: "/tmp",
+                                         ioTimeoutSeconds: 30,
+                                         extraEnvironment: ["MEDIASYNC_DOCKER_SHIM_ROOT": shimRoot])
+        let argv = commands.rsyncArgv(folder: Self.folder, destination: "/x")
+        #expect(argv.contains("--blocking-io") && argv.contains("-s"))
+        #expect(commands.closeSharedConnectionArgv() == nil)
+        try listAndCopy(commands, tree: tree, staging: temp)
+    }
+
+    @Test("docker: a missing container and a container without rsync fail with the runtime's words")
+    func dockerFailures() throws {
+        let temp = try TempFolder("dkf")
+        let shimRoot = temp.sub("containers")
+        try FileManager.default.createDirectory(atPath: shimRoot + "/bare/root/app/out",
+                                                withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: shimRoot + "/bare/no-rsync", contents: Data())
+        FileManager.default.createFile(atPath: shimRoot + "/bare/root/app/out/a.png", contents: Data([1, 2, 3]))
+        func commands(_ container: String) -> TransportCommands {
+            TransportCommands(source: Source(name: "c", transport: .docker(container: container, command: DockerShim.path),
+                                             root: "/app", folders: ["out"]),
+                              controlFolder: temp.path, fallbackControlFolder: "/tmp", ioTimeoutSeconds: 10,
+                              extraEnvironment: ["MEDIASYNC_DOCKER_SHIM_ROOT": shimRoot])
+        }
+        let (missing, listing) = try commands("ghost").runListing(folder: "out")
+        #expect(missing.status != 0)
+        #expect(listing == nil)
+        #expect(missing.errorText.contains("No such container: ghost"))
+
+        // The listing needs only sh and find, so it works without rsync...
+        let (listed, bareListing) = try commands("bare").runListing(folder: "out")
+        #expect(listed.status == 0)
+        #expect(bareListing?.files.map(\.displayPath) == ["a.png"])
+        // ...the transfer does not: the runtime's message reaches rsync's stderr and rsync fails.
+        let copied = try commands("bare").runRsync(folder: "out", paths: [Array("a.png".utf8)],
+                                                   destination: temp.sub("stage"))
+        #expect(copied.status != 0)
+        #expect(copied.errorText.contains("executable file not found"))
+        print("docker without rsync: rsync exit \(copied.status), stderr: \(copied.errorText)")
+    }
+}
