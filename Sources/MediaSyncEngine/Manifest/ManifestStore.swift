@@ -59,7 +59,47 @@ public final class ManifestStore: Sendable {
                 CREATE INDEX manifest_file_job_path ON manifest_file (source, folder, remote_path);
                 """)
         }
+        migrator.registerMigration("v2-cycles") { db in
+            try db.execute(sql: """
+                CREATE TABLE cycle (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER,
+                    jobs_done INTEGER,
+                    jobs_failed INTEGER,
+                    files INTEGER,
+                    bytes INTEGER
+                );
+                """)
+        }
         return migrator
+    }
+
+    /// Starts a cycle and returns its number: 1, 2, 3... over the life of the state directory.
+    public func startCycle(at time: Int64) throws -> Int64 {
+        do {
+            return try queue.write { db in
+                try db.execute(sql: "INSERT INTO cycle (started_at) VALUES (?)", arguments: [time])
+                return db.lastInsertedRowID
+            }
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    /// Records how a cycle ended.
+    public func finishCycle(_ id: Int64, at time: Int64, jobsDone: Int, jobsFailed: Int, files: Int,
+                            bytes: Int64) throws {
+        do {
+            try queue.write { db in
+                try db.execute(sql: """
+                    UPDATE cycle SET finished_at = ?, jobs_done = ?, jobs_failed = ?, files = ?, bytes = ?
+                    WHERE id = ?
+                    """, arguments: [time, jobsDone, jobsFailed, files, bytes, id])
+            }
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
     }
 
     /// Every row of one job (source, folder), oldest first.

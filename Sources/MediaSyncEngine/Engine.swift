@@ -1,2 +1,0 @@
-import MediaSyncCore
-import UV

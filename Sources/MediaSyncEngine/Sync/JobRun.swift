@@ -1,0 +1,350 @@
+import Foundation
+import MediaSyncCore
+import UV
+
+/// One job, one (source, folder) in one cycle: list the folder, plan, run rsync into the staging
+/// folder, move finished files home, retry what failed for a reason that may pass.
+final class JobRun {
+    let job: SyncJob
+    let id: JobID
+    let eventJob: EventJob
+    var source: String { job.source.name }
+    private unowned let cycle: SyncCycle
+
+    private enum Phase { case queued, listing, transferring, waiting, finished }
+    private enum StopReason { case stalled, cancelled }
+
+    private var phase: Phase = .queued
+    private(set) var hasListed = false
+    private(set) var attempts = 0
+    private(set) var filesHome = 0
+    private(set) var bytesHome: Int64 = 0
+    private(set) var errorLine: String?
+    private(set) var succeeded = false
+    private var startedAt: Double = 0
+    private var lastActivity: Double = 0
+    private var child: Child?
+    private var retryTimer: UV.Timer?
+    private var stopReason: StopReason?
+    private var messages: [RsyncMessage] = []
+    private var stdoutParser = RsyncOutputParser(stream: .stdout)
+    private var stderrParser = RsyncOutputParser(stream: .stderr)
+    private var listingOutput: [UInt8] = []
+    /// Planned files not home yet, by their path inside the folder.
+    private var pending: [[UInt8]: SyncPlan.Transfer] = [:]
+    private var lastAnnounced: [UInt8]?
+    private var lastTransferNumber = 0
+    private var lastExitCode: Int32?
+
+    init(job: SyncJob, cycle: SyncCycle) {
+        self.job = job
+        self.cycle = cycle
+        id = JobID(source: job.source.name, folder: job.folder)
+        eventJob = EventJob(source: job.source.name, folder: job.folder)
+    }
+
+    var isFinished: Bool { phase == .finished }
+    var holdsSlot: Bool { phase == .listing || phase == .transferring }
+
+    /// Starts (or, after a wait, resumes) the job: lists when it has no plan yet, else transfers.
+    func run() {
+        if attempts == 0 {
+            startedAt = cycle.now
+            cycle.emit(.jobStarted(cycle: cycle.cycleID, job: eventJob))
+        }
+        attempts += 1
+        if hasListed { startTransfer() } else { startListing() }
+    }
+
+    func cancel() {
+        stopReason = .cancelled
+        retryTimer?.close()
+        retryTimer = nil
+        if let child {
+            child.stop(grace: cycle.options.stopGraceMs)
+        } else if phase != .finished {
+            finish(failedWith: "\(job.id): cancelled", exitCode: lastExitCode)
+        }
+    }
+
+    /// Stops a child that has shown no progress for `stall_timeout`; the exit then retries it.
+    func checkStall(at now: Double) {
+        guard holdsSlot, let child, stopReason == nil else { return }
+        let limit = Double(cycle.config.stallTimeout.components.seconds)
+        guard now - lastActivity > limit else { return }
+        stopReason = .stalled
+        cycle.log("warning", "\(job.id): no progress for \(Int(limit))s, stopping rsync (pid \(child.pid)) to retry",
+                  job: self)
+        child.stop(grace: cycle.options.stopGraceMs)
+    }
+
+    // MARK: - Listing
+
+    private func startListing() {
+        phase = .listing
+        _ = cycle.progress.transition(id, to: .listing, at: cycle.now)
+        cycle.markProgress()
+        let commands = cycle.transportCommands(for: job.source)
+        let argv = commands.listArgv(folder: job.folder)
+        listingOutput = []
+        spawn(argv, environment: cycle.childEnvironment(commands), input: commands.listStdin(folder: job.folder), onStdout: { [unowned self] bytes in
+            listingOutput.append(contentsOf: bytes)
+            lastActivity = cycle.now
+        }, onFinished: { [unowned self] status in listingFinished(status) })
+    }
+
+    private func listingFinished(_ status: TerminationStatus) {
+        hasListed = status.succeeded
+        cycle.listingEnded(self)
+        guard status.succeeded else {
+            return failedAttempt(status: status, what: "listing")
+        }
+        let listing: RemoteListing
+        do {
+            listing = try RemoteListingParser.parseScriptOutput(listingOutput)
+        } catch {
+            hasListed = false
+            return finish(failedWith: "\(job.id): the listing from the source could not be read: \(error)", exitCode: nil)
+        }
+        listingOutput = []
+        makePlan(listing)
+    }
+
+    private func makePlan(_ listing: RemoteListing) {
+        // Library-relative: `<dest>/<folder>`.
+        let prefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
+        let rows: [ManifestRow]
+        do {
+            rows = try cycle.manifest.rows(source: source, folder: job.folder)
+        } catch {
+            return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
+        }
+        let library = Array(cycle.config.library.utf8)
+        let manifest = cycle.manifest
+        let plan = SyncPlan.make(
+            listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
+            destinationPrefix: prefix, refetch: cycle.options.refetch,
+            libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
+            isReserved: { (try? manifest.isLibraryPathTaken($0)) ?? true })
+        for deferred in plan.deferred {
+            cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: deferred.remotePath,
+                                     reason: deferred.reason.rawValue))
+        }
+        for adopted in plan.adopted {
+            // Already at its library name with the same size and mtime (a crash between move and record).
+            filesHome += 1
+            bytesHome += adopted.size
+            cycle.fileHome(self, adopted, libraryPath: adopted.libraryPath)
+        }
+        for transfer in plan.transfers { pending[transfer.remotePath] = transfer }
+        _ = cycle.progress.plan(id, files: plan.transfers.count, bytes: plan.totalBytes, at: cycle.now)
+        cycle.markProgress()
+        if pending.isEmpty {
+            return finishDone(exitCode: nil)
+        }
+        startTransfer()
+    }
+
+    // MARK: - Transfer
+
+    private func startTransfer() {
+        if phase == .waiting || phase == .listing || phase == .queued {
+            _ = cycle.progress.transition(id, to: .transferring, at: cycle.now)
+        }
+        phase = .transferring
+        cycle.markProgress()
+        let staging = cycle.stagingFolder(for: job)
+        do {
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            return finish(failedWith: "\(job.id): cannot create the staging folder \(staging): \(error)", exitCode: nil)
+        }
+        stdoutParser = RsyncOutputParser(stream: .stdout)
+        lastAnnounced = nil
+        lastTransferNumber = 0
+        let list = TransportCommands.filesFromStdin(pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }))
+        let commands = cycle.transportCommands(for: job.source)
+        let argv = commands.rsyncArgv(folder: job.folder, destination: staging)
+        spawn(argv, environment: cycle.childEnvironment(commands), input: list, onStdout: { [unowned self] bytes in
+            stdoutParser.feed(bytes) { record in self.handle(record) }
+        }, onFinished: { [unowned self] status in transferFinished(status) })
+    }
+
+    private func handle(_ record: RsyncRecord) {
+        let now = cycle.now
+        switch record {
+        case .progress(let p):
+            lastActivity = now
+            if let n = p.transferNumber, n > lastTransferNumber {
+                lastTransferNumber = n
+                // The receiver works one file at a time: the file announced last is the one that finished.
+                if let name = lastAnnounced { moveHome(name, final: false) }
+            }
+        case .file(let f):
+            lastActivity = now
+            if f.isFile { lastAnnounced = f.name }
+        case .message(let m):
+            messages.append(m)
+        }
+        if cycle.progress.record(record, for: id, at: now) { cycle.markProgress() }
+    }
+
+    private func transferFinished(_ status: TerminationStatus) {
+        stdoutParser.finish { record in self.handle(record) }
+        // Every planned file that rsync completed is in staging under its own name: move them all.
+        for path in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { moveHome(path, final: true) }
+        let code = Int32(truncatingIfNeeded: status.code)
+        if pending.isEmpty && status.signal == 0 && stopReason == nil {
+            return finishDone(exitCode: code)
+        }
+        failedAttempt(status: status, what: "rsync")
+    }
+
+    /// Moves one staged file to its library name; `final` is the sweep after rsync exited, where a
+    /// file that is not right is no longer "not finished yet" but changed at the source.
+    private func moveHome(_ remotePath: [UInt8], final: Bool) {
+        guard let transfer = pending[remotePath] else { return }
+        let staged = LibraryPaths.join(Array(cycle.stagingFolder(for: job).utf8), remotePath)
+        do {
+            let outcome = try cycle.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
+                                                mtime: transfer.mtime)
+            pending[remotePath] = nil
+            filesHome += 1
+            bytesHome += transfer.size
+            var home = transfer
+            if case let .movedAside(path, planned) = outcome {
+                // Someone put another file at the planned name meanwhile: ours went beside it.
+                home.renamedFrom = home.renamedFrom ?? planned
+                home.libraryPath = path
+            }
+            cycle.fileHome(self, home, libraryPath: outcome.libraryPath)
+        } catch let error {
+            guard final else { return }
+            if case .stagedFileNotAsPlanned = error, LibraryPaths.exists(staged) {
+                // rsync sent what the file is now: it changed after the listing. A later cycle takes it.
+                pending[remotePath] = nil
+                cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: remotePath, reason: "changed"))
+                cycle.log("info", "\(job.id): \(String(decoding: remotePath, as: UTF8.self)) changed during the sync; a later cycle takes it", job: self)
+            } else if case .stagedFileNotAsPlanned = error {
+                return  // not delivered: the retry fetches it
+            } else {
+                messages.append(RsyncMessage(severity: .error, origin: .rsync, text: error.description))
+            }
+        }
+    }
+
+    // MARK: - Endings
+
+    private func failedAttempt(status: TerminationStatus, what: String) {
+        child = nil
+        let code = status.signal != 0 ? Int32(20) : Int32(truncatingIfNeeded: status.code)
+        lastExitCode = status.signal != 0 ? nil : code
+        let line = failureLine(code: code, status: status, what: what)
+        if stopReason == .cancelled {
+            return finish(failedWith: line, exitCode: lastExitCode)
+        }
+        let kind: RsyncExit.Kind = stopReason == .stalled ? .retryable : RsyncExit.kind(exitCode: code, messages: messages)
+        let diskFull = messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
+        let retryable = !diskFull && (kind == .retryable || kind == .partial || (kind == .ok && !pending.isEmpty))
+        stopReason = nil
+        messages = []
+        stderrParser = RsyncOutputParser(stream: .stderr)
+        guard retryable, attempts < cycle.config.retry.attempts else {
+            return finish(failedWith: line, exitCode: lastExitCode)
+        }
+        let delay = cycle.config.retry.delay(beforeAttempt: attempts + 1)
+        let ms = UInt64(delay.components.seconds) * 1000 + UInt64(delay.components.attoseconds / 1_000_000_000_000_000)
+        cycle.log("warning", "\(line); retrying in \(DurationSyntax.format(delay)) (attempt \(attempts + 1) of \(cycle.config.retry.attempts))", job: self)
+        phase = .waiting
+        _ = cycle.progress.transition(id, to: .waitingToRetry, at: cycle.now)
+        cycle.markProgress()
+        do {
+            let timer = try UV.Timer(loop: cycle.loop)
+            timer.start(after: ms) { [unowned self] in
+                retryTimer?.close()
+                retryTimer = nil
+                cycle.requeue(self)
+            }
+            retryTimer = timer
+        } catch {
+            return finish(failedWith: line, exitCode: lastExitCode)
+        }
+        cycle.schedule()
+    }
+
+    private func failureLine(code: Int32, status: TerminationStatus, what: String) -> String {
+        if stopReason == .stalled {
+            return "\(job.id): no progress for \(DurationSyntax.format(cycle.config.stallTimeout)); \(what) was stopped"
+        }
+        if stopReason == .cancelled { return "\(job.id): cancelled" }
+        if messages.contains(where: { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }) {
+            return "\(job.id): the library disk is full (\(cycle.config.library)): No space left on device"
+        }
+        if messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
+            return "\(job.id): rsync is not installed on the source (\(job.source.transport.summary)); install it there, e.g. `apt-get install rsync`"
+        }
+        if let message = RsyncExit.mostTellingMessage(exitCode: code, messages: messages) {
+            return "\(job.id): \(message.text)"
+        }
+        if status.signal != 0 { return "\(job.id): \(what) was \(status)" }
+        if code == 0 && !pending.isEmpty {
+            return "\(job.id): rsync finished but \(pending.count) planned file\(pending.count == 1 ? "" : "s") did not arrive in staging"
+        }
+        return "\(job.id): \(what) \(RsyncExit(code: code).explanation) (exit \(code))"
+    }
+
+    private func finishDone(exitCode: Int32?) {
+        child = nil
+        succeeded = true
+        _ = cycle.progress.transition(id, to: .done, at: cycle.now)
+        end(state: .done, exitCode: exitCode, error: nil)
+    }
+
+    private func finish(failedWith line: String, exitCode: Int32?) {
+        child = nil
+        errorLine = line
+        _ = cycle.progress.transition(id, to: .failed, at: cycle.now)
+        cycle.log("error", line, job: self)
+        end(state: .failed, exitCode: exitCode, error: line)
+    }
+
+    private func end(state: JobFinished.State, exitCode: Int32?, error: String?) {
+        guard phase != .finished else { return }
+        phase = .finished
+        cycle.markProgress()
+        cycle.flushBatch()
+        cycle.emit(.jobFinished(cycle: cycle.cycleID, JobFinished(
+            job: eventJob, state: state, files: filesHome, bytes: bytesHome, seconds: cycle.now - startedAt,
+            exitCode: exitCode, attempts: attempts, error: error)))
+        cycle.jobEnded(self)
+    }
+
+    // MARK: - Children
+
+    private func spawn(_ argv: [String], environment: [String: String], input: [UInt8], onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
+                       onFinished: @escaping (TerminationStatus) -> Void) {
+        lastActivity = cycle.now
+        messages = []
+        stderrParser = RsyncOutputParser(stream: .stderr)
+        let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
+                              stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        do {
+            let started = try Child(loop: cycle.loop, command: command, onStdout: onStdout, onStderr: { [unowned self] bytes in
+                stderrParser.feed(bytes) { record in
+                    if case .message(let m) = record { self.messages.append(m) }
+                }
+            }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
+                stderrParser.finish { record in
+                    if case .message(let m) = record { self.messages.append(m) }
+                }
+                child = nil
+                onFinished(status)
+            })
+            child = started
+            try started.write(input)
+            started.closeStdin()
+        } catch {
+            finish(failedWith: "\(job.id): cannot start \(argv[0]): \(error)", exitCode: nil)
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import MediaSyncCore
+import UV
+
+/// One sync cycle on the loop: every (source, folder) job listed, planned, transferred by its own
+/// rsync child (at most `concurrency` at once), recorded in the manifest, and told as events.
+///
+/// ```swift
+/// let cycle = SyncCycle(loop: loop, config: config, manifest: store, cycleID: 1, options: .init()) { body in
+///     bus.publish(body)
+/// }
+/// cycle.start { result in print(result.jobsFailed) }
+/// loop.run()
+/// ```
+public final class SyncCycle {
+    let loop: Loop
+    let config: Config
+    let manifest: ManifestStore
+    let cycleID: Int64
+    let options: SyncOptions
+    let emit: (EventBody) -> Void
+    /// The cycle's progress model; jobs write into it, the tick reads it.
+    var progress: CycleProgress
+    private var preparedControlFolders: Set<String> = []
+    private let parentEnvironment = Command.currentEnvironment()
+
+    private var jobs: [JobRun] = []
+    private var ready: [JobRun] = []
+    /// ssh sources whose first connection is being made: their other jobs wait for it, so that
+    /// they share its connection instead of each paying a handshake.
+    private var warming: Set<String> = []
+    private var tick: UV.Timer?
+    private var throttle = ProgressThrottle()
+    private var progressDirty = false
+    private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
+    private var onFinished: ((CycleResult) -> Void)?
+    private var startedAt: Double = 0
+    private var closing = false
+    private var cancelled = false
+    let writer: LibraryWriter
+
+    public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, options: SyncOptions,
+                emit: @escaping (EventBody) -> Void) {
+        self.loop = loop
+        self.config = config
+        self.manifest = manifest
+        self.cycleID = cycleID
+        self.options = options
+        self.emit = emit
+        self.writer = LibraryWriter(libraryRoot: config.library)
+        let selected = config.jobs.filter { options.sources?.contains($0.source.name) ?? true }
+        progress = CycleProgress(jobs: selected.map { JobID(source: $0.source.name, folder: $0.folder) },
+                                 concurrency: config.concurrency)
+        jobs = selected.map { JobRun(job: $0, cycle: self) }
+    }
+
+    /// Seconds on the loop's monotonic clock.
+    var now: Double { Double(loop.now) / 1000 }
+
+    /// Starts every job; `onFinished` runs once all of them are done or failed.
+    public func start(onFinished: @escaping (CycleResult) -> Void) {
+        self.onFinished = onFinished
+        startedAt = now
+        emit(.cycleStarted(cycle: cycleID, jobs: jobs.map(\.eventJob)))
+        do {
+            let timer = try UV.Timer(loop: loop)
+            timer.start(after: 100, repeat: 100) { [unowned self] in onTick() }
+            tick = timer
+        } catch {
+            emit(.log(level: "error", message: "cannot start the cycle's timer: \(error)", cycle: cycleID, job: nil))
+        }
+        ready = jobs
+        schedule()
+        finishIfDone()
+    }
+
+    /// Stops every child (SIGTERM to its group, SIGKILL after the grace period); jobs end as failed.
+    public func cancel() {
+        guard !cancelled else { return }
+        cancelled = true
+        ready.removeAll()
+        for job in jobs { job.cancel() }
+        finishIfDone()
+    }
+
+    // MARK: - Jobs call these
+
+    var runningCount: Int { jobs.filter(\.holdsSlot).count }
+
+    func schedule() {
+        guard !cancelled else { return }
+        var index = 0
+        while runningCount < config.concurrency && index < ready.count {
+            let job = ready[index]
+            let source = job.job.source
+            if case .ssh = source.transport, warming.contains(source.name) {
+                index += 1
+                continue
+            }
+            ready.remove(at: index)
+            if case .ssh = source.transport, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
+                warming.insert(source.name)
+            }
+            job.run()
+        }
+    }
+
+    /// A job finished its listing (well or not): its source's other jobs may now share the connection.
+    func listingEnded(_ job: JobRun) {
+        if warming.remove(job.source) != nil { schedule() }
+    }
+
+    /// A job waits for a retry: it gives its slot to another and comes back later.
+    func requeue(_ job: JobRun) {
+        guard !cancelled else { return }
+        ready.append(job)
+        schedule()
+    }
+
+    func markProgress() { progressDirty = true }
+
+    /// A file is in the library for good once the batch it is in is flushed.
+    func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8]) {
+        batch.append((job, transfer, libraryPath))
+        if batch.count >= 500 { flushBatch() }
+    }
+
+    func jobEnded(_ job: JobRun) {
+        flushBatch()
+        schedule()
+        finishIfDone()
+    }
+
+    func log(_ level: String, _ message: String, job: JobRun? = nil) {
+        emit(.log(level: level, message: message, cycle: cycleID, job: job?.job.id))
+    }
+
+    // MARK: - Batches, ticks, the end
+
+    /// Makes the batch durable (one syncfs), records it in one manifest transaction, then tells it.
+    func flushBatch() {
+        guard !batch.isEmpty else { return }
+        let items = batch
+        batch.removeAll()
+        do {
+            try writer.flush()
+        } catch {
+            log("error", "cannot flush the library to disk: \(error)")
+        }
+        let syncedAt = Int64(Date().timeIntervalSince1970)
+        let rows = items.map { job, transfer, path in
+            ManifestRow(source: job.source, folder: job.job.folder, remotePath: transfer.remotePath,
+                        size: transfer.size, mtime: transfer.mtime, libraryPath: path, syncedAt: syncedAt)
+        }
+        do {
+            try manifest.record(rows)
+        } catch {
+            // The files are in the library; the next cycle adopts them (same name, size and mtime).
+            log("error", "cannot record \(rows.count) files in the manifest: \(error)")
+        }
+        let library = Array(config.library.utf8)
+        for (job, transfer, path) in items {
+            let absolute = LibraryPaths.join(library, path)
+            let renamed = transfer.renamedFrom.map { LibraryPaths.join(library, $0) }
+            emit(.fileSynced(cycle: cycleID, FileSynced(job: job.eventJob, path: transfer.remotePath,
+                                                        libraryPath: absolute, size: transfer.size,
+                                                        mtime: transfer.mtime, renamedFrom: renamed)))
+        }
+    }
+
+    private func onTick() {
+        let t = now
+        flushBatch()
+        for job in jobs { job.checkStall(at: t) }
+        emitProgressIfDue(at: t, force: false)
+    }
+
+    private func emitProgressIfDue(at t: Double, force: Bool) {
+        guard progressDirty || force else { return }
+        guard force || throttle.offer(at: t) else { return }
+        progressDirty = false
+        emit(.progress(cycle: cycleID, progress.snapshot(at: t)))
+    }
+
+    private func finishIfDone() {
+        guard !closing, jobs.allSatisfy(\.isFinished) else { return }
+        closing = true
+        flushBatch()
+        emitProgressIfDue(at: now, force: true)
+        closeSharedConnections { [self] in
+            tick?.close()
+            tick = nil
+            let done = jobs.filter { $0.succeeded }.count
+            let result = CycleResult(jobsDone: done, jobsFailed: jobs.count - done,
+                                     files: jobs.reduce(0) { $0 + $1.filesHome },
+                                     bytes: jobs.reduce(0) { $0 + $1.bytesHome },
+                                     seconds: now - startedAt,
+                                     errors: jobs.compactMap(\.errorLine))
+            emit(.cycleFinished(cycle: cycleID, CycleFinished(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
+                                                              files: result.files, bytes: result.bytes,
+                                                              seconds: result.seconds)))
+            let callback = onFinished
+            onFinished = nil
+            callback?(result)
+        }
+    }
+
+    /// Ends the ssh connections this cycle shared, so no ssh process outlives it.
+    private func closeSharedConnections(then done: @escaping () -> Void) {
+        var sources: [Source] = []
+        for job in jobs where job.hasListed && !sources.contains(job.job.source) { sources.append(job.job.source) }
+        let commands = sources.map { transportCommands(for: $0) }.filter { $0.closeSharedConnectionArgv() != nil }
+        guard !commands.isEmpty else { done(); return }
+        var remaining = commands.count
+        for transport in commands {
+            let argv = transport.closeSharedConnectionArgv()!
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: childEnvironment(transport),
+                                  stdout: .ignore, stderr: .ignore)
+            let finished = { remaining -= 1; if remaining == 0 { done() } }
+            do {
+                _ = try Child(loop: loop, command: command, onFinished: { _, _ in finished() })
+            } catch {
+                finished()
+            }
+        }
+    }
+
+    // MARK: - Shared facts
+
+    func transportCommands(for source: Source) -> TransportCommands {
+        let commands = TransportCommands(
+            source: source, controlFolder: config.stateDirectory + "/ssh",
+            fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+            ioTimeoutSeconds: Int(config.ioTimeout.components.seconds),
+            extraEnvironment: options.childEnvironment)
+        if let folder = commands.controlFolder, !preparedControlFolders.contains(folder) {
+            preparedControlFolders.insert(folder)
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            if let notice = commands.controlFolderNotice { log("warning", notice) }
+        }
+        return commands
+    }
+
+    func childEnvironment(_ commands: TransportCommands) -> [String: String] {
+        commands.environment(parent: parentEnvironment)
+    }
+
+    /// `<library>/.mediasync/staging/<source>/<folder>`: rsync writes here; finished files are then
+    /// moved to their library names, so a final name never holds a partial file.
+    func stagingFolder(for job: SyncJob) -> String {
+        config.library + "/.mediasync/staging/" + job.source.name + "/" + job.folder
+    }
+}

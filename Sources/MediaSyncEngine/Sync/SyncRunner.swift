@@ -1,0 +1,67 @@
+import Foundation
+import MediaSyncCore
+import UV
+
+/// Runs one cycle to its end on a loop of its own: what `mediasync sync` and `mediasync demo` do.
+/// SIGINT and SIGTERM cancel the cycle (children get SIGTERM, then SIGKILL) and it still ends cleanly.
+public enum SyncRunner {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Prepares the folders, opens the manifest, runs the cycle; `emit` receives every event in order.
+    public static func runOnce(config: Config, options: SyncOptions,
+                               emit: @escaping (Event) -> Void) throws -> CycleResult {
+        try prepareFolders(config)
+        let manifest: ManifestStore
+        do {
+            manifest = try ManifestStore(stateDirectory: config.stateDirectory)
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+        Loop.prepareProcess()
+        let loop = try Loop()
+        var seq: Int64 = 0
+        let cycleID = (try? manifest.startCycle(at: Int64(Date().timeIntervalSince1970))) ?? 0
+        let cycle = SyncCycle(loop: loop, config: config, manifest: manifest, cycleID: cycleID, options: options) { body in
+            seq += 1
+            emit(Event(seq: seq, timeMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()), body: body))
+        }
+        var result: CycleResult?
+        var signals: [UV.Signal] = []
+        for signum in [SIGINT, SIGTERM] {
+            if let watcher = try? UV.Signal(loop: loop) {
+                try? watcher.start(signum) { _ in cycle.cancel() }
+                signals.append(watcher)
+            }
+        }
+        cycle.start { finished in
+            result = finished
+            for watcher in signals { watcher.close() }
+            signals.removeAll()
+        }
+        _ = loop.run()
+        loop.closeAll()
+        _ = loop.run()
+        try? loop.close()
+        guard let result else { throw Failure(description: "the cycle did not finish (internal error)") }
+        try? manifest.finishCycle(cycleID, at: Int64(Date().timeIntervalSince1970), jobsDone: result.jobsDone,
+                                  jobsFailed: result.jobsFailed, files: result.files, bytes: result.bytes)
+        return result
+    }
+
+    /// The library must exist (an unmounted disk must not be filled through its empty mount point);
+    /// the state directory is ours and is made when missing.
+    static func prepareFolders(_ config: Config) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: config.library, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Failure(description: "library \(config.library) does not exist or is not a folder; create it (mkdir -p \(config.library)) or mount its disk, or fix `library:` in the config")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw Failure(description: "cannot create the state directory \(config.stateDirectory): \(error.localizedDescription); fix `state_dir:` or its permissions")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import MediaSyncCore
+import MediaSyncEngine
+
+/// Where a cycle's events go in the CLI: JSON lines on stdout (`--json`), the live view (a terminal)
+/// or one plain line per finished job (anything else) on stderr.
+final class OutputView {
+    private let json: Bool
+    private let terminal = TerminalView.stderr()
+
+    init(json: Bool) {
+        self.json = json
+    }
+
+    func handle(_ event: Event) {
+        // Written unbuffered, one whole line per call: a pipe reader sees each event as it happens.
+        if json { TerminalView.writeAll(fd: 1, event.jsonLine()) }
+        switch event.body {
+        case let .progress(_, snapshot):
+            terminal.update(snapshot: snapshot)
+        case let .jobFinished(_, result):
+            terminal.jobFinished(result)
+        case let .log(level, message, _, _) where level == "warning" || level == "error":
+            terminal.log(level: level, message: message)
+        default:
+            break
+        }
+    }
+
+    func finish(_ result: CycleResult) {
+        terminal.flush()
+        terminal.finish()
+        let seconds = ViewFormat.elapsed(result.seconds)
+        let line = "\(result.jobsDone) of \(result.jobsDone + result.jobsFailed) jobs done, "
+            + "\(result.files) files, \(ViewFormat.bytes(result.bytes)) in \(seconds)"
+            + (result.jobsFailed > 0 ? "; \(result.jobsFailed) failed" : "") + "\n"
+        TerminalView.writeAll(fd: 2, Array(line.utf8))
+    }
+}

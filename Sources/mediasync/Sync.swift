@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import MediaSyncCore
+import MediaSyncEngine
+
+/// `mediasync sync`: one cycle in this process, no daemon needed.
+struct Sync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring every new file home from every source once, then exit.",
+        discussion: """
+            Exit status: 0 when every job succeeded, 1 when any job failed after its retries, \
+            2 for usage or config errors.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: .customLong("source"), help: ArgumentHelp("Sync only this source (repeatable).", valueName: "name"))
+    var sources: [String] = []
+
+    @Flag(help: "Write JSON events to stdout, one per line (docs/events.md).")
+    var json = false
+
+    @Flag(name: .customLong("no-purge"), help: "Do not purge the sources after syncing.")
+    var noPurge = false
+
+    @Flag(help: "Fetch again the files you deleted from the library.")
+    var refetch = false
+
+    func run() throws {
+        let config: Config
+        do {
+            config = try options.load().config
+        } catch let failure as ConfigFailure {
+            throw failure.report()
+        }
+        let unknown = sources.filter { name in !config.sources.contains { $0.name == name } }
+        guard unknown.isEmpty else {
+            let known = config.sources.map(\.name).joined(separator: ", ")
+            throw ConfigFailure(message: "mediasync: no source named \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in the config; the sources are: \(known)").report()
+        }
+        let result = try SyncCommandRun.run(config: config,
+                                            options: SyncOptions(sources: sources.isEmpty ? nil : sources,
+                                                                 refetch: refetch),
+                                            json: json)
+        if !result.succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Runs a cycle with the chosen outputs: JSON events on stdout, the live view or plain lines on stderr.
+enum SyncCommandRun {
+    static func run(config: Config, options: SyncOptions, json: Bool) throws -> CycleResult {
+        let view = OutputView(json: json)
+        do {
+            let result = try SyncRunner.runOnce(config: config, options: options) { event in view.handle(event) }
+            view.finish(result)
+            return result
+        } catch let failure as SyncRunner.Failure {
+            throw ConfigFailure(message: "mediasync: \(failure)").report()
+        }
+    }
+}
