@@ -180,12 +180,14 @@ public struct TransportCommands: Sendable, Equatable {
 
     // MARK: environment
 
-    /// The environment of every child: a fixed locale and zone (rsync's numbers and times depend on
-    /// them), PATH and HOME from the parent (ssh finds its config and keys there), plus `extraEnvironment`.
+    /// The environment of every child: ours (ssh needs SSH_AUTH_SOCK, docker DOCKER_HOST, rootless podman
+    /// XDG_RUNTIME_DIR), with a fixed locale and zone because rsync's numbers and times depend on them,
+    /// plus `extraEnvironment`.
     public func environment(parent: [String: String]) -> [String: String] {
-        var env = ["LC_ALL": "C.UTF-8", "TZ": "UTC",
-                   "PATH": parent["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        if let home = parent["HOME"] { env["HOME"] = home }
+        var env = parent.filter { key, _ in key != "LANG" && key != "LANGUAGE" && !key.hasPrefix("LC_") }
+        env["LC_ALL"] = "C.UTF-8"
+        env["TZ"] = "UTC"
+        if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
         env.merge(extraEnvironment) { _, extra in extra }
         return env
     }
