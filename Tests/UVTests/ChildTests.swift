@@ -11,7 +11,7 @@ import Glibc
         try withLoop { loop in
             let start = loop.now
             // setsid puts the grandchild outside our group: only the grace ends our wait for EOF.
-            try Child(loop: loop, command: sh("echo before; setsid sleep 3 & echo after"),
+            _ = try Child(loop: loop, command: sh("echo before; setsid sleep 3 & echo after"),
                       onStdout: { box.stdout += $0 }, outputGraceAfterExit: 200) { status, _ in
                 box.status = status
                 box.finishedCount += 1
@@ -45,7 +45,7 @@ import Glibc
     @Test func childWithoutPipesFinishesAtExit() throws {
         var status: TerminationStatus?
         try withLoop { loop in
-            try Child(loop: loop, command: Command("/bin/sh", ["-c", "exit 7"], stdout: .ignore, stderr: .ignore)) { s, _ in
+            _ = try Child(loop: loop, command: Command("/bin/sh", ["-c", "exit 7"], stdout: .ignore, stderr: .ignore)) { s, _ in
                 status = s
             }
         }
