@@ -42,6 +42,18 @@ import Glibc
         #expect(writeError?.name == "EPIPE")
     }
 
+    @Test func stderrWrittenAfterStdoutClosedIsStillCaptured() throws {
+        let box = Captured()
+        try withLoop { loop in
+            // stdout hits EOF first; finishing must still wait for stderr's EOF and the exit.
+            try capture(loop, sh("echo out; exec 1>&-; sleep 0.2; echo late-err >&2; exit 4"), into: box)
+        }
+        #expect(box.stdoutText == "out\n")
+        #expect(box.stderrText == "late-err\n")
+        #expect(box.status == TerminationStatus(code: 4, signal: 0))
+        #expect(box.finishedCount == 1)
+    }
+
     @Test func childWithoutPipesFinishesAtExit() throws {
         var status: TerminationStatus?
         try withLoop { loop in
