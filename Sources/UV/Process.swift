@@ -159,17 +159,24 @@ public final class Process: Handle {
     }
 
     /// Stops the child's tree the way swift-subprocess and neovim do: SIGTERM to the group now,
-    /// SIGKILL to the group `grace` ms later unless the group is gone by then.
+    /// SIGKILL to the group `grace` ms later unless the group is gone by then. The group is
+    /// checked every few ms once the child exited, so a tree that obeys TERM does not keep the
+    /// loop waiting out the grace.
     public func stop(grace: UInt64) {
         guard pid > 0, killTimer == nil, exitStatus == nil || groupExists else { return }
         signalGroup(SIGTERM)
         guard let timer = try? Timer(loop: loop) else { signalGroup(SIGKILL); return }
         killTimer = timer
-        let pid = pid
-        let group = command.ownProcessGroup
-        timer.start(after: grace) { [unowned timer] in
-            kill(group ? -pid : pid, SIGKILL)
-            timer.close()
+        let deadline = loop.now + grace
+        let step = max(1, min(grace, 25))
+        // Holding self until the timer closes lets grandchildren be killed after the child's exit.
+        timer.start(after: step, repeat: step) { [self, unowned timer] in
+            if exitStatus != nil, !groupExists {
+                timer.close()
+            } else if timer.loop.now >= deadline {
+                signalGroup(SIGKILL)
+                timer.close()
+            }
         }
     }
 

@@ -30,18 +30,26 @@ import Glibc
 
     @Test func outputWrittenByAGrandchildAfterTheChildExitedIsStillRead() throws {
         let box = Captured()
-        var exitSeenBeforeFinish = false
+        var exitedBeforeLateOutput = false
         try withLoop { loop in
-            let child = try capture(loop, sh("(sleep 0.2; echo late) & echo early"), into: box)
-            let probe = try Timer(loop: loop)
-            probe.start(after: 100) {
-                // The shell is gone by now, but the grandchild still holds stdout open.
-                exitSeenBeforeFinish = child.exitStatus != nil && !child.isFinished
-                probe.close()
+            // The grandchild writes only once the shell is gone and reaped (kill -0 fails then),
+            // so "late" is read after the exit callback: finishing must wait for its EOF.
+            let script = "(while kill -0 $$ 2>/dev/null; do sleep 0.02; done; echo late) & echo early"
+            var child: Child?
+            child = try Child(loop: loop, command: sh(script), onStdout: { bytes in
+                if String(decoding: bytes, as: UTF8.self).contains("late") {
+                    exitedBeforeLateOutput = child?.exitStatus != nil
+                }
+                box.stdout += bytes
+            }) { status, _ in
+                box.status = status
+                box.finishedCount += 1
+                child = nil
             }
         }
-        #expect(exitSeenBeforeFinish)
+        #expect(exitedBeforeLateOutput)
         #expect(box.stdoutText == "early\nlate\n")
+        #expect(box.status?.succeeded == true)
         #expect(box.finishedCount == 1)
     }
 
@@ -76,17 +84,22 @@ import Glibc
         var start: UInt64 = 0
         var finishedAfter: UInt64 = 0
         try withLoop { loop in
-            // Both the shell and its `sleep` ignore TERM; only the group KILL ends them.
-            let child = try capture(loop, sh("trap '' TERM; sleep 30 & echo $!; wait; wait"), into: box) { _ in
+            // Both the shell and its `sleep` ignore TERM; only the group KILL ends them. The stop
+            // starts once the grandchild's pid is printed, i.e. after the trap is in place.
+            var child: Child?
+            child = try Child(loop: loop, command: sh("trap '' TERM; sleep 30 & echo $!; wait; wait"),
+                              onStdout: { bytes in
+                                  box.stdout += bytes
+                                  if start == 0 {
+                                      start = loop.now
+                                      child?.stop(grace: 300)
+                                  }
+                              }) { status, _ in
+                box.status = status
                 finishedAfter = loop.now - start
+                child = nil
             }
-            pid = child.pid
-            let stopper = try Timer(loop: loop)
-            stopper.start(after: 200) {
-                start = loop.now
-                child.stop(grace: 300)
-                stopper.close()
-            }
+            pid = child!.pid
         }
         let grandchild = Int32(box.stdoutText.split(separator: "\n").first ?? "") ?? 0
         #expect(grandchild > 0)

@@ -26,25 +26,29 @@ import Glibc
     // The test threads may block signals sent with raise(); kill(getpid()) reaches any thread.
     @Test func oneShotWatcherFiresForTheFirstSignalOnly() throws {
         var received = 0
+        var keeperSeen = 0
         try withLoop { loop in
             let watcher = try Signal(loop: loop)
             try watcher.start(SIGUSR2, once: true) { _ in received += 1 }
-            // A second watcher keeps SIGUSR2 handled so the second raise cannot kill the process.
-            var guardSeen = 0
+            // A second, lasting watcher keeps SIGUSR2 handled so the second signal cannot kill
+            // the test process; it sends that second signal only after seeing the first.
             let keeper = try Signal(loop: loop)
             try keeper.start(SIGUSR2) { _ in
-                guardSeen += 1
-                if guardSeen == 2 {
+                keeperSeen += 1
+                if keeperSeen == 1 {
+                    kill(getpid(), SIGUSR2)
+                } else {
                     keeper.close()
                     watcher.close()
                 }
             }
             let sender = try Timer(loop: loop)
-            sender.start(after: 5, repeat: 10) {
+            sender.start(after: 5) {
                 kill(getpid(), SIGUSR2)
-                if guardSeen >= 1 { sender.close() ; kill(getpid(), SIGUSR2) }
+                sender.close()
             }
         }
         #expect(received == 1)
+        #expect(keeperSeen == 2)
     }
 }

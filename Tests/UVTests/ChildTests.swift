@@ -1,0 +1,74 @@
+import Testing
+import UV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct ChildTests {
+    @Test func outputHeldOpenByAnEscapedGrandchildIsCutAfterTheGrace() throws {
+        let box = Captured()
+        var took: UInt64 = 0
+        try withLoop { loop in
+            let start = loop.now
+            // setsid puts the grandchild outside our group: only the grace ends our wait for EOF.
+            _ = try Child(loop: loop, command: sh("echo before; setsid sleep 10 & echo after"),
+                      onStdout: { box.stdout += $0 }, outputGraceAfterExit: 200) { status, _ in
+                box.status = status
+                box.finishedCount += 1
+                took = loop.now - start
+            }
+        }
+        #expect(box.stdoutText == "before\nafter\n")
+        #expect(box.status?.succeeded == true)
+        #expect(box.finishedCount == 1)
+        #expect(took >= 200 && took < 8_000)
+    }
+
+    @Test func writingToAChildThatAlreadyExitedFailsWithoutKillingUs() throws {
+        var writeError: UVError?
+        let box = Captured()
+        try withLoop { loop in
+            // The child closes its stdin at once and lives on a little: our writes hit a dead pipe.
+            let child = try capture(loop, sh("exec 0<&-; sleep 0.3", stdin: .pipe), into: box)
+            let writer = try Timer(loop: loop)
+            writer.start(after: 100) {
+                // SIGPIPE is ignored (Loop.prepareProcess), so this is an EPIPE, not our death.
+                try? child.write(Array(repeating: 1, count: 300_000)) { writeError = $0 }
+                child.closeStdin()
+                writer.close()
+            }
+        }
+        #expect(box.status?.succeeded == true)
+        #expect(writeError?.name == "EPIPE")
+    }
+
+    @Test func stderrWrittenAfterStdoutClosedIsStillCaptured() throws {
+        let box = Captured()
+        try withLoop { loop in
+            // stdout hits EOF first; finishing must still wait for stderr's EOF and the exit.
+            try capture(loop, sh("echo out; exec 1>&-; sleep 0.2; echo late-err >&2; exit 4"), into: box)
+        }
+        #expect(box.stdoutText == "out\n")
+        #expect(box.stderrText == "late-err\n")
+        #expect(box.status == TerminationStatus(code: 4, signal: 0))
+        #expect(box.finishedCount == 1)
+    }
+
+    @Test func childWithoutPipesFinishesAtExit() throws {
+        var status: TerminationStatus?
+        try withLoop { loop in
+            _ = try Child(loop: loop, command: Command("/bin/sh", ["-c", "exit 7"], stdout: .ignore, stderr: .ignore)) { s, _ in
+                status = s
+            }
+        }
+        #expect(status == TerminationStatus(code: 7, signal: 0))
+    }
+
+    @Test func writingWithoutAStdinPipeNamesTheFix() throws {
+        try withLoop { loop in
+            let child = try Child(loop: loop, command: sh("true")) { _, _ in }
+            let error = #expect(throws: UVError.self) { try child.write([1]) }
+            #expect(error?.description.contains("stdin: .pipe") == true)
+        }
+    }
+}
