@@ -26,29 +26,17 @@ struct SyncRemoteFailureTests {
         let source = h.sshSource("gpu", server: server, root: root, folders: ["txt2img-images"], bwlimit: "1M")
         let config = h.config([source], stall: .seconds(3), attempts: 3)
 
-        var frozen: pid_t?
-        var frozenAt: Date?
+        let freezer = RemoteFreezer(server: server, afterBytes: 600_000)
         var stallWarnedAt: Date?
-        defer { if let frozen { kill(frozen, SIGKILL) } }
         let run = try h.run(config) { event in
-            switch event.body {
-            case let .progress(_, snapshot) where frozen == nil && snapshot.overall.bytesDone > 300_000:
-                // The sending rsync runs under the test's sshd: `rsync --server --sender ...`.
-                let senders = ProcessTable.snapshot().filter { p in
-                    p.hasAncestor(server.pid) && p.isNamed("rsync") && p.argvContains(Array("--sender".utf8))
-                }
-                if let sender = senders.first, senders.count == 1 {
-                    kill(sender.pid, SIGSTOP)
-                    frozen = sender.pid
-                    frozenAt = Date()
-                }
-            case let .log(level, message, _, _) where level == "warning" && message.contains("no progress"):
+            if case let .log(level, message, _, _) = event.body, level == "warning", message.contains("no progress") {
                 stallWarnedAt = stallWarnedAt ?? Date()
-            default:
-                break
             }
         }
-        let stoppedPid = try #require(frozen, "the remote rsync was never found to freeze")
+        freezer.cancel()
+        let frozen = try #require(freezer.frozen, "the remote rsync was never found to freeze: \(run.summary)")
+        // Thaw it whatever happens below, so it can see its connection is gone and end.
+        defer { kill(frozen.pid, SIGCONT) }
         let finished = try #require(run.finished("gpu/txt2img-images"))
         #expect(finished.state == .done, "\(run.summary)")
         #expect(finished.attempts >= 2)
@@ -56,22 +44,20 @@ struct SyncRemoteFailureTests {
         let warning = run.logs.first { $0.level == "warning" && $0.message.contains("no progress for 3s") }
         #expect(warning != nil, "no stall warning among \(run.logs.map(\.message))")
         #expect(warning?.message.contains("gpu/txt2img-images") == true)
-        if let frozenAt, let stallWarnedAt {
-            let waited = stallWarnedAt.timeIntervalSince(frozenAt)
+        if let stallWarnedAt {
+            let waited = stallWarnedAt.timeIntervalSince(frozen.at)
             // Not before the stall timeout (that would stop slow links), not long after it.
             #expect(waited >= 2.5 && waited < 20, "stall noticed \(waited)s after the freeze")
-        } else {
-            Issue.record("no stall warning seen on the loop")
         }
         let copied = BytePath.read(Array((h.libraryFolder(source, "txt2img-images") + "/2026-11-24/00001-42.png").utf8))
         #expect(copied == content, "the library copy is not the source's bytes")
         #expect(BytePath.stat(Array((h.libraryFolder(source, "txt2img-images") + "/2026-11-24/00001-42.png").utf8))?
             .st_mtim.tv_sec == 1_760_000_000)
 
-        // The frozen sender is the remote side's business, but it must not hang around: end it, then
-        // nothing of this test may be left, here or under the sshd.
-        kill(stoppedPid, SIGKILL)
-        frozen = nil
+        // The frozen sender is on the box, out of the engine's reach once its connection is gone. Thawed
+        // (the container resumes), it must find its connection gone and end: nothing of this test may be
+        // left, here or on the box.
+        kill(frozen.pid, SIGCONT)
         #expect(h.leftovers(server: server, within: 10) == [], "children outlived the cycle")
     }
 

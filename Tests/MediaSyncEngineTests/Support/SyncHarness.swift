@@ -125,12 +125,17 @@ final class SyncHarness: @unchecked Sendable {
     // MARK: - Leftovers
 
     /// Processes still running that belong to this test's cycles: any whose argv or environment
-    /// mentions the test's folder, plus anything still running under `server` (the remote side).
+    /// mentions the test's folder, plus anything still running under `server` or started through it
+    /// (the remote side).
     /// Polls, because a process told to exit takes a moment; empty means nothing outlived the cycle.
     func leftovers(server: TestSSHD? = nil, within seconds: Double = 5) -> [String] {
         let unique = Array(uniquePath.utf8)
+        // sshd gives every session `SSH_CONNECTION=<client> <port> <server> <port>`; it stays in the
+        // environment of a remote process even after its session ended and it was reparented to init.
+        let session = server.map { Array(" 127.0.0.1 \($0.port)".utf8) + [0] }
         return ProcessTable.waitUntilGone(within: seconds) { process in
             if let server, process.hasAncestor(server.pid) { return true }
+            if let session, process.environmentContains(session) { return true }
             if process.argvContains(unique) || process.environmentContains(unique) {
                 return true
             }

@@ -140,3 +140,50 @@ struct TreeSnapshot: Equatable {
         return out.sorted()
     }
 }
+
+/// Freezes, with SIGSTOP, the first `rsync --server --sender` started through `server` once it has sent
+/// `afterBytes` (its /proc io `wchar`): a box or container that hangs mid-file. Polls on its own thread,
+/// so it works whatever the cycle on the test's thread is doing.
+final class RemoteFreezer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var frozenPid: pid_t?
+    private var frozenAt: Date?
+    private var stopped = false
+
+    init(server: TestSSHD, afterBytes: Int) {
+        let serverPid = server.pid
+        Thread.detachNewThread { [self] in
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline && !isStopped {
+                let senders = ProcessTable.snapshot().filter { p in
+                    p.hasAncestor(serverPid) && p.isNamed("rsync") && p.argvContains(Array("--sender".utf8))
+                }
+                if let sender = senders.first, Self.bytesWritten(sender.pid) >= afterBytes {
+                    kill(sender.pid, SIGSTOP)
+                    lock.withLock { frozenPid = sender.pid; frozenAt = Date() }
+                    return
+                }
+                usleep(20_000)
+            }
+        }
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    /// The frozen process and when it was frozen, once it is.
+    var frozen: (pid: pid_t, at: Date)? {
+        lock.withLock { frozenPid.flatMap { pid in frozenAt.map { (pid, $0) } } }
+    }
+
+    /// Stops looking (a cycle that ended before anything was frozen).
+    func cancel() { lock.withLock { stopped = true } }
+
+    /// `wchar` of /proc/PID/io: bytes the process has written (for the sender: sent to the receiver).
+    static func bytesWritten(_ pid: pid_t) -> Int {
+        let text = String(decoding: BytePath.read(Array("/proc/\(pid)/io".utf8)) ?? [], as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar: ") {
+            return Int(line.dropFirst(7)) ?? 0
+        }
+        return 0
+    }
+}
