@@ -92,6 +92,22 @@ struct SyncRemoteFailureTests {
         #expect(h.leftovers() == [], "children outlived the cycle")
     }
 
+    @Test("ssh: a folder missing on the box fails with the reason, and no ssh master outlives the cycle")
+    func missingRemoteFolder() throws {
+        let server = try TestSSHD()
+        let h = try SyncHarness("mf")
+        let root = h.temp.sub("remote")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let run = try h.run(h.config([h.sshSource("gpu", server: server, root: root, folders: ["txt2img-images"])],
+                                     attempts: 2))
+        #expect(run.result.jobsFailed == 1, "\(run.summary)")
+        let error = try #require(run.result.errors.first)
+        #expect(error.hasPrefix("gpu/txt2img-images: "), "\(error)")
+        #expect(error.contains("txt2img-images") && !error.contains("\n"), "\(error)")
+        // The listing reached the box over the shared connection, so its master must be ended too.
+        #expect(h.leftovers(server: server, within: 2) == [], "children outlived the cycle")
+    }
+
     @Test("docker: missing container and missing rsync fail at once and say why; a stopped container is retried then fails")
     func brokenContainers() throws {
         let h = try SyncHarness("dk")
