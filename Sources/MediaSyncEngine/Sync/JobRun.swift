@@ -243,7 +243,11 @@ final class JobRun {
         if stopReason == .cancelled {
             return finish(failedWith: line, exitCode: lastExitCode)
         }
-        let kind: RsyncExit.Kind = stopReason == .stalled ? .retryable : RsyncExit.kind(exitCode: code, messages: messages)
+        var kind: RsyncExit.Kind = stopReason == .stalled ? .retryable : RsyncExit.kind(exitCode: code, messages: messages)
+        if kind == .fatal && containerNotRunning {
+            // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
+            kind = .retryable
+        }
         let diskFull = messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
         let retryable = !diskFull && (kind == .retryable || kind == .partial || (kind == .ok && !pending.isEmpty))
         stopReason = nil
@@ -270,6 +274,13 @@ final class JobRun {
             return finish(failedWith: line, exitCode: lastExitCode)
         }
         cycle.schedule()
+    }
+
+    /// The container runtime said the container exists but is stopped (docker, podman wording).
+    private var containerNotRunning: Bool {
+        messages.contains { m in
+            m.origin == .remote && (m.text.contains("is not running") || m.text.contains("container state improper"))
+        }
     }
 
     private func failureLine(code: Int32, status: TerminationStatus, what: String) -> String {

@@ -208,7 +208,9 @@ public final class SyncCycle {
     /// Ends the ssh connections this cycle shared, so no ssh process outlives it.
     private func closeSharedConnections(then done: @escaping () -> Void) {
         var sources: [Source] = []
-        for job in jobs where job.hasListed && !sources.contains(job.job.source) { sources.append(job.job.source) }
+        // Every source a job ever reached for: a listing that failed after ssh connected (a missing
+        // folder, an unreadable listing) still left a master behind. `-O exit` without one is harmless.
+        for job in jobs where job.attempts > 0 && !sources.contains(job.job.source) { sources.append(job.job.source) }
         let commands = sources.map { transportCommands(for: $0) }.filter { $0.closeSharedConnectionArgv() != nil }
         guard !commands.isEmpty else { done(); return }
         var remaining = commands.count
