@@ -249,7 +249,9 @@ final class JobRun {
             kind = .retryable
         }
         let diskFull = messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
-        let retryable = !diskFull && (kind == .retryable || kind == .partial || (kind == .ok && !pending.isEmpty))
+        // The listing script exits 3 when it cannot enter the folder: it will not appear within this cycle.
+        let folderMissing = what == "listing" && status.signal == 0 && code == 3
+        let retryable = !diskFull && !folderMissing && (kind == .retryable || kind == .partial || (kind == .ok && !pending.isEmpty))
         stopReason = nil
         messages = []
         stderrParser = RsyncOutputParser(stream: .stderr)
@@ -293,6 +295,9 @@ final class JobRun {
         }
         if messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
             return "\(job.id): rsync is not installed on the source (\(job.source.transport.summary)); install it there, e.g. `apt-get install rsync`"
+        }
+        if what == "listing" && status.signal == 0 && code == 3 {
+            return "\(job.id): the folder \(job.source.path(of: job.folder)) does not exist on the source (\(job.source.transport.summary)) or cannot be entered; check `root:` and `folders:` in the config"
         }
         if let message = RsyncExit.mostTellingMessage(exitCode: code, messages: messages) {
             return "\(job.id): \(message.text)"

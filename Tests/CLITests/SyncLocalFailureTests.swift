@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// `mediasync sync` when things go wrong: a killed rsync, a full library disk, bad names and folders.
+/// Each checks what the user sees (exit code, message) and that no half file ever sits at a library name.
+@Suite struct SyncLocalFailureTests {
+    static let oldMtime = SyncLocalBasicTests.oldMtime
+
+    /// Every byte staged so far, hidden temp files and the partial folder included.
+    static func stagedBytes(_ folder: String) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return 0 }
+        var total = 0
+        while let name = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
+        }
+        return total
+    }
+
+    static func size(_ path: String) -> Int? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func killedRsyncIsRetriedAndNoHalfFileEverHasTheFinalName() throws {
+        let world = try SyncWorld()
+        try world.writeConfig(sources: [("forge", ["txt2img"], "bwlimit: 8M")],
+                              top: ["settle: 0s", "retry: {attempts: 3, backoff: 1s, max_backoff: 2s}"])
+        let size = 24 << 20
+        let sourcePath = String(decoding: world.source("txt2img/big video.mp4"), as: UTF8.self)
+        try FileManager.default.createDirectory(atPath: world.sourceRoot + "/txt2img", withIntermediateDirectories: true)
+        try Spawn.check(["sh", "-c", "head -c \(size) /dev/urandom > \"$1\" && touch -d 2026-01-01 \"$1\"", "sh", sourcePath])
+        let finalPath = world.library + "/forge/txt2img/big video.mp4"
+        let staging = world.library + "/.mediasync/staging/forge/txt2img"
+
+        let running = try world.start()
+        var halfFiles: [Int] = []
+        func watchFinalName() {
+            if let seen = Self.size(finalPath), seen != size { halfFiles.append(seen) }
+        }
+        // Once a couple of MB are staged, SIGKILL the rsync that writes them.
+        var receiver: pid_t?
+        let found = Watch.until(timeout: 30) {
+            watchFinalName()
+            guard running.poll() == nil, Self.stagedBytes(staging) > 2 << 20 else { return false }
+            receiver = Watch.processes(containing: staging).first { Watch.hasOpenFile($0, under: staging) }
+            return receiver != nil
+        }
+        #expect(found, "never saw an rsync writing into \(staging)")
+        if let receiver { kill(receiver, SIGKILL) }
+        Watch.until(timeout: 60) {
+            watchFinalName()
+            return running.poll() != nil
+        }
+        let run = try running.finish(timeout: 5)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        #expect(halfFiles.isEmpty, "a partial file had the library name, sizes \(halfFiles)")
+        run.checkEnvelope(jobs: 1)
+        let finished = try #require(run.of("job_finished").first)
+        #expect(finished["state"] as? String == "done")
+        #expect((finished["attempts"] as? Int ?? 0) >= 2, "not retried: \(finished)")
+        #expect(run.of("log").contains { ($0["message"] as? String ?? "").contains("retrying") })
+        #expect(RawFS.read(Array(finalPath.utf8)) == RawFS.read(Array(sourcePath.utf8)))
+        #expect(RawFS.tree(world.library)[Array("forge/txt2img/big video.mp4".utf8)]?.mtime == 1_767_225_600)
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aFullLibraryDiskFailsClearlyAndLeavesNoTruncatedFile() throws {
+        let world = try SyncWorld()
+        try Spawn.check(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", world.library])
+        defer { try? Spawn.check(["umount", "-l", world.library]) }
+        try world.writeConfig(sources: [("forge", ["txt2img"], "")],
+                              top: ["settle: 0s", "retry: {attempts: 3, backoff: 1s, max_backoff: 2s}"])
+        try FileManager.default.createDirectory(atPath: world.sourceRoot + "/txt2img", withIntermediateDirectories: true)
+        try Spawn.check(["sh", "-c", "cd \"$1\" && for i in 0 1 2 3 4 5 6 7 8 9; do head -c 200000$i /dev/urandom > 0000$i-1.png; done && touch -d 2026-01-01 *",
+                         "sh", world.sourceRoot + "/txt2img"])
+        let run = try world.sync()
+        #expect(run.status == 1, "stderr: \(run.stderr)")
+        run.checkEnvelope(jobs: 1)
+        let full = { (text: String) in text.contains("disk is full") || text.contains("No space left on device") }
+        #expect(full(run.stderr), "stderr: \(run.stderr)")
+        let finished = try #require(run.of("job_finished").first)
+        #expect(finished["state"] as? String == "failed")
+        #expect(full(finished["error"] as? String ?? ""), "error: \(finished)")
+        #expect((finished["error"] as? String ?? "").contains(world.library))
+
+        let source = RawFS.tree(world.sourceRoot)
+        let library = RawFS.tree(world.library)
+        #expect(!library.isEmpty && library.count < 10, "library: \(library.count) files")
+        for (path, entry) in library {
+            let sourcePath = Array(path.dropFirst("forge/".utf8.count))
+            #expect(source[sourcePath] == entry, "\(RawFS.show(path)) is not the source's file")
+        }
+        #expect(run.of("file_synced").count == library.count)
+    }
+
+    @Test func anUnknownSourceIsAUsageError() throws {
+        let world = try SyncWorld()
+        try world.writeConfig(sources: [("alpha", ["a"], ""), ("beta", ["b"], "")], top: ["settle: 0s"])
+        let run = try world.sync(["--source", "nosuch"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("nosuch") && run.stderr.contains("alpha") && run.stderr.contains("beta"), "stderr: \(run.stderr)")
+        #expect(run.events.isEmpty)
+    }
+
+    @Test func aMissingLibraryIsNamedAndNothingIsCreated() throws {
+        let world = try SyncWorld()
+        world.library = world.root + "/unmounted-disk"
+        try world.writeConfig(sources: [("alpha", ["a"], "")], top: ["settle: 0s"])
+        try RawFS.write(world.source("a/x.png"), [1, 2, 3], mtime: Self.oldMtime)
+        let run = try world.sync()
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(world.library), "stderr: \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: world.library))
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aMissingSourceFolderFailsItsJobOnly() throws {
+        let world = try SyncWorld()
+        try world.writeConfig(sources: [("alpha", ["here", "gone"], "")],
+                              top: ["settle: 0s", "retry: {attempts: 2, backoff: 1s, max_backoff: 1s}"])
+        try RawFS.write(world.source("here/x.png"), [1, 2, 3], mtime: Self.oldMtime)
+        let run = try world.sync()
+        #expect(run.status == 1, "stderr: \(run.stderr)")
+        run.checkEnvelope(jobs: 2)
+        let byJob = Dictionary(uniqueKeysWithValues: run.of("job_finished").map { ($0["job"] as? String ?? "", $0) })
+        #expect(byJob["alpha/here"]?["state"] as? String == "done")
+        #expect(byJob["alpha/here"]?["files"] as? Int == 1)
+        #expect(byJob["alpha/gone"]?["state"] as? String == "failed")
+        let error = byJob["alpha/gone"]?["error"] as? String ?? ""
+        #expect(error.contains(world.sourceRoot + "/gone") && error.contains("does not exist"), "error: \(error)")
+        #expect(run.stderr.contains(world.sourceRoot + "/gone"))
+        #expect(RawFS.read(world.inLibrary("alpha/here/x.png")) == [1, 2, 3])
+    }
+}
