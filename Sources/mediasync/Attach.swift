@@ -33,6 +33,11 @@ struct Attach: ParsableCommand {
         action.sa_flags = 0 // no SA_RESTART: a blocked poll returns with EINTR
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         signal(SIGPIPE, SIG_IGN)
 
         var request = #"{"cmd":"attach""#

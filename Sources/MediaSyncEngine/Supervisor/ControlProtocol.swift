@@ -52,7 +52,9 @@ public enum ControlRequest: Equatable, Sendable {
         do {
             fields = try JSONDecoder().decode(Fields.self, from: Data(trimmed))
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let key = context.codingPath.first?.stringValue ?? "request"
+            guard let key = context.codingPath.first?.stringValue else {
+                return .failure(ControlRequestError("the request is not a JSON object; send one object per line, e.g. {\"cmd\":\"status\"}"))
+            }
             return .failure(ControlRequestError("\"\(key)\" has the wrong type: \(Fields.help(key))"))
         } catch {
             return .failure(ControlRequestError("the request is not a JSON object; send one object per line, e.g. {\"cmd\":\"status\"}"))

@@ -18,6 +18,12 @@ public struct CycleScheduler: Sendable, Equatable {
         public var skipped: [Skip]
         /// True when a person asked for it (trigger), false for the interval.
         public var manual: Bool
+
+        public init(sources: [String]?, skipped: [Skip], manual: Bool) {
+            self.sources = sources
+            self.skipped = skipped
+            self.manual = manual
+        }
     }
 
     /// A source left out of a cycle.
@@ -26,6 +32,12 @@ public struct CycleScheduler: Sendable, Equatable {
         public var failedCycles: Int
         /// Monotonic seconds when it will be tried again.
         public var until: Double
+
+        public init(source: String, failedCycles: Int, until: Double) {
+            self.source = source
+            self.failedCycles = failedCycles
+            self.until = until
+        }
     }
 
     public enum TriggerOutcome: Sendable, Equatable {

@@ -15,7 +15,9 @@ public final class Supervisor {
     /// Knobs a person rarely needs; tests shrink the queues and the ring through the environment.
     public struct Options: Sendable {
         public var stopGraceMs: UInt64 = 3_000
-        public var clientQueueBytes = 1 << 20
+        /// A job's final sweep can publish a few thousand `file_synced` lines in one go; the queue
+        /// must hold such a burst for a client that reads at full speed.
+        public var clientQueueBytes = 4 << 20
         public var clientQueueCount = 20_000
         public var ringCapacity = 10_000
         /// Past this, shutdown stops waiting for the cycle (children are killed by the loop's teardown).
@@ -100,6 +102,7 @@ public final class Supervisor {
         } catch {
             throw SyncRunner.Failure(description: "\(error)")
         }
+        Self.resetInheritedSignals()
         Loop.prepareProcess()
         loop = try Loop()
         do {
@@ -135,6 +138,15 @@ public final class Supervisor {
         try? loop.close()
         log("info", "stopped")
         return 0
+    }
+
+    /// A parent may start us with signals blocked or ignored (posix_spawn keeps its mask): a blocked
+    /// SIGCHLD means finished children are never reaped and the cycle waits forever.
+    static func resetInheritedSignals() {
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, nil)
+        for signum in [SIGCHLD, SIGHUP, SIGTERM, SIGINT] { signal(signum, SIG_DFL) }
     }
 
     // MARK: - Events
