@@ -239,7 +239,10 @@ public final class Supervisor {
 
     func armIntervalTimer() {
         guard !stopping, let timer = intervalTimer else { return }
-        let wait = max(0, scheduler.nextDue - now)
+        // While a cycle runs its end decides what follows, and while paused `resume` does: a timer
+        // armed then would find the due time passed and fire again at once, spinning the loop.
+        guard scheduler.state == .idle else { timer.stop(); return }
+        let wait = max(0.001, scheduler.nextDue - now)
         timer.start(after: UInt64((wait * 1000).rounded(.up))) { [unowned self] in
             if let plan = scheduler.due(at: now) { startCycle(plan) }
             armIntervalTimer()
