@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+@Suite("mediasync serve: pause, resume, reload, backoff and the attach view", .serialized)
+struct SupervisorControlTests {
+    /// pause stops new cycles (interval and trigger), resume starts the one that came due.
+    @Test func pauseStopsNewCyclesAndResumeRestarts() throws {
+        let serve = try ServeHarness(folders: ["a"], interval: "2s")
+        defer { serve.stop() }
+        try serve.start()
+        let paused = try serve.cli(["pause", "--config", serve.configPath])
+        #expect(paused.status == 0, "\(paused.stderr)")
+        let watcher = try SocketClient(path: serve.socket)
+        watcher.send(#"{"cmd":"attach"}"#)
+        _ = watcher.readObject()
+        let snapshot = try #require(watcher.readObject())
+        // Paused: the state says so once the start cycle is over, and no cycle starts for 3 intervals.
+        #expect(snapshot["paused"] as? Bool == true)
+        let trigger = try serve.cli(["trigger", "--config", serve.configPath])
+        #expect(trigger.status == 1)
+        #expect(trigger.stderr.contains("paused"))
+        var started = 0
+        let until = Date().addingTimeInterval(6)
+        while let event = watcher.readObject(timeout: until.timeIntervalSinceNow), Date() < until {
+            if event.type == "cycle_started" { started += 1 }
+        }
+        #expect(started == 0, "a cycle started while paused")
+        let status = try SocketClient(path: serve.socket).request(#"{"cmd":"status"}"#)
+        #expect(status["state"] as? String == "paused")
+        #expect(status["next_cycle_at"] is NSNull)
+
+        let resumed = try serve.cli(["resume", "--config", serve.configPath])
+        #expect(resumed.status == 0)
+        let next = watcher.collect(until: { $0.type == "cycle_started" }, timeout: 5)
+        #expect(next != nil, "resume did not start the cycle that came due")
+    }
+
+    /// reload (and SIGHUP) reject a broken config with its errors and keep the old one; a good one applies.
+    @Test func reloadRejectsABadConfigAndAppliesAGoodOne() throws {
+        let serve = try ServeHarness(folders: ["a"])
+        defer { serve.stop() }
+        try serve.start()
+        let watcher = try SocketClient(path: serve.socket)
+        watcher.send(#"{"cmd":"attach"}"#)
+        _ = watcher.readObject(); _ = watcher.readObject()
+
+        let good = try String(contentsOfFile: serve.configPath, encoding: .utf8)
+        try good.replacingOccurrences(of: "interval: 1h", with: "interval: soon").write(toFile: serve.configPath, atomically: true, encoding: .utf8)
+        let rejected = try serve.cli(["reload", "--socket", serve.socket])
+        #expect(rejected.status == 1)
+        #expect(rejected.stderr.contains("rejected"))
+        #expect(rejected.stderr.contains("interval: `soon` is not a duration"), "\(rejected.stderr)")
+        let logged = watcher.collect(until: { $0.type == "log" && $0["level"] as? String == "error" }, timeout: 5)
+        #expect(logged != nil)
+
+        serve.signal(SIGHUP)
+        let hup = try #require(watcher.collect(until: { $0.type == "log" && $0["level"] as? String == "error" }, timeout: 5))
+        #expect((hup.last?["message"] as? String ?? "").contains("not a duration"))
+        #expect(serve.exitStatus(timeout: 0) == nil)
+
+        try good.replacingOccurrences(of: "folders: [a]", with: "folders: [a, b]")
+            .write(toFile: serve.configPath, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: serve.sources + "/b", withIntermediateDirectories: true)
+        let accepted = try serve.cli(["reload", "--socket", serve.socket])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(accepted.stdout.contains("1 sources, 2 folders"))
+        let status = try SocketClient(path: serve.socket).request(#"{"cmd":"status"}"#)
+        #expect((status["jobs"] as? [[String: Any]])?.count == 2)
+    }
+
+    /// A source that keeps failing sits out cycles while it backs off; the other source runs every time.
+    @Test func aFailingSourceBacksOffWithoutDelayingTheOthers() throws {
+        let serve = try ServeHarness(folders: ["a"], interval: "1s", extraConfig: "")
+        defer { serve.stop() }
+        let text = try String(contentsOfFile: serve.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "retry: {attempts: 1, backoff: 1s, max_backoff: 2s}",
+                                  with: "retry: {attempts: 1, backoff: 4s, max_backoff: 8s}")
+            + "  - {name: gone, transport: local, root: \(serve.root)/missing, folders: [x]}\n"
+        try text.write(toFile: serve.configPath, atomically: true, encoding: .utf8)
+        try serve.start()
+        let watcher = try SocketClient(path: serve.socket)
+        watcher.send(#"{"cmd":"attach","since":0}"#)
+        var cycles: [(jobs: [String], skipped: [String])] = []
+        var current: (jobs: [String], skipped: [String]) = ([], [])
+        let until = Date().addingTimeInterval(7)
+        while Date() < until, let event = watcher.readObject(timeout: 3) {
+            switch event.type {
+            case "cycle_started":
+                current.jobs = (event["jobs"] as? [[String: Any]] ?? []).compactMap { $0["job"] as? String }
+            case "log" where (event["message"] as? String ?? "").contains("backing off"):
+                current.skipped.append(event["job"] as? String ?? "")
+            case "cycle_finished":
+                cycles.append(current)
+                current = ([], [])
+            default: break
+            }
+        }
+        #expect(cycles.count >= 5, "interval cycles: \(cycles.count)")
+        #expect(cycles.allSatisfy { $0.jobs.contains("src/a") }, "src/a was delayed")
+        #expect(cycles.first?.jobs.contains("gone/x") == true)
+        // After its first failure `gone` waits 4 s, so the next cycles run without it.
+        #expect(cycles.count >= 3 && !cycles[1].jobs.contains("gone/x") && cycles[1].skipped == ["gone/x"])
+        let status = try SocketClient(path: serve.socket).request(#"{"cmd":"status"}"#)
+        let gone = (status["jobs"] as? [[String: Any]])?.first { $0["job"] as? String == "gone/x" }
+        #expect(gone?["failed_cycles"] as? Int ?? 0 >= 1)
+    }
+
+    /// The live view of `attach` in a real terminal (tmux): it draws the supervisor's state and
+    /// Ctrl-C detaches with status 0 while the supervisor keeps running.
+    @Test func attachShowsTheLiveViewInATerminalAndCtrlCDetaches() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed; the terminal view was not checked")
+            return
+        }
+        let serve = try ServeHarness(folders: ["a"], sourceExtra: ", bwlimit: 300")
+        defer { serve.stop() }
+        try serve.makeFiles("a", count: 30, size: 100_000)
+        try serve.start()
+        let session = "ms-" + String(UUID().uuidString.prefix(6))
+        let statusFile = serve.root + "/attach.status"
+        let command = "\(try CLIRunner.binary()) attach --socket \(serve.socket); echo $? > \(statusFile); sleep 30"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "30", command])
+        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        var screen = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            usleep(300_000)
+            screen = try tmux(["capture-pane", "-p", "-t", session])
+            if screen.contains("src/a") && screen.contains("%") { break }
+        }
+        #expect(screen.contains("attached to the mediasync supervisor, pid \(serve.pid)"), "\(screen)")
+        #expect(screen.contains("src/a"), "\(screen)")
+        #expect(screen.contains("%"), "\(screen)")
+        _ = try tmux(["send-keys", "-t", session, "C-c"])
+        var status = ""
+        let end = Date().addingTimeInterval(5)
+        while Date() < end, status.isEmpty {
+            usleep(100_000)
+            status = (try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? ""
+        }
+        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(serve.exitStatus(timeout: 0) == nil, "Ctrl-C in attach touched the supervisor")
+        #expect(try SocketClient(path: serve.socket).request(#"{"cmd":"status"}"#)["ok"] as? Bool == true)
+    }
+
+    private func tmux(_ arguments: [String]) throws -> String {
+        let out = "/tmp/tmux-\(UUID().uuidString.prefix(8)).out"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let pid = try ServeHarness.spawn(["tmux"] + arguments, environment: ["TERM": "xterm-256color"], output: out)
+        _ = ServeHarness.wait(pid, timeout: 10)
+        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
+}
