@@ -102,7 +102,6 @@ public final class Supervisor {
         } catch {
             throw SyncRunner.Failure(description: "\(error)")
         }
-        Self.resetInheritedSignals()
         Loop.prepareProcess()
         loop = try Loop()
         do {
@@ -138,15 +137,6 @@ public final class Supervisor {
         try? loop.close()
         log("info", "stopped")
         return 0
-    }
-
-    /// A parent may start us with signals blocked or ignored (posix_spawn keeps its mask): a blocked
-    /// SIGCHLD means finished children are never reaped and the cycle waits forever.
-    static func resetInheritedSignals() {
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        pthread_sigmask(SIG_SETMASK, &empty, nil)
-        for signum in [SIGCHLD, SIGHUP, SIGTERM, SIGINT] { signal(signum, SIG_DFL) }
     }
 
     // MARK: - Events

@@ -19,14 +19,6 @@ public enum SyncRunner {
         } catch {
             throw Failure(description: "\(error)")
         }
-        // A parent that blocks SIGCHLD (Swift Testing's runner does; so can supervisors) passes its mask
-        // on, and libuv would then never see a child exit: the cycle hung at the first listing.
-        var wanted = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&wanted)
-        for signum in [SIGCHLD, SIGINT, SIGTERM] { sigaddset(&wanted, signum) }
-        pthread_sigmask(SIG_UNBLOCK, &wanted, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         Loop.prepareProcess()
         let loop = try Loop()
         var seq: Int64 = 0
