@@ -92,20 +92,36 @@ public struct CycleProgress: Sendable {
         guard let i = index[id] else { return false }
         let applied = body(&jobs[i])
         guard applied else { return false }
-        overallRate.add(bytes: bytesDone, at: now)
-        let rates = jobs.compactMap { $0.rate(at: now) }.filter { $0 > 0 }
-        if !rates.isEmpty { lastJobRate = rates.reduce(0, +) / Double(rates.count) }
+        // Runs once per rsync record: index the jobs in place rather than map over copies of them
+        // (a JobProgress holds a set and a rate window, so each copy costs retains and releases).
+        var bytes: Int64 = 0, rateSum = 0.0, rateCount = 0
+        for j in jobs.indices {
+            bytes += jobs[j].bytesDone
+            if let rate = jobs[j].rate(at: now), rate > 0 {
+                rateSum += rate
+                rateCount += 1
+            }
+        }
+        overallRate.add(bytes: bytes, at: now)
+        if rateCount > 0 { lastJobRate = rateSum / Double(rateCount) }
         refreshPercent()
         return true
     }
 
     private mutating func refreshPercent() {
+        var allDone = true, bytesDone: Int64 = 0, bytesTotal: Int64 = 0, filesDone = 0, filesTotal = 0
+        for j in jobs.indices {
+            allDone = allDone && jobs[j].state == .done
+            bytesDone += jobs[j].bytesDone
+            bytesTotal += jobs[j].bytesTotal
+            filesDone += jobs[j].filesDone
+            filesTotal += jobs[j].filesTotal
+        }
         if allDone {
             percent = 100
             return
         }
         let raw: Double
-        let bytesTotal = self.bytesTotal
         if bytesTotal > 0 {
             raw = Double(bytesDone) / Double(bytesTotal) * 100
         } else if filesTotal > 0 {

@@ -59,21 +59,46 @@ public struct LibraryWriter: Sendable {
     /// `size` bytes and modification time `mtime` (whole seconds); otherwise throws and leaves it in place.
     public func move(staged: [UInt8], to libraryPath: [UInt8], size: Int64,
                      mtime: Int64) throws(LibraryWriteError) -> Outcome {
-        let components = try Self.components(of: libraryPath, shown: show(libraryPath))
+        try move(staged: staged, to: libraryPath, size: size, mtime: mtime, folders: OpenFolder())
+    }
+
+    /// `move`, reusing the library folder `folders` holds open when the file goes into the same folder
+    /// as the one before (files arrive sorted, so most do): the folder walk then happens once per folder
+    /// instead of once per file. The folder is never looked up by name again while it is held, so no
+    /// symlink planted on the way later can redirect a file either.
+    public func move(staged: [UInt8], to libraryPath: [UInt8], size: Int64, mtime: Int64,
+                     folders: OpenFolder) throws(LibraryWriteError) -> Outcome {
+        guard Self.isSafe(libraryPath) else { throw .unsafeLibraryPath(path: show(libraryPath)) }
         try verify(staged: staged, size: size, mtime: mtime)
-        let parent = try openParent(components.dropLast(), of: libraryPath)
-        defer { close(parent) }
+        let slash = libraryPath.lastIndex(of: UInt8(ascii: "/"))
+        let folderPath = slash.map { Array(libraryPath[..<$0]) } ?? []
+        let walk = { () throws(LibraryWriteError) -> Int32 in
+            try openParent(Self.components(of: libraryPath, shown: show(libraryPath)).dropLast(), of: libraryPath)
+        }
+        var parent = try folders.fd(for: folderPath, open: walk)
 
         var candidate = libraryPath
         var number = 1
+        var reopened = false
         while true {
-            let name = Array(candidate.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).last!)
-            if try place(staged, into: parent, name: name, shown: show(candidate)) {
+            let name = Array(candidate[(candidate.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? 0)...])
+            let placed: Bool
+            do {
+                placed = try place(staged, into: parent, name: name, candidate: candidate)
+            } catch let error {
+                // The held folder was removed (or moved away and emptied) since it was opened: walk again.
+                guard case let .system(_, _, code) = error, code == ENOENT, !reopened else { throw error }
+                reopened = true
+                folders.close()
+                parent = try folders.fd(for: folderPath, open: walk)
+                continue
+            }
+            if placed {
                 return candidate == libraryPath ? .moved(libraryPath: candidate)
                     : .movedAside(libraryPath: candidate, planned: libraryPath)
             }
             if isSameFile(in: parent, name: name, size: size, mtime: mtime) {
-                _ = unlink(BytePathC.c(staged))
+                _ = BytePathC.with(staged) { unlink($0) }
                 return .alreadyHome(libraryPath: candidate)
             }
             number += 1
@@ -95,6 +120,19 @@ public struct LibraryWriter: Sendable {
 
     // MARK: steps
 
+    /// True when `path` is relative with no empty, `.` or `..` part and no NUL: it cannot leave the library.
+    static func isSafe(_ path: [UInt8]) -> Bool {
+        guard !path.isEmpty, !path.contains(0) else { return false }
+        var start = 0
+        for end in 0...path.count where end == path.count || path[end] == UInt8(ascii: "/") {
+            let length = end - start
+            if length == 0 { return false }
+            if path[start] == 0x2e && (length == 1 || (length == 2 && path[start + 1] == 0x2e)) { return false }
+            start = end + 1
+        }
+        return true
+    }
+
     /// Splits a library path into its parts, refusing anything that could climb out of the library.
     static func components(of path: [UInt8], shown: String) throws(LibraryWriteError) -> [[UInt8]] {
         let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
@@ -106,9 +144,9 @@ public struct LibraryWriter: Sendable {
     }
 
     private func verify(staged: [UInt8], size: Int64, mtime: Int64) throws(LibraryWriteError) {
-        let shown = String(decoding: staged, as: UTF8.self)
+        var shown: String { String(decoding: staged, as: UTF8.self) }
         var st = stat()
-        guard lstat(BytePathC.c(staged), &st) == 0 else {
+        guard BytePathC.with(staged, { lstat($0, &st) }) == 0 else {
             throw .stagedFileNotAsPlanned(path: shown, problem: "is missing (\(String(cString: strerror(errno))))")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
@@ -148,10 +186,13 @@ public struct LibraryWriter: Sendable {
 
     /// Puts `staged` at `name` in `parent` unless that name exists: true when placed, false when taken.
     private func place(_ staged: [UInt8], into parent: Int32, name: [UInt8],
-                       shown: String) throws(LibraryWriteError) -> Bool {
-        let from = BytePathC.c(staged), to = BytePathC.c(name)
+                       candidate: [UInt8]) throws(LibraryWriteError) -> Bool {
+        var shown: String { show(candidate) }
         if useRenameNoReplace {
-            if LibrarySyscalls.renameNoReplace(AT_FDCWD, from, parent, to) == 0 { return true }
+            let renamed = BytePathC.with(staged) { from in
+                BytePathC.with(name) { to in LibrarySyscalls.renameNoReplace(AT_FDCWD, from, parent, to) }
+            }
+            if renamed == 0 { return true }
             switch errno {
             case EEXIST: return false
             // The file system does not know RENAME_NOREPLACE (or libc lacks renameat2): link below.
@@ -160,6 +201,7 @@ public struct LibraryWriter: Sendable {
             case let code: throw .from(errno: code, operation: "move into library", path: shown)
             }
         }
+        let from = BytePathC.c(staged), to = BytePathC.c(name)
         // link() never replaces an existing name; the staged name goes only once the library one exists.
         guard linkat(AT_FDCWD, from, parent, to, 0) == 0 else {
             switch errno {
@@ -174,7 +216,7 @@ public struct LibraryWriter: Sendable {
 
     private func isSameFile(in parent: Int32, name: [UInt8], size: Int64, mtime: Int64) -> Bool {
         var st = stat()
-        guard fstatat(parent, BytePathC.c(name), &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        guard BytePathC.with(name, { fstatat(parent, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else { return false }
         return st.st_mode & S_IFMT == S_IFREG && Int64(st.st_size) == size && Int64(st.st_mtim.tv_sec) == mtime
     }
 
@@ -186,4 +228,15 @@ public struct LibraryWriter: Sendable {
 /// NUL-terminated C strings from raw path bytes (names need not be UTF-8).
 enum BytePathC {
     static func c(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern: $0) } + [0] }
+
+    /// Calls `body` with `bytes` as a C string on the stack (no heap allocation, for per-file calls).
+    static func with<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+            }
+            buffer[bytes.count] = 0
+            return body(buffer.baseAddress!)
+        }
+    }
 }

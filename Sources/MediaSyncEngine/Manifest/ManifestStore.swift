@@ -104,8 +104,22 @@ public final class ManifestStore: Sendable {
 
     /// Every row of one job (source, folder), oldest first.
     public func rows(source: String, folder: String) throws -> [ManifestRow] {
+        // Every cycle reads every row of every job (the no-change path): a cursor over a cached statement,
+        // BLOBs read in place, source and folder not read back, instead of fetchAll's copied rows.
         try read { db in
-            try Self.fetch(db, "WHERE source = ? AND folder = ? ORDER BY id", [source, folder])
+            let statement = try db.cachedStatement(sql: """
+                SELECT remote_path, size, mtime, library_path, synced_at FROM manifest_file
+                WHERE source = ? AND folder = ? ORDER BY id
+                """)
+            let cursor = try Row.fetchCursor(statement, arguments: [source, folder])
+            var rows: [ManifestRow] = []
+            while let row = try cursor.next() {
+                let remotePath = try row.withUnsafeData(atIndex: 0) { $0.map { [UInt8]($0) } ?? [] }
+                let libraryPath = try row.withUnsafeData(atIndex: 3) { $0.map { [UInt8]($0) } ?? [] }
+                rows.append(ManifestRow(source: source, folder: folder, remotePath: remotePath, size: row[1],
+                                        mtime: row[2], libraryPath: libraryPath, syncedAt: row[4]))
+            }
+            return rows
         }
     }
 
@@ -142,6 +156,23 @@ public final class ManifestStore: Sendable {
         }
     }
 
+    /// Every recorded library path under the library-relative folder `prefix` (any job's), in one query:
+    /// what the planner must not hand out again, loaded once per job instead of asked once per file.
+    public func libraryPaths(under prefix: [UInt8]) throws -> Set<[UInt8]> {
+        // Paths under `prefix/` sort between `prefix/` and `prefix0` ('0' follows '/'): a range on the
+        // library_path index (BLOBs compare with memcmp), not a scan.
+        let low = prefix.isEmpty ? Data() : Data(prefix + [UInt8(ascii: "/")])
+        let high = prefix.isEmpty ? Data([0xff, 0xff, 0xff, 0xff]) : Data(prefix + [UInt8(ascii: "0")])
+        return try read { db in
+            var paths = Set<[UInt8]>()
+            let cursor = try Data.fetchCursor(db, sql: """
+                SELECT library_path FROM manifest_file WHERE library_path >= ? AND library_path < ?
+                """, arguments: [low, high])
+            while let path = try cursor.next() { paths.insert(Array(path)) }
+            return paths
+        }
+    }
+
     /// Number of rows, all jobs.
     public func count() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_file") ?? 0 }
@@ -160,8 +191,10 @@ public final class ManifestStore: Sendable {
                     DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at
                     """)
                 for row in rows {
-                    try statement.execute(arguments: [row.source, row.folder, Data(row.remotePath), row.size,
-                                                      row.mtime, Data(row.libraryPath), row.syncedAt])
+                    // Seven values of known types for seven placeholders: skip GRDB's per-row argument check.
+                    statement.setUncheckedArguments([row.source, row.folder, Data(row.remotePath), row.size,
+                                                     row.mtime, Data(row.libraryPath), row.syncedAt])
+                    try statement.execute()
                 }
             }
         } catch {

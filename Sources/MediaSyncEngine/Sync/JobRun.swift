@@ -35,6 +35,10 @@ final class JobRun {
     private var lastAnnounced: [UInt8]?
     private var lastTransferNumber = 0
     private var lastExitCode: Int32?
+    /// The library folder the last file went into, kept open for the next file of the same folder.
+    private let libraryFolder = OpenFolder()
+    /// `<staging folder>/` as bytes, made once: every finished file's staged path starts with it.
+    private lazy var stagingPrefix: [UInt8] = Array(cycle.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
 
     init(job: SyncJob, cycle: SyncCycle) {
         self.job = job
@@ -119,13 +123,20 @@ final class JobRun {
         } catch {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
+        // Every name any job recorded under this job's folder, in one query: the planner only hands out
+        // names under `prefix`, so names elsewhere cannot collide.
+        let reserved: Set<[UInt8]>
+        do {
+            reserved = try cycle.manifest.libraryPaths(under: prefix)
+        } catch {
+            return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
+        }
         let library = Array(cycle.config.library.utf8)
-        let manifest = cycle.manifest
         let plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             destinationPrefix: prefix, refetch: cycle.options.refetch,
             libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
-            isReserved: { (try? manifest.isLibraryPathTaken($0)) ?? true })
+            isReserved: { reserved.contains($0) })
         for deferred in plan.deferred {
             cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: deferred.remotePath,
                                      reason: deferred.reason.rawValue))
@@ -204,10 +215,10 @@ final class JobRun {
     /// file that is not right is no longer "not finished yet" but changed at the source.
     private func moveHome(_ remotePath: [UInt8], final: Bool) {
         guard let transfer = pending[remotePath] else { return }
-        let staged = LibraryPaths.join(Array(cycle.stagingFolder(for: job).utf8), remotePath)
+        let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })
         do {
             let outcome = try cycle.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
-                                                mtime: transfer.mtime)
+                                                mtime: transfer.mtime, folders: libraryFolder)
             pending[remotePath] = nil
             filesHome += 1
             bytesHome += transfer.size
@@ -327,6 +338,7 @@ final class JobRun {
     private func end(state: JobFinished.State, exitCode: Int32?, error: String?) {
         guard phase != .finished else { return }
         phase = .finished
+        libraryFolder.close()
         cycle.markProgress()
         cycle.flushBatch()
         cycle.emit(.jobFinished(cycle: cycle.cycleID, JobFinished(

@@ -122,7 +122,9 @@ public final class SyncCycle {
     /// A file is in the library for good once the batch it is in is flushed.
     func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8]) {
         batch.append((job, transfer, libraryPath))
-        if batch.count >= 500 { flushBatch() }
+        // The 100 ms tick flushes; this cap only bounds a batch when files arrive faster than that
+        // (each flush is a syncfs and a transaction, so 500-file batches made small files pay several a tick).
+        if batch.count >= 5_000 { flushBatch() }
     }
 
     func jobEnded(_ job: JobRun) {

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One library folder a run of `LibraryWriter.move` calls keeps open, so files going into the same
+/// folder (they arrive sorted) share one folder walk; one per job, used from one thread.
+///
+/// The held descriptor was opened by walking from the library root with O_NOFOLLOW on every level, so it
+/// is a real folder inside the library at the time of the walk. Moves into it never look its path up
+/// again: a symlink planted on the way afterwards cannot redirect them. `close()` when the run ends (the
+/// job finishes); dropping the object closes it too.
+public final class OpenFolder {
+    private var path: [UInt8]?
+    private var descriptor: Int32 = -1
+
+    public init() {}
+
+    deinit { close() }
+
+    /// The descriptor of library-relative `folder`: the held one when it is that folder, else `open()`'s
+    /// (which then replaces the held one).
+    func fd<E: Error>(for folder: [UInt8], open: () throws(E) -> Int32) throws(E) -> Int32 {
+        if descriptor >= 0, path == folder { return descriptor }
+        close()
+        let fd = try open()
+        descriptor = fd
+        path = folder
+        return fd
+    }
+
+    /// Closes the held folder, if any.
+    public func close() {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        descriptor = -1
+        path = nil
+    }
+}

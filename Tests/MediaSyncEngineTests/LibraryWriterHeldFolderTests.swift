@@ -1,0 +1,71 @@
+import Foundation
+@testable import MediaSyncEngine
+import MediaSyncCore
+import Testing
+
+/// The held library folder (`OpenFolder`) that lets a run of moves skip the per-file folder walk, and the
+/// one-query set of taken library paths the planner now gets.
+@Suite("library writer: held folder and bulk taken names")
+struct LibraryWriterHeldFolderTests {
+    @Test("files of one folder share the held folder; a folder removed meanwhile is made again")
+    func heldFolderSurvivesRemoval() throws {
+        let setup = try LibraryWriterTests.Setup()
+        let writer = LibraryWriter(libraryRoot: setup.library)
+        let folders = OpenFolder()
+        for name in ["1.png", "2.png"] {
+            let staged = try setup.stage(name, Array(name.utf8), mtime: 1_700_000_000)
+            let outcome = try writer.move(staged: staged, to: Array("f/day/\(name)".utf8), size: 5,
+                                          mtime: 1_700_000_000, folders: folders)
+            #expect(outcome == .moved(libraryPath: Array("f/day/\(name)".utf8)))
+        }
+        // The user empties and removes the folder while it is held: the next file must still get home.
+        for name in ["1.png", "2.png"] { #expect(unlink(setup.library + "/f/day/" + name) == 0) }
+        #expect(rmdir(setup.library + "/f/day") == 0)
+        let staged = try setup.stage("3.png", Array("3.png".utf8), mtime: 1_700_000_000)
+        let outcome = try writer.move(staged: staged, to: Array("f/day/3.png".utf8), size: 5, mtime: 1_700_000_000,
+                                      folders: folders)
+        #expect(outcome == .moved(libraryPath: Array("f/day/3.png".utf8)))
+        #expect(BytePath.read(setup.libraryFile("f/day/3.png")) == Array("3.png".utf8))
+    }
+
+    @Test("a folder swapped for a symlink is not followed when the held folder changes")
+    func symlinkNotFollowedOnNewFolder() throws {
+        let setup = try LibraryWriterTests.Setup()
+        let outside = setup.temp.sub("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let writer = LibraryWriter(libraryRoot: setup.library)
+        let folders = OpenFolder()
+        let first = try setup.stage("a.png", [1], mtime: 1_700_000_000)
+        _ = try writer.move(staged: first, to: Array("g/a.png".utf8), size: 1, mtime: 1_700_000_000, folders: folders)
+        #expect(symlink(outside, setup.library + "/h") == 0)
+        let second = try setup.stage("b.png", [2], mtime: 1_700_000_000)
+        #expect(throws: LibraryWriteError.notAFolder(path: setup.library + "/h")) {
+            try writer.move(staged: second, to: Array("h/b.png".utf8), size: 1, mtime: 1_700_000_000, folders: folders)
+        }
+        #expect(!FileManager.default.fileExists(atPath: outside + "/b.png"))
+        #expect(BytePath.exists(second))
+    }
+
+    @Test("isSafe refuses what components refuses")
+    func safeMatchesComponents() {
+        for path in ["a/b.png", "a", "..a/b", "a/.b", "", "/a", "a//b", "a/./b", "a/../b", "..", ".", "a/"] {
+            let bytes = Array(path.utf8)
+            let split = (try? LibraryWriter.components(of: bytes, shown: path)) != nil
+            #expect(LibraryWriter.isSafe(bytes) == split, "\(path)")
+        }
+    }
+
+    @Test("libraryPaths(under:) returns every job's names under the folder and nothing beside it")
+    func takenNamesUnderPrefix() throws {
+        let temp = try TempFolder("manifest")
+        let store = try ManifestStore(stateDirectory: temp.path)
+        func row(_ source: String, _ library: String) -> ManifestRow {
+            ManifestRow(source: source, folder: "f", remotePath: Array(library.utf8), size: 1, mtime: 1,
+                        libraryPath: Array(library.utf8), syncedAt: 1)
+        }
+        try store.record([row("a", "forge/txt/1.png"), row("b", "forge/txt/sub/2~2.png"),
+                          row("a", "forge/txt2/3.png"), row("a", "forge/tx/4.png"), row("a", "forge/txt")])
+        let taken = try store.libraryPaths(under: Array("forge/txt".utf8))
+        #expect(taken == [Array("forge/txt/1.png".utf8), Array("forge/txt/sub/2~2.png".utf8)])
+    }
+}
