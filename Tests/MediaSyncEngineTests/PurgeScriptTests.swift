@@ -130,8 +130,11 @@ struct PurgeScriptTests {
                                                          options: ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null",
                                                                    "LogLevel=ERROR"]),
                             root: temp.path, folders: [Self.folder])
-        let commands = TransportCommands(source: source, controlFolder: "/nonexistent-ms-ctl", fallbackControlFolder: "/tmp",
+        let control = temp.sub("ctl")
+        try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
+        let commands = TransportCommands(source: source, controlFolder: control, fallbackControlFolder: "/tmp",
                                          ioTimeoutSeconds: 10)
+        defer { _ = commands.closeSharedConnectionArgv().map { try? Tool.run($0) } }
         try check(commands, folder: Array(temp.sub(Self.folder).utf8))
         let log = try String(contentsOf: server.folder.appendingPathComponent("sshd.log"), encoding: .utf8)
         #expect(log.components(separatedBy: "Accepted publickey").count - 1 == 1)
