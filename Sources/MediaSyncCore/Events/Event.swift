@@ -124,6 +124,13 @@ public enum EventBody: Sendable {
     case jobFinished(cycle: Int64, JobFinished)
     case cycleFinished(cycle: Int64, CycleFinished)
     case log(level: String, message: String, cycle: Int64?, job: String?)
+    /// A folder's purge begins (after its sync succeeded, or from `mediasync purge`).
+    case purgeStarted(cycle: Int64, job: EventJob, dryRun: Bool)
+    /// A file was deleted from its source (with `dryRun`: would be).
+    case filePurged(cycle: Int64, job: EventJob, path: [UInt8], size: Int64, ageS: Int64, dryRun: Bool)
+    /// A file stays on its source; `reason` is a `PurgeKeepReason` raw value.
+    case fileKept(cycle: Int64, job: EventJob, path: [UInt8], reason: String)
+    case purgeFinished(cycle: Int64, job: EventJob, deleted: Int, kept: Int, bytesFreed: Int64, dryRun: Bool)
 
     public var type: String {
         switch self {
@@ -135,6 +142,10 @@ public enum EventBody: Sendable {
         case .jobFinished: "job_finished"
         case .cycleFinished: "cycle_finished"
         case .log: "log"
+        case .purgeStarted: "purge_started"
+        case .filePurged: "file_purged"
+        case .fileKept: "file_kept"
+        case .purgeFinished: "purge_finished"
         }
     }
 
@@ -204,6 +215,29 @@ public enum EventBody: Sendable {
             o.field("message", message)
             if let cycle { o.field("cycle", cycle) }
             if let job { o.field("job", job) }
+        case let .purgeStarted(cycle, job, dryRun):
+            o.field("cycle", cycle)
+            o.field("job", job.job)
+            o.field("dry_run", dryRun)
+        case let .filePurged(cycle, job, path, size, ageS, dryRun):
+            o.field("cycle", cycle)
+            o.field("job", job.job)
+            o.pathField("path", path)
+            o.field("size", size)
+            o.field("age_s", ageS)
+            if dryRun { o.field("dry_run", true) }
+        case let .fileKept(cycle, job, path, reason):
+            o.field("cycle", cycle)
+            o.field("job", job.job)
+            o.pathField("path", path)
+            o.field("reason", reason)
+        case let .purgeFinished(cycle, job, deleted, kept, bytesFreed, dryRun):
+            o.field("cycle", cycle)
+            o.field("job", job.job)
+            o.field("deleted", deleted)
+            o.field("kept", kept)
+            o.field("bytes_freed", bytesFreed)
+            o.field("dry_run", dryRun)
         }
     }
 }

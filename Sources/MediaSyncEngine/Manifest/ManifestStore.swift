@@ -17,7 +17,8 @@ public final class ManifestStore: Sendable {
     /// The file name inside the state directory.
     public static let fileName = "manifest.sqlite"
 
-    private let queue: DatabaseQueue
+    /// Internal so that the purge audit (ManifestStore+Purge.swift) shares the database and its lock.
+    let queue: DatabaseQueue
     /// Where the database lives, for messages.
     public let path: String
 
@@ -72,6 +73,7 @@ public final class ManifestStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-purge-audit") { db in try Self.createPurgeAudit(db) }
         return migrator
     }
 
@@ -202,7 +204,7 @@ public final class ManifestStore: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.read(body)
         } catch {

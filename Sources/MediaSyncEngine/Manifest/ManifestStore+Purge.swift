@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import MediaSyncCore
+
+/// One file deleted from a source, as the purge audit keeps it.
+public struct PurgeAuditEntry: Sendable, Equatable {
+    /// When the source reported the deletion, seconds since the epoch (host clock).
+    public var time: Int64
+    public var source: String
+    public var folder: String
+    /// Path inside the folder, raw bytes.
+    public var path: [UInt8]
+    public var size: Int64
+    public var mtime: Int64
+    /// Where its copy lives, relative to the library root.
+    public var libraryPath: [UInt8]
+    /// The cycle that purged it (0 for `mediasync purge` outside a cycle).
+    public var cycle: Int64
+
+    public init(time: Int64, source: String, folder: String, path: [UInt8], size: Int64, mtime: Int64,
+                libraryPath: [UInt8], cycle: Int64) {
+        self.time = time
+        self.source = source
+        self.folder = folder
+        self.path = path
+        self.size = size
+        self.mtime = mtime
+        self.libraryPath = libraryPath
+        self.cycle = cycle
+    }
+}
+
+extension ManifestStore {
+    static func createPurgeAudit(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE purge_audit (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time INTEGER NOT NULL,
+                cycle INTEGER NOT NULL,
+                source TEXT NOT NULL,
+                folder TEXT NOT NULL,
+                path BLOB NOT NULL,
+                size INTEGER NOT NULL,
+                mtime INTEGER NOT NULL,
+                library_path BLOB NOT NULL
+            );
+            CREATE INDEX purge_audit_time ON purge_audit (time);
+            """)
+    }
+
+    /// Records one deletion, committed before the call returns: the audit must hold every file that is gone
+    /// even if mediasync is killed right after.
+    public func recordPurge(_ entry: PurgeAuditEntry) throws {
+        do {
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [entry.time, entry.cycle, entry.source, entry.folder, Data(entry.path),
+                                     entry.size, entry.mtime, Data(entry.libraryPath)])
+            }
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    /// Deletions at or after `since` (seconds since the epoch), oldest first; optionally of some sources only.
+    public func purgeHistory(since: Int64, sources: [String]? = nil) throws -> [PurgeAuditEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT time, source, folder, path, size, mtime, library_path, cycle FROM purge_audit
+                WHERE time >= ? ORDER BY time, id
+                """, arguments: [since]).map { row in
+                PurgeAuditEntry(time: row[0], source: row[1], folder: row[2], path: Array(row[3] as Data),
+                                size: row[4], mtime: row[5], libraryPath: Array(row[6] as Data), cycle: row[7])
+            }.filter { entry in sources?.contains(entry.source) ?? true }
+        }
+    }
+}

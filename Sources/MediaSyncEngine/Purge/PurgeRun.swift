@@ -1,0 +1,274 @@
+import Foundation
+import MediaSyncCore
+import UV
+
+/// How one folder's purge ended.
+public struct PurgeResult: Sendable, Equatable {
+    /// `source/folder`.
+    public var job: String
+    public var deleted: Int
+    public var kept: Int
+    public var bytesFreed: Int64
+    public var dryRun: Bool
+    /// Set when the purge could not run to its end (listing failed, the source broke off...).
+    public var error: String?
+}
+
+/// One folder's purge on a loop: a fresh listing, the plan, the checksums when `verify: checksum`, then the
+/// delete script in batches over one call each, every deletion written to the audit as the source reports
+/// it, events all along. Runs on the loop's thread, like `JobRun`.
+///
+/// ```swift
+/// let run = PurgeRun(loop: loop, config: config, manifest: store, cycleID: 7, job: job, dryRun: false,
+///                    isCommitted: nil) { body in bus.publish(body) }
+/// run.start { result in ... }
+/// ```
+public final class PurgeRun {
+    /// Records per delete call: one connection per batch, never one per file.
+    public static let batchSize = 1000
+
+    public let job: SyncJob
+    private let loop: Loop
+    private let config: Config
+    private let manifest: ManifestStore
+    private let cycleID: Int64
+    private let dryRun: Bool
+    private let isCommitted: (([UInt8]) -> Bool?)?
+    private let emit: (EventBody) -> Void
+    private let commands: TransportCommands
+    private let environment: [String: String]
+    private let eventJob: EventJob
+
+    private var onFinished: ((PurgeResult) -> Void)?
+    private var child: Child?
+    private var cancelled = false
+    private var plan = PurgePlan()
+    private var remaining: [PurgePlan.Deletion] = []
+    private var result: PurgeResult
+
+    /// `isCommitted`: the ingest's answer per library path (nil answer = none yet); pass nil when the ingest
+    /// need not confirm (`ingest.verify_before_purge` off or no ingest). `childEnvironment` is added to every
+    /// child's environment (tests point the docker shim at its containers with it).
+    public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, job: SyncJob, dryRun: Bool,
+                childEnvironment: [String: String] = [:], isCommitted: (([UInt8]) -> Bool?)?,
+                emit: @escaping (EventBody) -> Void) {
+        self.loop = loop
+        self.config = config
+        self.manifest = manifest
+        self.cycleID = cycleID
+        self.job = job
+        self.dryRun = dryRun
+        self.isCommitted = isCommitted
+        self.emit = emit
+        commands = TransportCommands(
+            source: job.source, controlFolder: config.stateDirectory + "/ssh",
+            fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+            ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
+        environment = commands.environment(parent: Command.currentEnvironment())
+        eventJob = EventJob(source: job.source.name, folder: job.folder)
+        result = PurgeResult(job: job.id, deleted: 0, kept: 0, bytesFreed: 0, dryRun: dryRun, error: nil)
+    }
+
+    /// Lists the folder afresh and carries the purge out; `onFinished` runs once, on the loop.
+    public func start(onFinished: @escaping (PurgeResult) -> Void) {
+        self.onFinished = onFinished
+        emit(.purgeStarted(cycle: cycleID, job: eventJob, dryRun: dryRun))
+        if let folder = commands.controlFolder {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+        }
+        if let problem = RemotePurgeScript.folderProblem(Array(job.source.path(of: job.folder).utf8)) {
+            return fail("the folder path \(problem); rename the folder to purge it")
+        }
+        var output: [UInt8] = []
+        runChild("listing", commands.listArgv(folder: job.folder), input: commands.listStdin(folder: job.folder),
+                 onStdout: { output.append(contentsOf: $0) }) { [unowned self] error in
+            if let error { return fail(error) }
+            do {
+                makePlan(try RemoteListingParser.parseScriptOutput(output))
+            } catch {
+                fail("the listing from the source could not be read: \(error)")
+            }
+        }
+    }
+
+    /// Stops the running child; files already reported deleted stay in the audit.
+    public func cancel() {
+        cancelled = true
+        child?.stop(grace: 2_000)
+    }
+
+    // MARK: - Deciding
+
+    private func makePlan(_ listing: RemoteListing) {
+        let rows: [ManifestRow]
+        do {
+            rows = try manifest.rows(source: job.source.name, folder: job.folder)
+        } catch {
+            return fail("cannot read the manifest: \(error)")
+        }
+        let library = Array(config.library.utf8)
+        plan = PurgePlan.make(
+            listing: listing, manifest: rows, hostNow: Int64(Date().timeIntervalSince1970),
+            minAgeSeconds: Int64(config.purge.minAge.components.seconds), protect: config.purge.protect,
+            libraryFile: { row in
+                LibraryPaths.fact(LibraryPaths.join(library, row.libraryPath)).map { PurgeLibraryFact(size: $0.size) }
+            }, isCommitted: isCommitted)
+        if let warning = plan.clockWarning { log("warning", warning) }
+        guard config.purge.verify == .checksum, !plan.deletions.isEmpty else { return decided() }
+        compareChecksums()
+    }
+
+    /// Both sides hash with the same fixed script: the source in one call, the library in one local call.
+    private func compareChecksums() {
+        var remote: [[UInt8]: String] = [:]
+        var parser = RemotePurgeOutput(checksums: true)
+        let paths = plan.deletions.map { $0.path }
+        runChild("checksum", commands.checksumArgv(), input: commands.checksumStdin(folder: job.folder, paths: paths),
+                 onStdout: { bytes in
+                     parser.feed(bytes) { if case let .checksum(path, sum?) = $0 { remote[path] = sum } }
+                 }) { [unowned self] error in
+            if let error { return fail(error) }
+            var local: [[UInt8]: String] = [:]
+            var localParser = RemotePurgeOutput(checksums: true)
+            let libraryPaths = plan.deletions.map { $0.libraryPath }
+            let argv = ["/bin/sh", "-c", RemoteChecksumScript.text]
+            let input = RemoteChecksumScript.stdin(folder: Array(config.library.utf8), paths: libraryPaths)
+            runChild("library checksum", argv, input: input, onStdout: { bytes in
+                localParser.feed(bytes) { if case let .checksum(path, sum?) = $0 { local[path] = sum } }
+            }) { [unowned self] error in
+                if let error { return fail(error) }
+                plan.applyChecksums(remote: remote, library: { local[$0] })
+                decided()
+            }
+        }
+    }
+
+    private func decided() {
+        for kept in plan.kept { report(kept.path, kept.reason, kept.detail) }
+        if dryRun {
+            for deletion in plan.deletions {
+                result.deleted += 1
+                result.bytesFreed += deletion.size
+                emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
+                                 ageS: deletion.ageSeconds, dryRun: true))
+            }
+            return finish()
+        }
+        remaining = plan.deletions
+        nextBatch()
+    }
+
+    // MARK: - Deleting
+
+    private func nextBatch() {
+        guard !remaining.isEmpty, !cancelled else { return finish() }
+        let batch = Array(remaining.prefix(Self.batchSize))
+        remaining.removeFirst(batch.count)
+        var waiting: [[UInt8]: PurgePlan.Deletion] = [:]
+        for deletion in batch { waiting[deletion.path] = deletion }
+        var parser = RemotePurgeOutput()
+        var sawDone = false
+        let records = batch.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }
+        let input = commands.purgeStdin(folder: job.folder, minAgeSeconds: Int64(config.purge.minAge.components.seconds),
+                                        records: records)
+        runChild("purge", commands.purgeArgv(), input: input, onStdout: { [unowned self] bytes in
+            parser.feed(bytes) { line in
+                switch line {
+                case let .deleted(path):
+                    guard let deletion = waiting.removeValue(forKey: path) else { return }
+                    deleted(deletion)
+                case let .kept(reason, path):
+                    guard waiting.removeValue(forKey: path) != nil else { return }
+                    report(path, RemotePurgeResult.keepReason(forScriptReason: reason),
+                           "the source kept it: \(reason.replacingOccurrences(of: "_", with: " "))")
+                case let .removedFolder(path):
+                    log("info", "removed the emptied folder \(String(decoding: path, as: UTF8.self))")
+                case .done:
+                    sawDone = true
+                case .checksum:
+                    break
+                }
+            }
+        }) { [unowned self] error in
+            for deletion in waiting.values.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
+                report(deletion.path, .error, "the source gave no answer for it")
+            }
+            if let error { return fail(error) }
+            if !sawDone { return fail("the purge script on the source ended early (output cut short)") }
+            nextBatch()
+        }
+    }
+
+    /// The audit row is committed before the event goes out: what is gone is on record first.
+    private func deleted(_ deletion: PurgePlan.Deletion) {
+        let entry = PurgeAuditEntry(time: Int64(Date().timeIntervalSince1970), source: job.source.name,
+                                    folder: job.folder, path: deletion.path, size: deletion.size,
+                                    mtime: deletion.mtime, libraryPath: deletion.libraryPath, cycle: cycleID)
+        do {
+            try manifest.recordPurge(entry)
+        } catch {
+            log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
+        }
+        result.deleted += 1
+        result.bytesFreed += deletion.size
+        emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
+                         ageS: deletion.ageSeconds, dryRun: false))
+    }
+
+    private func report(_ path: [UInt8], _ reason: PurgeKeepReason, _ detail: String) {
+        result.kept += 1
+        emit(.fileKept(cycle: cycleID, job: eventJob, path: path, reason: reason.rawValue))
+        if reason.isWarning {
+            log("warning", "\(String(decoding: path, as: UTF8.self)) stays on the source: \(detail); "
+                + "check the library (a later sync does not bring it again while the manifest has it; use sync --refetch)")
+        }
+    }
+
+    // MARK: - Endings and children
+
+    private func log(_ level: String, _ message: String) {
+        emit(.log(level: level, message: "\(job.id): purge: \(message)", cycle: cycleID, job: job.id))
+    }
+
+    private func fail(_ line: String) {
+        let text = cancelled ? "cancelled" : line
+        result.error = "\(job.id): purge: \(text)"
+        log("error", text)
+        finish()
+    }
+
+    private func finish() {
+        guard let callback = onFinished else { return }
+        onFinished = nil
+        emit(.purgeFinished(cycle: cycleID, job: eventJob, deleted: result.deleted, kept: result.kept,
+                            bytesFreed: result.bytesFreed, dryRun: dryRun))
+        callback(result)
+    }
+
+    /// Runs one child to its end; `then` gets nil on success, else one line naming what failed.
+    private func runChild(_ what: String, _ argv: [String], input: [UInt8],
+                          onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
+                          then: @escaping (String?) -> Void) {
+        guard !cancelled else { return then("cancelled") }
+        var stderr: [UInt8] = []
+        let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
+                              stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        do {
+            let started = try Child(loop: loop, command: command, onStdout: onStdout, onStderr: { bytes in
+                if stderr.count < 4096 { stderr.append(contentsOf: bytes) }
+            }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
+                child = nil
+                if status.succeeded { return then(nil) }
+                let said = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+                then("the \(what) on \(job.source.transport.summary) failed (\(status))"
+                     + (said.map { ": \($0)" } ?? ""))
+            })
+            child = started
+            try started.write(input)
+            started.closeStdin()
+        } catch {
+            then("cannot start \(argv[0]) for the \(what): \(error)")
+        }
+    }
+}
