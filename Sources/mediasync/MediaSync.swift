@@ -8,6 +8,6 @@ struct MediaSync: ParsableCommand {
         commandName: "mediasync",
         abstract: "Pull Forge and ComfyUI outputs from containers and GPU boxes into your media library.",
         version: MediaSyncVersion.string,
-        subcommands: [Demo.self, Sync.self, CheckConfig.self]
+        subcommands: [Demo.self, Sync.self, CheckConfig.self, Logs.self]
     )
 }
