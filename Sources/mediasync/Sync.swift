@@ -51,11 +51,19 @@ struct Sync: ParsableCommand {
 enum SyncCommandRun {
     static func run(config: Config, options: SyncOptions, json: Bool) throws -> CycleResult {
         let view = OutputView(json: json)
+        // The kept log only: stderr belongs to the live view here (serve writes JSON lines there instead).
+        let logging = MediaSyncLogging.bootstrap(stateDirectory: config.stateDirectory, stderr: false)
+        defer { logging.close() }
+        let bridge = EventLogBridge(logger: logging.logger)
         do {
-            let result = try SyncRunner.runOnce(config: config, options: options) { event in view.handle(event) }
+            let result = try SyncRunner.runOnce(config: config, options: options) { event in
+                view.handle(event)
+                bridge.handle(event)
+            }
             view.finish(result)
             return result
         } catch let failure as SyncRunner.Failure {
+            logging.logger.error("sync did not start: \(failure)")
             throw ConfigFailure(message: "mediasync: \(failure)").report()
         }
     }

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// `mediasync logs` read back what real `mediasync sync` runs kept in `<state_dir>/logs.sqlite`.
+@Suite("mediasync logs, run as a built binary")
+struct LogsCommandTests {
+    /// One source that syncs (`good`) and one whose folder is missing, so its job fails (`bad`).
+    private static func setUp(_ cli: CLIRunner) throws -> (config: String, state: String) {
+        let root = cli.home.appendingPathComponent("gen").path
+        try FileManager.default.createDirectory(atPath: root + "/renders", withIntermediateDirectories: true)
+        for name in ["a.png", "b.png"] {
+            try Data(repeating: 7, count: 2048).write(to: URL(fileURLWithPath: root + "/renders/" + name))
+        }
+        let library = cli.home.appendingPathComponent("library").path
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        let state = cli.home.appendingPathComponent("state").path
+        let config = try cli.write("config.yaml", """
+            library: \(library)
+            state_dir: \(state)
+            settle: 0s
+            retry: {attempts: 1}
+            sources:
+              - {name: good, transport: local, root: \(root), folders: [renders]}
+              - {name: bad, transport: local, root: \(root), folders: [missing-folder]}
+            """)
+        return (config, state)
+    }
+
+    /// Runs `mediasync sync` with posix_spawn and a clean signal mask. Foundation's Process starts the child
+    /// with the test thread's mask, where SIGCHLD is blocked, and libuv then never learns that rsync exited
+    /// (seen here: the cycle stalled forever). A shell or systemd never starts it that way.
+    private static func sync(_ cli: CLIRunner, _ config: String) throws -> CLIRunner.Result {
+        let out = cli.home.appendingPathComponent("sync-\(UUID().uuidString).out").path
+        let err = out + ".err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["MEDIASYNC_CONFIG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"] { environment[key] = nil }
+        environment["HOME"] = cli.home.path
+        let argv = [try CLIRunner.binary(), "sync", "--config", config]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, &cEnv)
+        guard rc == 0 else { throw CLIRunnerError(message: "cannot start \(argv[0]): error \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return CLIRunner.Result(status: (status >> 8) & 0xFF,
+                                stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                                stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    private static func entries(_ result: CLIRunner.Result) -> [[String: Any]] {
+        result.stdout.split(separator: "\n").map { line in
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            #expect(object != nil, "not a JSON object: \(line)")
+            return object ?? [:]
+        }
+    }
+
+    @Test func filtersWhatSyncLoggedByCycleSourceLevelAndTime() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let (config, _) = try Self.setUp(cli)
+        let old = try Self.sync(cli, config)
+        #expect(old.status == 1, "the bad source fails: \(old.stderr)")
+        // `--since 2s` below must leave cycle 1 out: it is over 3 s old by then.
+        usleep(3_200_000)
+        let now = try Self.sync(cli, config)
+        #expect(now.status == 1, "\(now.stderr)")
+
+        let all = Self.entries(try cli.run(["logs", "--config", config, "--json"]))
+        #expect(all.count >= 8, "two cycles: start, two jobs, end each: \(all)")
+        #expect(Set(all.compactMap { $0["cycle"] as? Int }) == [1, 2])
+        for entry in all {
+            #expect(entry["time"] is String && entry["level"] is String && entry["message"] is String)
+        }
+        let failed = all.filter { $0["level"] as? String == "error" && $0["source"] as? String == "bad" }
+        #expect(failed.allSatisfy { $0["folder"] as? String == "missing-folder" })
+        let jobFailures = failed.filter { ($0["error"] as? String)?.contains("missing-folder") == true }
+        #expect(Set(jobFailures.compactMap { $0["cycle"] as? Int }) == [1, 2], "each cycle's failed job, with its reason")
+
+        let cycle2 = Self.entries(try cli.run(["logs", "--config", config, "--json", "--cycle", "2"]))
+        #expect(!cycle2.isEmpty && cycle2.allSatisfy { $0["cycle"] as? Int == 2 })
+        #expect(cycle2.contains { ($0["message"] as? String)?.hasPrefix("cycle 2 finished") == true })
+
+        let good = Self.entries(try cli.run(["logs", "--config", config, "--json", "--source", "good"]))
+        #expect(good.count == 2 && good.allSatisfy { $0["source"] as? String == "good" && $0["level"] as? String == "info" })
+        #expect((good.first?["message"] as? String)?.hasPrefix("good/renders: done, 2 files") == true)
+
+        let errors = Self.entries(try cli.run(["logs", "--config", config, "--json", "--level", "error"]))
+        #expect(!errors.isEmpty && errors.allSatisfy { ["error", "critical"].contains($0["level"] as? String) })
+        let warnings = Self.entries(try cli.run(["logs", "--config", config, "--json", "--level", "warning"]))
+        #expect(warnings.count > errors.count, "the cycle summaries with a failed job are warnings")
+
+        let recent = Self.entries(try cli.run(["logs", "--config", config, "--json", "--since", "2s"]))
+        #expect(!recent.isEmpty && recent.allSatisfy { $0["cycle"] as? Int == 2 }, "cycle 1 is over 3 s old")
+        let week = Self.entries(try cli.run(["logs", "--config", config, "--json", "--since", "1h"]))
+        #expect(week.count == all.count)
+
+        let readable = try cli.run(["logs", "--config", config, "--level", "error", "--cycle", "1"])
+        #expect(readable.status == 0)
+        let lines = readable.stdout.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("  error  ") && $0.contains("cycle 1  bad/missing-folder") })
+    }
+
+    @Test func badFiltersExit2AndSayHowToFixThem() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let (config, state) = try Self.setUp(cli)
+        let level = try cli.run(["logs", "--config", config, "--level", "loud"])
+        #expect(level.status == 2)
+        #expect(level.stderr.contains("--level `loud` is not a level; use one of trace, debug, info, notice, warning, error, critical"))
+        let since = try cli.run(["logs", "--config", config, "--since", "2 hours"])
+        #expect(since.status == 2)
+        #expect(since.stderr.contains("--since `2 hours` is not a duration"))
+        // Nothing synced yet: no log file, a note, and no file made by looking.
+        let empty = try cli.run(["logs", "--config", config])
+        #expect(empty.status == 0 && empty.stdout.isEmpty)
+        #expect(empty.stderr.contains("no log yet at"))
+        #expect(!FileManager.default.fileExists(atPath: state + "/logs.sqlite"))
+    }
+}
