@@ -57,7 +57,15 @@ public struct EventLogBridge: Sendable {
             let message = "cycle \(cycle) finished: \(f.jobsDone) job\(f.jobsDone == 1 ? "" : "s") done, \(f.jobsFailed) failed, "
                 + "\(f.files) file\(f.files == 1 ? "" : "s"), \(ViewFormat.bytes(f.bytes)) in \(ViewFormat.elapsed(f.seconds))"
             return (f.jobsFailed > 0 ? .warning : .info, message, metadata)
-        case .jobStarted, .progress, .fileSynced, .fileDeferred:
+        case let .purgeFinished(cycle, job, deleted, kept, bytesFreed, dryRun):
+            let metadata: Logger.Metadata = [
+                LogEntry.Key.cycle: "\(cycle)", LogEntry.Key.source: .string(job.source),
+                LogEntry.Key.folder: .string(job.folder), "deleted": "\(deleted)", "kept": "\(kept)",
+                "bytes_freed": "\(bytesFreed)",
+            ]
+            let verb = dryRun ? "would purge" : "purged"
+            return (.info, "\(job.job): \(verb) \(deleted) file\(deleted == 1 ? "" : "s") (\(ViewFormat.bytes(bytesFreed))), kept \(kept)", metadata)
+        case .jobStarted, .progress, .fileSynced, .fileDeferred, .purgeStarted, .filePurged, .fileKept:
             return nil
         }
     }
