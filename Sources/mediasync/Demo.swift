@@ -36,15 +36,17 @@ struct Demo: ParsableCommand {
 
             """.utf8))
         let result = try SyncCommandRun.run(config: world.config, options: SyncOptions(), json: json)
+        let me = ProcessInfo.processInfo.environment["MEDIASYNC_INVOKED_AS"] ?? "mediasync"
         let summary = """
 
             The library now holds \(result.files) files in \(world.library):
               \(world.library)/forge/txt2img-images/<date>/...   (Forge, date folders kept)
               \(world.library)/comfyui/output/...                 (ComfyUI)
             The demo's config is \(world.configPath). Next:
-              mediasync sync --config \(world.configPath)          # again: nothing moves; the fresh files come once settled
-              mediasync sync --config \(world.configPath) --json   # the same as JSON events
-              mediasync check-config --config contrib/example-config.yaml   # then write your own
+              \(me) sync --config \(world.configPath)          # again: nothing moves; the fresh files come once settled
+              \(me) sync --config \(world.configPath) --json   # the same as JSON events
+              \(me) serve --config \(world.configPath)         # keep it running; watch with `\(me) attach`
+              \(me) check-config --config contrib/example-config.yaml   # then write your own
             Remove it all with: rm -rf \(world.root)
 
             """
