@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Reference mediasync ingest: one row per library file in a PostgreSQL table (psycopg 3).
+
+Usage: mediasync_ingest_postgres.py [CONNINFO]
+CONNINFO is a libpq connection string or URI ("dbname=media", "postgresql:///media"); without it the
+usual PGHOST, PGDATABASE, PGUSER... variables apply. See README.md next to this file.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mediasync_ingest as protocol  # noqa: E402
+
+try:
+    import psycopg
+except ImportError:
+    print("ingest-postgres: psycopg 3 is missing: `apt-get install python3-psycopg` (Debian 12, Ubuntu 23.04+)"
+          " or `pip install psycopg[binary]`, and run this program with that python3", file=sys.stderr)
+    sys.exit(protocol.EXIT_STORE_FAILED)
+
+NAME = "ingest-postgres"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS media_files (
+    library_path      bytea PRIMARY KEY,   -- exact bytes of the path in the library
+    library_path_text text NOT NULL,       -- the same path for people (U+FFFD where not UTF-8)
+    source            text,
+    folder            text,
+    job               text,
+    path              bytea,               -- exact bytes, relative to the source folder
+    renamed_from      bytea,               -- the library path the file would have had, when that was taken
+    size              bigint NOT NULL,
+    mtime             bigint,
+    kind              text,                -- image, video, other (NULL without the metadata capability)
+    sha256            text,
+    width             integer,
+    height            integer,
+    texts             jsonb,               -- parameters, prompt, workflow
+    metadata_error    text,
+    cycle             bigint,
+    synced_at         timestamptz NOT NULL,
+    purged_at         timestamptz,         -- set when mediasync deleted the file from its source
+    purge_age_s       bigint
+);
+CREATE INDEX IF NOT EXISTS media_files_job_path ON media_files (job, path);
+"""
+
+UPSERT = """
+INSERT INTO media_files AS m (library_path, library_path_text, source, folder, job, path, renamed_from, size,
+                              mtime, kind, sha256, width, height, texts, metadata_error, cycle, synced_at)
+VALUES (%(library_path)s, %(library_path_text)s, %(source)s, %(folder)s, %(job)s, %(path)s, %(renamed_from)s,
+        %(size)s, %(mtime)s, %(kind)s, %(sha256)s, %(width)s, %(height)s, %(texts)s::jsonb, %(metadata_error)s,
+        %(cycle)s, %(synced_at)s)
+ON CONFLICT (library_path) DO UPDATE SET
+    library_path_text = excluded.library_path_text, source = excluded.source, folder = excluded.folder,
+    job = excluded.job, path = excluded.path, renamed_from = excluded.renamed_from,
+    mtime = excluded.mtime, kind = excluded.kind, width = excluded.width, height = excluded.height,
+    texts = excluded.texts, metadata_error = excluded.metadata_error, cycle = excluded.cycle,
+    synced_at = excluded.synced_at,
+    -- A redelivered event (same content) keeps its purge mark; other content at the path is a new file.
+    purged_at = CASE WHEN m.size = excluded.size AND m.sha256 IS NOT DISTINCT FROM excluded.sha256
+                     THEN m.purged_at END,
+    purge_age_s = CASE WHEN m.size = excluded.size AND m.sha256 IS NOT DISTINCT FROM excluded.sha256
+                       THEN m.purge_age_s END,
+    size = excluded.size, sha256 = excluded.sha256
+"""
+
+
+class PostgresStore(protocol.Store):
+    def __init__(self, conninfo):
+        self.db = psycopg.connect(conninfo)  # not autocommit: commit() ends each batch
+        with self.db.cursor() as cursor:
+            cursor.execute(SCHEMA)
+        self.db.commit()
+
+    def file_synced(self, event, library_path, path, renamed_from):
+        row = {
+            "library_path": library_path,
+            "library_path_text": event["library_path"],
+            "source": event.get("source"), "folder": event.get("folder"), "job": event.get("job"),
+            "path": path, "renamed_from": renamed_from,
+            "size": protocol.integer(event, "size"), "mtime": protocol.integer(event, "mtime", False),
+            "cycle": event.get("cycle"), "synced_at": event.get("time") or protocol.now_utc(),
+        }
+        row.update(protocol.metadata_columns(event))
+        self.db.execute(UPSERT, row)
+
+    def file_purged(self, event, library_path, path):
+        when, age = event.get("time") or protocol.now_utc(), event.get("age_s")
+        if library_path is not None:
+            cursor = self.db.execute(
+                "UPDATE media_files SET purged_at = COALESCE(purged_at, %s), purge_age_s = COALESCE(purge_age_s, %s)"
+                " WHERE library_path = %s", (when, age, library_path))
+        else:
+            cursor = self.db.execute(
+                "UPDATE media_files SET purged_at = %s, purge_age_s = %s"
+                " WHERE job = %s AND path = %s AND size = %s AND purged_at IS NULL",
+                (when, age, event.get("job"), path, event.get("size")))
+        return cursor.rowcount > 0
+
+    def verify(self, library_path, size, sha256):
+        row = self.db.execute("SELECT size, sha256, purged_at FROM media_files WHERE library_path = %s",
+                              (library_path,)).fetchone()
+        # End the read-only transaction so the next batch starts fresh.
+        self.db.commit()
+        if row is None or row[0] != size or row[2] is not None:
+            return False
+        return sha256 is None or row[1] == sha256
+
+    def commit(self):
+        self.db.commit()
+
+
+def main(argv):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].startswith("-")):
+        print(f"usage: {os.path.basename(argv[0])} [CONNINFO]", file=sys.stderr)
+        return 64
+    conninfo = argv[1] if len(argv) == 2 else ""
+    try:
+        store = PostgresStore(conninfo)
+    except psycopg.Error as error:
+        protocol.log(NAME, f"cannot connect to PostgreSQL ({conninfo or 'PG* environment'}): {error}".strip())
+        return protocol.EXIT_STORE_FAILED
+    info = store.db.info
+    protocol.log(NAME, f"writing to database {info.dbname} on {info.host}:{info.port}")
+    return protocol.serve(store, NAME)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
