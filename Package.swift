@@ -22,8 +22,15 @@ let package = Package(
         ),
         // Thin libuv binding: loop, timers, signals, processes, pipes, Unix sockets. No rsync, no media.
         .target(name: "UV", dependencies: ["CLibUV"]),
+        // zlib from Debian's zlib1g-dev: inflates zTXt/iTXt text chunks of PNGs (and deflates them in tests).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev", "pkgconf"])]
+        ),
         // Pure logic, no I/O: rsync output parser, exit codes, progress model, config.
         .target(name: "MediaSyncCore", dependencies: [
+            "CZlib",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Runs the core's decisions on the loop: children, config loading, stores.
