@@ -17,6 +17,9 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
+        // First, before any thread or child exists: the variables are removed so that rsync, ssh and the
+        // ingest program do not inherit them and report to systemd for us.
+        let systemd = SystemdNotifier.takeFromEnvironment()
         let config: Config
         do {
             config = try options.load().config
@@ -33,12 +36,18 @@ struct Serve: ParsableCommand {
                 return .failure(Supervisor.ConfigLoadFailure(errors: ["\(error)"]))
             }
         }
-        // Logging hook: the logging module replaces `supervisor.log`, `onReady` and `onStopping` here.
+        // JSON lines on stderr (journald under the unit) and the kept log in <state_dir>/logs.sqlite.
+        // The state dir is fixed for the run (a reload cannot move it), so one store serves the whole run.
+        let logging = MediaSyncLogging.bootstrap(stateDirectory: config.stateDirectory, stderr: true)
+        defer { logging.close() }
+        supervisor.routeLogs(to: logging.logger)
+        supervisor.systemd = systemd.notifier
+        supervisor.watchdogPeriod = systemd.watchdogPeriod
         do {
             let status = try supervisor.run()
             if status != 0 { throw ExitCode(status) }
         } catch let failure as SyncRunner.Failure {
-            FileHandle.standardError.write(Data("mediasync serve: \(failure)\n".utf8))
+            logging.logger.critical("mediasync serve cannot start: \(failure)")
             throw ExitCode(1)
         }
     }

@@ -43,12 +43,14 @@ extension Supervisor {
         case .pause:
             scheduler.pause()
             publish(.log(level: "info", message: "paused: no new cycle starts until `mediasync resume`", cycle: nil, job: nil))
+            updateStatus()
             client.sendReply(ControlProtocol.okLine { $0.field("state", scheduler.state.rawValue) })
         case .resume:
             let plan = scheduler.resume(at: now)
             publish(.log(level: "info", message: "resumed", cycle: nil, job: nil))
             if let plan { startCycle(plan) }
             armIntervalTimer()
+            updateStatus()
             client.sendReply(ControlProtocol.okLine { $0.field("state", scheduler.state.rawValue) })
         case .reload:
             switch reload() {
@@ -121,6 +123,10 @@ extension Supervisor {
     /// and the running one stays; a good one applies from the next cycle.
     @discardableResult
     func reload() -> Result<Config, ConfigLoadFailure> {
+        systemd?.reloading()
+        // READY=1 ends the reload for systemd whether the new config was taken or not: either way the
+        // supervisor runs on a good one.
+        defer { notifyReady() }
         let result = loadConfig()
         switch result {
         case let .failure(failure):

@@ -55,6 +55,18 @@ public final class Supervisor {
     public var onReady: (() -> Void)?
     /// Called when shutdown begins (sd_notify STOPPING=1 goes here).
     public var onStopping: (() -> Void)?
+    /// systemd's notification socket (`Type=notify`): READY, STATUS, RELOADING, STOPPING go there; nil when
+    /// systemd did not start us. Set before `run()`.
+    public var systemd: SystemdNotifier?
+    /// How often to send `WATCHDOG=1`; nil when systemd's watchdog is off. Set before `run()`.
+    public var watchdogPeriod: Duration?
+    var watchdogTimer: UV.Timer?
+    /// True once every bus event goes through the log bridge (`routeLogs(to:)`): warnings then need
+    /// not be repeated to `log`.
+    var busIsLogged = false
+    /// What the STATUS line counts: jobs finished and jobs in the running cycle.
+    var statusJobs = (finished: 0, total: 0)
+    var lastStatus: String?
 
     var loop: Loop!
     var manifest: ManifestStore!
@@ -127,10 +139,13 @@ public final class Supervisor {
         scheduler = CycleScheduler(sources: config.sources.map(\.name), interval: config.interval.seconds,
                                    backoff: config.retry.backoff.seconds, maxBackoff: config.retry.maxBackoff.seconds,
                                    now: now)
-        log("info", "serving on \(config.socket) (pid \(getpid())), a cycle every \(DurationSyntax.format(config.interval))")
-        publish(.log(level: "info", message: "supervisor started (pid \(getpid())) on \(config.socket)", cycle: nil, job: nil))
+        let started = "supervisor started (pid \(getpid())) on \(config.socket), a cycle every \(DurationSyntax.format(config.interval))"
+        if !busIsLogged { log("info", started) }
+        publish(.log(level: "info", message: started, cycle: nil, job: nil))
         if let plan = scheduler.due(at: now) { startCycle(plan) }
         armIntervalTimer()
+        notifyReady()
+        startWatchdog()
         onReady?()
         loop.run()
         loop.closeAll()
@@ -162,11 +177,12 @@ public final class Supervisor {
             record.skipped = nil
             jobRecords[finished.job.job] = record
             if finished.state == .failed { failedSources.insert(finished.job.source) }
-        case let .log(level, message, _, _) where level == "error" || level == "warning":
+        case let .log(level, message, _, _) where (level == "error" || level == "warning") && !busIsLogged:
             log(level, message)
         default:
             break
         }
+        trackStatus(event)
     }
 
     // MARK: - Cycles
@@ -198,6 +214,7 @@ public final class Supervisor {
         }
         self.cycle = cycle
         cycle.start { [unowned self] result in cycleEnded(result) }
+        updateStatus()
     }
 
     private func cycleEnded(_ result: CycleResult) {
@@ -225,6 +242,7 @@ public final class Supervisor {
             startCycle(next)
         }
         armIntervalTimer()
+        updateStatus()
     }
 
     func armIntervalTimer() {
@@ -244,8 +262,9 @@ public final class Supervisor {
     func shutdown(reason: String) {
         guard !stopping else { return }
         stopping = true
+        systemd?.send("STOPPING=1\nSTATUS=stopping (\(reason))")
         onStopping?()
-        log("info", "stopping (\(reason))")
+        if !busIsLogged { log("info", "stopping (\(reason))") }
         publish(.log(level: "info", message: "supervisor stopping (\(reason))", cycle: nil, job: nil))
         server?.close()
         server = nil
@@ -269,6 +288,8 @@ public final class Supervisor {
     private func finishShutdown() {
         deadlineTimer?.close()
         deadlineTimer = nil
+        watchdogTimer?.close()
+        watchdogTimer = nil
         for watcher in signals { watcher.close() }
         signals.removeAll()
         for client in Array(clients.values) { client.close() }
