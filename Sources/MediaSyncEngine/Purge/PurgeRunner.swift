@@ -62,7 +62,6 @@ public enum PurgeRunner {
         }
 
         Loop.prepareProcess()
-        unblockLoopSignals()
         let loop = try Loop()
         var results: [PurgeResult] = []
         var current: PurgeRun?
@@ -96,15 +95,5 @@ public enum PurgeRunner {
         _ = loop.run()
         try? loop.close()
         return results
-    }
-
-    /// libuv learns that a child exited through SIGCHLD: a parent that started us with it blocked (seen with
-    /// test runners that spawn from a thread with most signals blocked) would leave every child a zombie and
-    /// the purge waiting forever. SIGINT and SIGTERM are unblocked so that they can stop the purge.
-    static func unblockLoopSignals() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signum in [SIGCHLD, SIGINT, SIGTERM] { sigaddset(&set, signum) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
