@@ -39,7 +39,9 @@ import Testing
         // The delete script (an orphan now) ends at its next write into the closed pipe.
         usleep(500_000)
 
-        func check(_ stage: String) throws -> Int {
+        /// Right after the kill the audit may miss the files deleted as it died (the last one, lines still in the pipe);
+        /// the next run completes it from the batch's intent, and then the audit and the source agree exactly.
+        func check(_ stage: String, exact: Bool) throws -> Int {
             let gone = Set(names.filter { !RawFS.exists(world.source("out/" + $0)) })
             for name in gone {
                 let copy = RawFS.read(world.inLibrary("src/out/" + name))
@@ -47,14 +49,14 @@ import Testing
             }
             let audit = Set(try SyncPurgeTests.history(world).compactMap { $0["path"] as? String })
             let missing = gone.subtracting(audit).sorted().prefix(5), extra = audit.subtracting(gone).sorted().prefix(5)
-            #expect(audit == gone, "\(stage): audit \(audit.count), gone \(gone.count); not in the audit: \(missing); in it but present: \(extra)")
+            #expect((missing.isEmpty || !exact) && extra.isEmpty, "\(stage): audit \(audit.count), gone \(gone.count); not in the audit: \(missing); in it but present: \(extra)")
             return gone.count
         }
-        let afterKill = try check("after SIGKILL")
+        let afterKill = try check("after SIGKILL", exact: false)
         #expect(afterKill < count, "the purge finished before it was killed")
 
         let again = try world.sync([], timeout: 300)
         #expect(again.status == 0, "stderr: \(again.stderr)")
-        #expect(try check("after the next run") == count)
+        #expect(try check("after the next run", exact: true) == count)
     }
 }
