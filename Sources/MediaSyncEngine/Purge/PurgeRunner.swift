@@ -79,6 +79,8 @@ public enum PurgeRunner {
                 current = nil
                 for watcher in signals { watcher.close() }
                 signals.removeAll()
+                closeSharedConnections(loop: loop, config: config, sources: jobs.map(\.source),
+                                       childEnvironment: options.childEnvironment)
                 return
             }
             let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
@@ -95,5 +97,22 @@ public enum PurgeRunner {
         _ = loop.run()
         try? loop.close()
         return results
+    }
+
+    /// Ends the ssh master connections the folders shared (`ControlPersist` would keep one for a minute after
+    /// we exit); `-O exit` where there is none is harmless. The loop runs until these children ended.
+    static func closeSharedConnections(loop: Loop, config: Config, sources: [Source], childEnvironment: [String: String]) {
+        var seen: Set<String> = []
+        for source in sources where seen.insert(source.name).inserted {
+            let commands = TransportCommands(
+                source: source, controlFolder: config.stateDirectory + "/ssh",
+                fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+                ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
+            guard let argv = commands.closeSharedConnectionArgv() else { continue }
+            let command = Command(argv[0], Array(argv.dropFirst()),
+                                  environment: commands.environment(parent: Command.currentEnvironment()),
+                                  stdout: .ignore, stderr: .ignore)
+            _ = try? Child(loop: loop, command: command, onFinished: { _, _ in })
+        }
     }
 }
