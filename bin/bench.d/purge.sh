@@ -64,7 +64,7 @@ bench_purge_mode() { # mode
     purge_config "$mode"
     local t0 t1 sync_s purge_s find_s before after left audit
     t0=$(now_s)
-    "$MEDIASYNC" sync --config "$PURGE_WORK/config.yaml" --no-purge --json >/dev/null
+    "$MEDIASYNC" sync --config "$PURGE_WORK/config.yaml" --no-purge --json >/dev/null 2>"$PURGE_WORK/sync.err"
     t1=$(now_s); sync_s=$(echo "$t1 - $t0" | bc)
     cp -a "$PURGE_WORK/src" "$PURGE_WORK/find-tree"
     sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
