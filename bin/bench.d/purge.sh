@@ -6,7 +6,7 @@
 # purge-ssh: the same purge over ssh to a loopback sshd; counts the connections sshd accepted while it ran
 # ("Accepted publickey" lines in its log), per folder. Target: a handful.
 #
-# Knobs: MEDIASYNC_BENCH_PURGE_FILES (default 20000; the 100000 takes ~6 minutes here, because the
+# Knobs: MEDIASYNC_BENCH_PURGE_FILES (default 20000; the issue's 100000 takes ~4 minutes here for `purge` alone, because the
 # delete script forks per file, see docs/benchmarks.md), MEDIASYNC_BENCH_DIR, MEDIASYNC_BENCH_BINARY, CC.
 
 PURGE_FILES="${MEDIASYNC_BENCH_PURGE_FILES:-20000}"
