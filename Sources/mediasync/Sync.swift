@@ -8,8 +8,11 @@ struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bring every new file home from every source once, then exit.",
         discussion: """
-            Exit status: 0 when every job succeeded, 1 when any job failed after its retries, \
-            2 for usage or config errors.
+            After a folder synced completely, it is purged when purge is on for its source (see \
+            `mediasync purge --help` for the checks); --no-purge skips that. A folder whose sync failed or was \
+            partial is not purged in that run. \
+            Exit status: 0 when every job succeeded, 1 when any job failed after its retries or any purge \
+            failed, 2 for usage or config errors.
             """
     )
 
@@ -41,7 +44,7 @@ struct Sync: ParsableCommand {
         }
         let result = try SyncCommandRun.run(config: config,
                                             options: SyncOptions(sources: sources.isEmpty ? nil : sources,
-                                                                 refetch: refetch),
+                                                                 refetch: refetch, noPurge: noPurge),
                                             json: json)
         if !result.succeeded { throw ExitCode(1) }
     }
@@ -61,6 +64,13 @@ enum SyncCommandRun {
                 bridge.handle(event)
             }
             view.finish(result)
+            if !json && (result.filesPurged > 0 || result.purgesFailed > 0) {
+                // The live view's summary counts the sync; this line tells what the purge did.
+                let verb = config.purge.dryRun ? "would be deleted (purge.dry_run)" : "deleted"
+                let line = "purge: \(result.filesPurged) file\(result.filesPurged == 1 ? "" : "s") \(verb) from the sources"
+                    + (result.purgesFailed > 0 ? "; \(result.purgesFailed) folder purge\(result.purgesFailed == 1 ? "" : "s") failed" : "")
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
             return result
         } catch let failure as SyncRunner.Failure {
             logging.logger.error("sync did not start: \(failure)")

@@ -38,6 +38,7 @@ public final class PurgeRun {
     private let commands: TransportCommands
     private let environment: [String: String]
     private let eventJob: EventJob
+    private let intent: PurgeIntent
 
     private var onFinished: ((PurgeResult) -> Void)?
     private var child: Child?
@@ -66,6 +67,7 @@ public final class PurgeRun {
             ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
         environment = commands.environment(parent: Command.currentEnvironment())
         eventJob = EventJob(source: job.source.name, folder: job.folder)
+        intent = PurgeIntent(stateDirectory: config.stateDirectory, job: job)
         result = PurgeResult(job: job.id, deleted: 0, kept: 0, bytesFreed: 0, dryRun: dryRun, error: nil)
     }
 
@@ -101,6 +103,7 @@ public final class PurgeRun {
     // MARK: - Deciding
 
     private func makePlan(_ listing: RemoteListing) {
+        recoverInterrupted(listing)
         let rows: [ManifestRow]
         do {
             rows = try manifest.rows(source: job.source.name, folder: job.folder)
@@ -161,6 +164,39 @@ public final class PurgeRun {
 
     // MARK: - Deleting
 
+    /// A purge killed mid-batch (or whose connection broke) left its intent: the files of that batch that
+    /// are gone now were deleted by it, so they go into the audit if they are not there yet.
+    private func recoverInterrupted(_ listing: RemoteListing) {
+        let planned = intent.read()
+        guard !planned.isEmpty else { return intent.remove() }
+        let present = Set(listing.files.map(\.path))
+        struct Key: Hashable { var path: [UInt8]; var size: Int64; var mtime: Int64 }
+        let audited: Set<Key>
+        do {
+            audited = Set(try manifest.purgeHistory(since: 0, sources: [job.source.name])
+                .filter { $0.folder == job.folder }.map { Key(path: $0.path, size: $0.size, mtime: $0.mtime) })
+        } catch {
+            return log("error", "cannot read the audit to complete an interrupted purge: \(error); will try again next time")
+        }
+        var recorded = 0
+        for d in planned where !present.contains(d.path) && !audited.contains(Key(path: d.path, size: d.size, mtime: d.mtime)) {
+            let entry = PurgeAuditEntry(time: Int64(Date().timeIntervalSince1970), source: job.source.name,
+                                        folder: job.folder, path: d.path, size: d.size, mtime: d.mtime,
+                                        libraryPath: d.libraryPath, cycle: cycleID)
+            do {
+                try manifest.recordPurge(entry)
+                recorded += 1
+            } catch {
+                return log("error", "cannot complete the audit of an interrupted purge: \(error); will try again next time")
+            }
+        }
+        intent.remove()
+        if recorded > 0 {
+            log("warning", "an earlier purge was interrupted after deleting \(recorded) file\(recorded == 1 ? "" : "s") "
+                + "it had not recorded yet; they are in the audit now (mediasync purge --history)")
+        }
+    }
+
     private func nextBatch() {
         guard !remaining.isEmpty, !cancelled else { return finish() }
         let batch = Array(remaining.prefix(Self.batchSize))
@@ -172,6 +208,11 @@ public final class PurgeRun {
         let records = batch.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }
         let input = commands.purgeStdin(folder: job.folder, minAgeSeconds: Int64(config.purge.minAge.components.seconds),
                                         records: records)
+        do {
+            try intent.write(batch)
+        } catch {
+            return fail("\(error); nothing was deleted (check the state directory \(config.stateDirectory))")
+        }
         runChild("purge", commands.purgeArgv(), input: input, onStdout: { [unowned self] bytes in
             parser.feed(bytes) { line in
                 switch line {
@@ -194,8 +235,10 @@ public final class PurgeRun {
             for deletion in waiting.values.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
                 report(deletion.path, .error, "the source gave no answer for it")
             }
+            // The intent stays when the batch was not answered to its end: the next purge completes the audit.
             if let error { return fail(error) }
             if !sawDone { return fail("the purge script on the source ended early (output cut short)") }
+            intent.remove()
             nextBatch()
         }
     }

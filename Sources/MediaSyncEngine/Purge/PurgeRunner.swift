@@ -62,7 +62,6 @@ public enum PurgeRunner {
         }
 
         Loop.prepareProcess()
-        unblockLoopSignals()
         let loop = try Loop()
         var results: [PurgeResult] = []
         var current: PurgeRun?
@@ -80,6 +79,8 @@ public enum PurgeRunner {
                 current = nil
                 for watcher in signals { watcher.close() }
                 signals.removeAll()
+                closeSharedConnections(loop: loop, config: config, sources: jobs.map(\.source),
+                                       childEnvironment: options.childEnvironment)
                 return
             }
             let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
@@ -98,13 +99,20 @@ public enum PurgeRunner {
         return results
     }
 
-    /// libuv learns that a child exited through SIGCHLD: a parent that started us with it blocked (seen with
-    /// test runners that spawn from a thread with most signals blocked) would leave every child a zombie and
-    /// the purge waiting forever. SIGINT and SIGTERM are unblocked so that they can stop the purge.
-    static func unblockLoopSignals() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signum in [SIGCHLD, SIGINT, SIGTERM] { sigaddset(&set, signum) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    /// Ends the ssh master connections the folders shared (`ControlPersist` would keep one for a minute after
+    /// we exit); `-O exit` where there is none is harmless. The loop runs until these children ended.
+    static func closeSharedConnections(loop: Loop, config: Config, sources: [Source], childEnvironment: [String: String]) {
+        var seen: Set<String> = []
+        for source in sources where seen.insert(source.name).inserted {
+            let commands = TransportCommands(
+                source: source, controlFolder: config.stateDirectory + "/ssh",
+                fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+                ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
+            guard let argv = commands.closeSharedConnectionArgv() else { continue }
+            let command = Command(argv[0], Array(argv.dropFirst()),
+                                  environment: commands.environment(parent: Command.currentEnvironment()),
+                                  stdout: .ignore, stderr: .ignore)
+            _ = try? Child(loop: loop, command: command, onFinished: { _, _ in })
+        }
     }
 }

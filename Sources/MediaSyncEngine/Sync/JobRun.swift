@@ -11,7 +11,7 @@ final class JobRun {
     var source: String { job.source.name }
     private unowned let cycle: SyncCycle
 
-    private enum Phase { case queued, listing, transferring, waiting, finished }
+    private enum Phase { case queued, listing, transferring, waiting, purging, finished }
     private enum StopReason { case stalled, cancelled }
 
     private var phase: Phase = .queued
@@ -21,6 +21,9 @@ final class JobRun {
     private(set) var bytesHome: Int64 = 0
     private(set) var errorLine: String?
     private(set) var succeeded = false
+    /// The purge after this job's sync, when one ran: its result counts in the cycle's summary.
+    private(set) var purgeResult: PurgeResult?
+    private var purge: PurgeRun?
     private var startedAt: Double = 0
     private var lastActivity: Double = 0
     private var child: Child?
@@ -48,7 +51,7 @@ final class JobRun {
     }
 
     var isFinished: Bool { phase == .finished }
-    var holdsSlot: Bool { phase == .listing || phase == .transferring }
+    var holdsSlot: Bool { phase == .listing || phase == .transferring || phase == .purging }
 
     /// Starts (or, after a wait, resumes) the job: lists when it has no plan yet, else transfers.
     func run() {
@@ -64,7 +67,9 @@ final class JobRun {
         stopReason = .cancelled
         retryTimer?.close()
         retryTimer = nil
-        if let child {
+        if let purge {
+            purge.cancel()
+        } else if let child {
             child.stop(grace: cycle.options.stopGraceMs)
         } else if phase != .finished {
             finish(failedWith: "\(job.id): cancelled", exitCode: lastExitCode)
@@ -73,7 +78,7 @@ final class JobRun {
 
     /// Stops a child that has shown no progress for `stall_timeout`; the exit then retries it.
     func checkStall(at now: Double) {
-        guard holdsSlot, let child, stopReason == nil else { return }
+        guard phase == .listing || phase == .transferring, let child, stopReason == nil else { return }
         let limit = Double(cycle.config.stallTimeout.components.seconds)
         guard now - lastActivity > limit else { return }
         stopReason = .stalled
@@ -323,8 +328,32 @@ final class JobRun {
     private func finishDone(exitCode: Int32?) {
         child = nil
         succeeded = true
+        // Only a whole sync may purge: rsync said 0 (or had nothing to copy) and nothing was stopped. Files
+        // deferred as settling or changed are not in the manifest as they are now, so the plan keeps them.
+        if cycle.purgeEnabled(for: job), exitCode == nil || exitCode == 0, stopReason == nil {
+            return startPurge(exitCode: exitCode)
+        }
         _ = cycle.progress.transition(id, to: .done, at: cycle.now)
         end(state: .done, exitCode: exitCode, error: nil)
+    }
+
+    /// Purges the folder in this job's slot; the job ends `done` whatever the purge says (its sync is
+    /// done), the purge's own error goes out as a log event and in the cycle's result.
+    private func startPurge(exitCode: Int32?) {
+        phase = .purging
+        _ = cycle.progress.transition(id, to: .purging, at: cycle.now)
+        cycle.markProgress()
+        // The manifest must hold every file this job brought home before the purge reads it,
+        // and `file_synced` goes out before `purge_started`.
+        cycle.flushBatch()
+        let run = cycle.makePurge(for: job)
+        purge = run
+        run.start { [unowned self] result in
+            purge = nil
+            purgeResult = result
+            _ = cycle.progress.transition(id, to: .done, at: cycle.now)
+            end(state: .done, exitCode: exitCode, error: nil)
+        }
     }
 
     private func finish(failedWith line: String, exitCode: Int32?) {

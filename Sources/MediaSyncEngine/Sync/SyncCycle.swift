@@ -119,6 +119,25 @@ public final class SyncCycle {
 
     func markProgress() { progressDirty = true }
 
+    /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
+    /// not say `--no-purge`, and the cycle is not being cancelled.
+    func purgeEnabled(for job: SyncJob) -> Bool {
+        job.source.purge && !options.noPurge && !cancelled
+    }
+
+    /// The purge of one folder, on this cycle's loop and events; `purge.dry_run` makes it a dry run.
+    func makePurge(for job: SyncJob) -> PurgeRun {
+        var isCommitted: (([UInt8]) -> Bool?)?
+        if config.ingest?.verifyBeforePurge == true {
+            // No ingest answer yet means "not committed": the file stays.
+            let answer = options.isCommitted
+            isCommitted = { path in answer?(path) ?? nil }
+        }
+        return PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: cycleID, job: job,
+                        dryRun: config.purge.dryRun, childEnvironment: options.childEnvironment,
+                        isCommitted: isCommitted, emit: emit)
+    }
+
     /// A file is in the library for good once the batch it is in is flushed.
     func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8]) {
         batch.append((job, transfer, libraryPath))
@@ -193,11 +212,14 @@ public final class SyncCycle {
             tick?.close()
             tick = nil
             let done = jobs.filter { $0.succeeded }.count
+            let purges = jobs.compactMap(\.purgeResult)
             let result = CycleResult(jobsDone: done, jobsFailed: jobs.count - done,
                                      files: jobs.reduce(0) { $0 + $1.filesHome },
                                      bytes: jobs.reduce(0) { $0 + $1.bytesHome },
                                      seconds: now - startedAt,
-                                     errors: jobs.compactMap(\.errorLine))
+                                     errors: jobs.compactMap(\.errorLine) + purges.compactMap(\.error),
+                                     purgesFailed: purges.filter { $0.error != nil }.count,
+                                     filesPurged: purges.reduce(0) { $0 + $1.deleted })
             emit(.cycleFinished(cycle: cycleID, CycleFinished(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
                                                               files: result.files, bytes: result.bytes,
                                                               seconds: result.seconds)))

@@ -10,13 +10,21 @@ public struct SyncOptions: Sendable {
     public var childEnvironment: [String: String]
     /// How long a stopped child gets between SIGTERM and SIGKILL, in milliseconds.
     public var stopGraceMs: UInt64
+    /// Skip the purge after each folder's sync even where the config turns it on (`sync --no-purge`).
+    public var noPurge: Bool
+    /// The ingest's answer per library path when `ingest.verify_before_purge` is on; nil answer = not yet
+    /// (the file stays, `not_committed`). Only asked when an ingest is configured with that switch.
+    public var isCommitted: (@Sendable ([UInt8]) -> Bool?)?
 
     public init(sources: [String]? = nil, refetch: Bool = false, childEnvironment: [String: String] = [:],
-                stopGraceMs: UInt64 = 5_000) {
+                stopGraceMs: UInt64 = 5_000, noPurge: Bool = false,
+                isCommitted: (@Sendable ([UInt8]) -> Bool?)? = nil) {
         self.sources = sources
         self.refetch = refetch
         self.childEnvironment = childEnvironment
         self.stopGraceMs = stopGraceMs
+        self.noPurge = noPurge
+        self.isCommitted = isCommitted
     }
 }
 
@@ -27,7 +35,12 @@ public struct CycleResult: Sendable, Equatable {
     public var files: Int
     public var bytes: Int64
     public var seconds: Double
-    /// One line per failed job, as shown to the user.
+    /// One line per failed job and per failed purge, as shown to the user.
     public var errors: [String]
-    public var succeeded: Bool { jobsFailed == 0 }
+    /// Folders whose purge (after a good sync) could not run to its end; their jobs still count as done.
+    public var purgesFailed: Int = 0
+    /// Files deleted from the sources (or, in a dry run, that would have been).
+    public var filesPurged: Int = 0
+    /// False when any job failed or any purge failed: `mediasync sync` then exits 1.
+    public var succeeded: Bool { jobsFailed == 0 && purgesFailed == 0 }
 }
