@@ -35,7 +35,8 @@ final class JobRun {
     private var listingOutput: [UInt8] = []
     /// Planned files not home yet, by their path inside the folder.
     private var pending: [[UInt8]: SyncPlan.Transfer] = [:]
-    private var lastAnnounced: [UInt8]?
+    /// Files rsync announced, in order, not moved home yet, with how often a move found them not ready.
+    private var announced: [(name: [UInt8], misses: Int)] = []
     private var lastTransferNumber = 0
     private var lastExitCode: Int32?
     /// The library folder the last file went into, kept open for the next file of the same folder.
@@ -176,7 +177,7 @@ final class JobRun {
             return finish(failedWith: "\(job.id): cannot create the staging folder \(staging): \(error)", exitCode: nil)
         }
         stdoutParser = RsyncOutputParser(stream: .stdout)
-        lastAnnounced = nil
+        announced = []
         lastTransferNumber = 0
         let list = TransportCommands.filesFromStdin(pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }))
         let commands = cycle.transportCommands(for: job.source)
@@ -193,12 +194,16 @@ final class JobRun {
             lastActivity = now
             if let n = p.transferNumber, n > lastTransferNumber {
                 lastTransferNumber = n
-                // The receiver works one file at a time: the file announced last is the one that finished.
-                if let name = lastAnnounced { moveHome(name, final: false) }
+                // A file finished: the one announced last, or one before it.
+                moveAnnounced(includingLast: true)
             }
         case .file(let f):
             lastActivity = now
-            if f.isFile { lastAnnounced = f.name }
+            if f.isFile, pending[f.name] != nil {
+                announced.append((f.name, 0))
+                // rsync announces a file as it starts on it, so those announced before are done (or failed).
+                moveAnnounced(includingLast: false)
+            }
         case .message(let m):
             messages.append(m)
         }
@@ -218,6 +223,27 @@ final class JobRun {
 
     /// Moves one staged file to its library name; `final` is the sweep after rsync exited, where a
     /// file that is not right is no longer "not finished yet" but changed at the source.
+    /// Moves home every announced file that is complete in staging, as the transfer goes, so that files
+    /// reach the library (and their events the clients) steadily instead of in one burst at the end.
+    /// A file found not ready three times is left to the sweep after rsync exits.
+    private func moveAnnounced(includingLast: Bool) {
+        var kept: [(name: [UInt8], misses: Int)] = []
+        for (index, entry) in announced.enumerated() {
+            if index == announced.count - 1 && !includingLast {
+                kept.append(entry)
+                continue
+            }
+            guard let transfer = pending[entry.name] else { continue }
+            let staged = stagingPrefix + entry.name.drop(while: { $0 == UInt8(ascii: "/") })
+            if let fact = LibraryPaths.fact(staged), fact.size == transfer.size, fact.mtime == transfer.mtime {
+                moveHome(entry.name, final: false)
+                if pending[entry.name] == nil { continue }
+            }
+            if entry.misses < 2 { kept.append((entry.name, entry.misses + 1)) }
+        }
+        announced = kept
+    }
+
     private func moveHome(_ remotePath: [UInt8], final: Bool) {
         guard let transfer = pending[remotePath] else { return }
         let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })

@@ -117,7 +117,12 @@ public final class SyncCycle {
         schedule()
     }
 
-    func markProgress() { progressDirty = true }
+    /// Something a user sees changed: publish it now if the throttle allows (a record's news should
+    /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
+    func markProgress() {
+        progressDirty = true
+        emitProgressIfDue(at: now, force: false)
+    }
 
     /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
     /// not say `--no-purge`, and the cycle is not being cancelled.
