@@ -32,6 +32,23 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// The parsed config, or (after printing every problem to stderr) exit status 2.
+    func loadOrExit() throws -> Config {
+        do {
+            return try load().config
+        } catch let failure as ConfigFailure {
+            throw failure.report()
+        }
+    }
+
+    /// Exits with status 2, naming the known sources, when `--source` names one the config lacks.
+    static func requireSources(_ names: [String], in config: Config) throws {
+        let unknown = names.filter { name in !config.sources.contains { $0.name == name } }
+        guard !unknown.isEmpty else { return }
+        let known = config.sources.map(\.name).joined(separator: ", ")
+        throw ConfigFailure(message: "mediasync: no source named \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in the config; the sources are: \(known)").report()
+    }
+
     private static func read(_ location: ConfigLocation) throws -> String {
         let path = location.path
         var isDirectory: ObjCBool = false

@@ -35,12 +35,7 @@ struct Logs: ParsableCommand {
     var json = false
 
     func run() throws {
-        let config: Config
-        do {
-            config = try options.load().config
-        } catch let failure as ConfigFailure {
-            throw failure.report()
-        }
+        let config = try options.loadOrExit()
         let query: LogQuery
         do {
             query = try LogQuery(cycle: cycle, source: source, level: level, since: since, limit: lines,

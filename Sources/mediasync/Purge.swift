@@ -33,17 +33,8 @@ struct Purge: ParsableCommand {
     var since: String?
 
     func run() throws {
-        let config: Config
-        do {
-            config = try options.load().config
-        } catch let failure as ConfigFailure {
-            throw failure.report()
-        }
-        let unknown = sources.filter { name in !config.sources.contains { $0.name == name } }
-        guard unknown.isEmpty else {
-            let known = config.sources.map(\.name).joined(separator: ", ")
-            throw ConfigFailure(message: "mediasync: no source named \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in the config; the sources are: \(known)").report()
-        }
+        let config = try options.loadOrExit()
+        try ConfigOptions.requireSources(sources, in: config)
         if history { return try showHistory(config) }
         if since != nil {
             throw ConfigFailure(message: "mediasync: --since goes with --history (mediasync purge --history --since 7d)").report()

@@ -20,12 +20,7 @@ struct Serve: ParsableCommand {
         // First, before any thread or child exists: the variables are removed so that rsync, ssh and the
         // ingest program do not inherit them and report to systemd for us.
         let systemd = SystemdNotifier.takeFromEnvironment()
-        let config: Config
-        do {
-            config = try options.load().config
-        } catch let failure as ConfigFailure {
-            throw failure.report()
-        }
+        let config = try options.loadOrExit()
         let options = self.options
         let supervisor = Supervisor(config: config) {
             do {

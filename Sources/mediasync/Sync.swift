@@ -31,17 +31,8 @@ struct Sync: ParsableCommand {
     var refetch = false
 
     func run() throws {
-        let config: Config
-        do {
-            config = try options.load().config
-        } catch let failure as ConfigFailure {
-            throw failure.report()
-        }
-        let unknown = sources.filter { name in !config.sources.contains { $0.name == name } }
-        guard unknown.isEmpty else {
-            let known = config.sources.map(\.name).joined(separator: ", ")
-            throw ConfigFailure(message: "mediasync: no source named \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in the config; the sources are: \(known)").report()
-        }
+        let config = try options.loadOrExit()
+        try ConfigOptions.requireSources(sources, in: config)
         let result = try SyncCommandRun.run(config: config,
                                             options: SyncOptions(sources: sources.isEmpty ? nil : sources,
                                                                  refetch: refetch, noPurge: noPurge),
