@@ -21,7 +21,7 @@ public struct DemoWorld: Sendable {
         guard mkdtemp(&template) != nil else {
             throw SyncRunner.Failure(description: "cannot make a temp folder under /tmp: \(String(cString: strerror(errno)))")
         }
-        let root = String(cString: template)
+        let root = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let forge = root + "/sources/forge/outputs"
         let comfy = root + "/sources/comfyui/ComfyUI/output"
         let library = root + "/library"
