@@ -45,7 +45,7 @@ struct Demo: ParsableCommand {
             The demo's config is \(world.configPath). Next:
               \(me) sync --config \(world.configPath)          # again: nothing moves; the fresh files come once settled
               \(me) sync --config \(world.configPath) --json   # the same as JSON events
-              \(me) serve --config \(world.configPath)         # keep it running; watch with `\(me) attach`
+              \(me) serve --config \(world.configPath)         # keep it running; watch: \(me) attach --config \(world.configPath)
               \(me) check-config --config contrib/example-config.yaml   # then write your own
             Remove it all with: rm -rf \(world.root)
 
