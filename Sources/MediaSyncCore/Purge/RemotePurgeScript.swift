@@ -24,7 +24,7 @@ public enum RemotePurgeScript {
         top=$1; dev=$2; limit=$3; shift 3
         set -f
         nl=$(printf "\\nx"); nl=${nl%x}
-        i=1; n=$#
+        i=1; n=$#; run=
         while [ "$i" -le "$n" ]; do
           eval "r=\\${$i}"
           size=${r%% *}; rest=${r#* }; mtime=${rest%% *}; p=${rest#* }
@@ -32,6 +32,9 @@ public enum RemotePurgeScript {
           case /$p/ in *//*|*/./*|*/../*) printf "kept bad_path %s\\000" "$p"; i=$((i + 1)); continue ;; esac
           dir=; case $p in */*) dir=${p%/*} ;; esac
           # The run: this record and the following well-formed ones in the same folder.
+          # The names of the last run are dropped first: dash looks variables up in short hash chains,
+          # so thousands of them would make every lookup slow.
+          for k in $run; do unset b_$k; done
           run=; j=$i
           while [ "$j" -le "$n" ]; do
             eval "r=\\${$j}"
@@ -40,7 +43,7 @@ public enum RemotePurgeScript {
             case /$q/ in *//*|*/./*|*/../*) break ;; esac
             qd=; case $q in */*) qd=${q%/*} ;; esac
             [ "$qd" = "$dir" ] || break
-            eval "p_$j=\\$q; e_$j=\\"\\$size \\$mtime\\"; b_$j=\\${q##*/}"
+            eval "b_$j=\\${q##*/}"
             run="$run$j "
             j=$((j + 1))
           done
@@ -55,14 +58,14 @@ public enum RemotePurgeScript {
             unset IFS
           fi
           if [ "$ok" != yes ]; then
-            for k in $run; do eval "p=\\$p_$k"; printf "kept $ok %s\\000" "$p"; done
+            for k in $run; do eval "r=\\${$k}"; p=${r#* }; p=${p#* }; printf "kept $ok %s\\000" "$p"; done
             continue
           fi
           pm=$(stat -c %Y .) || pm=
           # Cheap builtin checks first, so the one stat below sees only names that were regular files.
           cand=; args=
           for k in $run; do
-            eval "f=./\\$b_$k; p=\\$p_$k"
+            eval "f=./\\$b_$k; r=\\${$k}"; p=${r#* }; p=${p#* }
             if [ -L "$f" ]; then printf "kept symlink %s\\000" "$p"
             elif [ ! -e "$f" ]; then printf "kept missing %s\\000" "$p"
             elif [ ! -f "$f" ]; then printf "kept not_regular %s\\000" "$p"
@@ -89,7 +92,7 @@ public enum RemotePurgeScript {
           for line in $st; do
             unset IFS
             k=${rest%% *}; rest=${rest#* }
-            eval "p=\\$p_$k; e=\\$e_$k"
+            eval "r=\\${$k}"; e=${r#* }; p=${e#* }; e="${r%% *} ${e%% *}"
             why=
             case $line in
               -) why=missing ;;
@@ -112,7 +115,7 @@ public enum RemotePurgeScript {
           eval "rm -f --$rms"
           gone=
           for k in $okl; do
-            eval "f=./\\$b_$k; p=\\$p_$k"
+            eval "f=./\\$b_$k; r=\\${$k}"; p=${r#* }; p=${p#* }
             if [ -e "$f" ] || [ -L "$f" ]; then printf "kept rm_failed %s\\000" "$p"; continue; fi
             printf "deleted %s\\000" "$p"; gone=yes
           done
