@@ -5,49 +5,121 @@
 /// file, NUL-terminated: `<size> <mtime> <path inside the folder>`. `xargs -0` hands the records to a batch
 /// script as argv words, so no byte of a path is ever parsed by a shell.
 ///
-/// For each record it refuses empty, `.` and `..` components and absolute paths; walks the folders one by
-/// one (`cd -P`), refusing a symlink or a non-folder on the way; checks the final name is a regular file, not a
-/// symlink, on the folder's device, with the expected size and mtime (`stat -c '%d %s %Y'`, GNU and busybox),
-/// right before `rm -f --`. It prints one NUL-terminated result per record (`RemotePurgeOutput` parses them):
+/// For each record it refuses empty, `.` and `..` components and absolute paths. Records come sorted by
+/// folder, and each run of records in one folder is handled together: the folder chain is walked once
+/// (`cd -P`, refusing a symlink or a non-folder on the way); each name is tested with shell builtins (not a
+/// symlink, exists, regular file); then ONE `stat -c '%d %s %Y %F'` (GNU) reads all candidates and the sh
+/// decides per file (regular file, not a symlink, on the folder's device, with the expected size and mtime);
+/// then ONE `rm -f --` removes the names that passed. The re-check window is the time between that one
+/// `stat` and that one `rm` for the run (milliseconds for a few thousand names), where it was one file's
+/// `stat`-to-`rm` before. It prints one NUL-terminated result per record (`RemotePurgeOutput` parses them):
 /// `deleted PATH`, `kept REASON PATH`; `rmdir DIR` for an emptied parent folder whose mtime before the first
 /// deletion in it was older than the min age by the source's clock; and `done` last.
 public enum RemotePurgeScript {
-    /// The batch part, run by `xargs -0 sh -c "$batch" sh TOP DEV LIMIT RECORD...`.
+    /// The batch part, run by `xargs -0 sh -c "$batch" sh TOP DEV LIMIT RECORD...`. Records come sorted by
+    /// folder; each run of records in one folder costs three programs (`stat` of the folder, one `stat` of
+    /// all its candidates, one `rm`), not two per file. Names reach `stat` and `rm` as argv words through
+    /// `eval` of variable references only (`"./$b_7"`), so no byte of a name is parsed by the shell.
     static let batch = """
         top=$1; dev=$2; limit=$3; shift 3
         set -f
-        lastdir=; lastpm=
-        for r do
+        nl=$(printf "\\nx"); nl=${nl%x}
+        i=1; n=$#; run=
+        while [ "$i" -le "$n" ]; do
+          eval "r=\\${$i}"
           size=${r%% *}; rest=${r#* }; mtime=${rest%% *}; p=${rest#* }
-          case $size$mtime in *[!0-9-]*) printf "kept bad_record %s\\000" "$p"; continue ;; esac
-          case /$p/ in *//*|*/./*|*/../*) printf "kept bad_path %s\\000" "$p"; continue ;; esac
-          if ! cd -P -- "$top"; then printf "kept error %s\\000" "$p"; continue; fi
-          base=${p##*/}
+          case $size$mtime in *[!0-9-]*) printf "kept bad_record %s\\000" "$p"; i=$((i + 1)); continue ;; esac
+          case /$p/ in *//*|*/./*|*/../*) printf "kept bad_path %s\\000" "$p"; i=$((i + 1)); continue ;; esac
           dir=; case $p in */*) dir=${p%/*} ;; esac
+          # The run: this record and the following well-formed ones in the same folder.
+          # The names of the last run are dropped first: dash looks variables up in short hash chains,
+          # so thousands of them would make every lookup slow.
+          for k in $run; do unset b_$k; done
+          run=; j=$i
+          while [ "$j" -le "$n" ]; do
+            eval "r=\\${$j}"
+            size=${r%% *}; rest=${r#* }; mtime=${rest%% *}; q=${rest#* }
+            case $size$mtime in *[!0-9-]*) break ;; esac
+            case /$q/ in *//*|*/./*|*/../*) break ;; esac
+            qd=; case $q in */*) qd=${q%/*} ;; esac
+            [ "$qd" = "$dir" ] || break
+            eval "b_$j=\\${q##*/}"
+            run="$run$j "
+            j=$((j + 1))
+          done
+          i=$j
           ok=yes
-          if [ -n "$dir" ]; then
+          if ! cd -P -- "$top"; then ok=error; fi
+          if [ "$ok" = yes ] && [ -n "$dir" ]; then
             IFS=/
             for c in $dir; do
-              if [ -L "./$c" ] || [ ! -d "./$c" ] || ! cd -P -- "./$c"; then ok=; break; fi
+              if [ -L "./$c" ] || [ ! -d "./$c" ] || ! cd -P -- "./$c"; then ok=symlink_or_not_folder; break; fi
             done
             unset IFS
           fi
-          if [ -z "$ok" ]; then printf "kept symlink_or_not_folder %s\\000" "$p"; continue; fi
-          if [ "$dir" != "$lastdir" ]; then lastdir=$dir; lastpm=$(stat -c %Y .); fi
-          f=./$base
-          if [ -L "$f" ]; then printf "kept symlink %s\\000" "$p"; continue; fi
-          if [ ! -e "$f" ]; then printf "kept missing %s\\000" "$p"; continue; fi
-          if [ ! -f "$f" ]; then printf "kept not_regular %s\\000" "$p"; continue; fi
-          if ! st=$(stat -c "%d %s %Y" -- "$f"); then printf "kept error %s\\000" "$p"; continue; fi
-          case $st in
-            "$dev $size $mtime") ;;
-            "$dev "*) printf "kept changed %s\\000" "$p"; continue ;;
-            *) printf "kept other_device %s\\000" "$p"; continue ;;
-          esac
-          rm -f -- "$f"
-          if [ -e "$f" ] || [ -L "$f" ]; then printf "kept rm_failed %s\\000" "$p"; continue; fi
-          printf "deleted %s\\000" "$p"
-          if [ -n "$dir" ] && [ -n "$lastpm" ] && [ "$lastpm" -le "$limit" ]; then
+          if [ "$ok" != yes ]; then
+            for k in $run; do eval "r=\\${$k}"; p=${r#* }; p=${p#* }; printf "kept $ok %s\\000" "$p"; done
+            continue
+          fi
+          pm=$(stat -c %Y .) || pm=
+          # Cheap builtin checks first, so the one stat below sees only names that were regular files.
+          cand=; args=
+          for k in $run; do
+            eval "f=./\\$b_$k; r=\\${$k}"; p=${r#* }; p=${p#* }
+            if [ -L "$f" ]; then printf "kept symlink %s\\000" "$p"
+            elif [ ! -e "$f" ]; then printf "kept missing %s\\000" "$p"
+            elif [ ! -f "$f" ]; then printf "kept not_regular %s\\000" "$p"
+            else cand="$cand$k "; args="$args \\"./\\$b_$k\\""
+            fi
+          done
+          [ -n "$cand" ] || continue
+          # One stat for the candidates of the folder: one line per name, in order. If it fails for any name
+          # (gone since the test) the lines no longer pair with the names, so the run falls back to one
+          # stat per name.
+          st=; if eval "st=\\$(stat -c \\"%d %s %Y %F\\" --$args 2>/dev/null)"; then
+            cnt=0; IFS=$nl; for line in $st; do cnt=$((cnt + 1)); done; unset IFS
+            for k in $cand; do cnt=$((cnt - 1)); done
+            [ "$cnt" -eq 0 ] || st=
+          else st=; fi
+          if [ -z "$st" ]; then
+            for k in $cand; do
+              eval "f=./\\$b_$k"
+              if line=$(stat -c "%d %s %Y %F" -- "$f" 2>/dev/null); then st="$st$line$nl"; else st="$st-$nl"; fi
+            done
+          fi
+          okl=; rms=; rest=$cand
+          IFS=$nl
+          for line in $st; do
+            unset IFS
+            k=${rest%% *}; rest=${rest#* }
+            eval "r=\\${$k}"; e=${r#* }; p=${e#* }; e="${r%% *} ${e%% *}"
+            why=
+            case $line in
+              -) why=missing ;;
+              *" symbolic link") why=symlink ;;
+              *" regular file"|*" regular empty file")
+                case $line in
+                  "$dev $e "*) ;;
+                  "$dev "*) why=changed ;;
+                  *) why=other_device ;;
+                esac ;;
+              *) why=not_regular ;;
+            esac
+            if [ -n "$why" ]; then printf "kept $why %s\\000" "$p"
+            else okl="$okl$k "; rms="$rms \\"./\\$b_$k\\""
+            fi
+            IFS=$nl
+          done
+          unset IFS
+          [ -n "$okl" ] || continue
+          eval "rm -f --$rms"
+          gone=
+          for k in $okl; do
+            eval "f=./\\$b_$k; r=\\${$k}"; p=${r#* }; p=${p#* }
+            if [ -e "$f" ] || [ -L "$f" ]; then printf "kept rm_failed %s\\000" "$p"; continue; fi
+            printf "deleted %s\\000" "$p"; gone=yes
+          done
+          if [ -n "$gone" ] && [ -n "$dir" ] && [ -n "$pm" ] && [ "$pm" -le "$limit" ]; then
             d=${dir##*/}
             if cd -P .. && rmdir -- "./$d" 2>/dev/null; then printf "rmdir %s\\000" "$dir"; fi
           fi

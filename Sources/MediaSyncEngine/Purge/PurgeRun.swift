@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MediaSyncCore
 import UV
 
@@ -214,11 +215,14 @@ public final class PurgeRun {
             return fail("\(error); nothing was deleted (check the state directory \(config.stateDirectory))")
         }
         runChild("purge", commands.purgeArgv(), input: input, onStdout: { [unowned self] bytes in
+            // The deletions of one output chunk go to the audit in one transaction, not one per file.
+            var gone: [PurgePlan.Deletion] = []
+            defer { deleted(gone) }
             parser.feed(bytes) { line in
                 switch line {
                 case let .deleted(path):
                     guard let deletion = waiting.removeValue(forKey: path) else { return }
-                    deleted(deletion)
+                    gone.append(deletion)
                 case let .kept(reason, path):
                     guard waiting.removeValue(forKey: path) != nil else { return }
                     report(path, RemotePurgeResult.keepReason(forScriptReason: reason),
@@ -243,20 +247,28 @@ public final class PurgeRun {
         }
     }
 
-    /// The audit row is committed before the event goes out: what is gone is on record first.
-    private func deleted(_ deletion: PurgePlan.Deletion) {
-        let entry = PurgeAuditEntry(time: Int64(Date().timeIntervalSince1970), source: job.source.name,
-                                    folder: job.folder, path: deletion.path, size: deletion.size,
-                                    mtime: deletion.mtime, libraryPath: deletion.libraryPath, cycle: cycleID)
-        do {
-            try manifest.recordPurge(entry)
-        } catch {
-            log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
+    /// The audit rows are committed before the events go out: what is gone is on record first.
+    private func deleted(_ deletions: [PurgePlan.Deletion]) {
+        guard !deletions.isEmpty else { return }
+        let time = Int64(Date().timeIntervalSince1970)
+        let entries = deletions.map { deletion in
+            PurgeAuditEntry(time: time, source: job.source.name, folder: job.folder, path: deletion.path,
+                            size: deletion.size, mtime: deletion.mtime, libraryPath: deletion.libraryPath,
+                            cycle: cycleID)
         }
-        result.deleted += 1
-        result.bytesFreed += deletion.size
-        emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
-                         ageS: deletion.ageSeconds, dryRun: false))
+        do {
+            try manifest.recordPurges(entries)
+        } catch {
+            for deletion in deletions {
+                log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
+            }
+        }
+        for deletion in deletions {
+            result.deleted += 1
+            result.bytesFreed += deletion.size
+            emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
+                             ageS: deletion.ageSeconds, dryRun: false))
+        }
     }
 
     private func report(_ path: [UInt8], _ reason: PurgeKeepReason, _ detail: String) {
@@ -312,6 +324,27 @@ public final class PurgeRun {
             started.closeStdin()
         } catch {
             then("cannot start \(argv[0]) for the \(what): \(error)")
+        }
+    }
+}
+
+extension ManifestStore {
+    /// Records several deletions in one transaction, committed before the call returns (`recordPurge`, batched:
+    /// one commit per output chunk of the delete script instead of one per file).
+    fileprivate func recordPurges(_ entries: [PurgeAuditEntry]) throws {
+        do {
+            try queue.write { db in
+                let insert = try db.makeStatement(sql: """
+                    INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for entry in entries {
+                    try insert.execute(arguments: [entry.time, entry.cycle, entry.source, entry.folder,
+                                                   Data(entry.path), entry.size, entry.mtime, Data(entry.libraryPath)])
+                }
+            }
+        } catch {
+            throw ManifestStoreError(path: path, underlying: error)
         }
     }
 }
