@@ -36,8 +36,12 @@ import Testing
         kill(pid, SIGKILL)
         _ = Spawn.wait(pid)
         #expect(seen >= 50, "the purge did not get going: \(seen) file_purged events")
-        // The delete script (an orphan now) ends at its next write into the closed pipe.
-        usleep(500_000)
+        // The delete script is an orphan now: it finishes its folder's `rm` and ends at its next write into
+        // the closed pipe. Wait until no process works inside the test's folder any more (its cwd is there),
+        // as a user restarting after a crash would find it: a purge started while the orphan still deletes
+        // can miss those files in the audit (a known limit, see docs/operations.md).
+        let orphanDeadline = Date().addingTimeInterval(30)
+        while Date() < orphanDeadline && Self.processesWorking(in: world.root) > 0 { usleep(50_000) }
 
         /// Right after the kill the audit may miss the files deleted as it died (the last one, lines still in the pipe);
         /// the next run completes it from the batch's intent, and then the audit and the source agree exactly.
@@ -58,5 +62,18 @@ import Testing
         let again = try world.sync([], timeout: 300)
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(try check("after the next run", exact: true) == count)
+    }
+
+    /// Processes whose working folder is inside `root`.
+    static func processesWorking(in root: String) -> Int {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var count = 0
+        for pid in entries where Int(pid) != nil {
+            if let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+               cwd.hasPrefix(root) {
+                count += 1
+            }
+        }
+        return count
     }
 }

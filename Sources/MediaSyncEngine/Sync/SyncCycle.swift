@@ -32,6 +32,7 @@ public final class SyncCycle {
     private var tick: UV.Timer?
     private var throttle = ProgressThrottle()
     private var progressDirty = false
+    private var lastEmittedStates: [JobState] = []
     private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
     private var onFinished: ((CycleResult) -> Void)?
     private var startedAt: Double = 0
@@ -121,7 +122,11 @@ public final class SyncCycle {
     /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
     func markProgress() {
         progressDirty = true
-        emitProgressIfDue(at: now, force: false)
+        // A job's state change is always told (docs/events.md), even inside the throttle's spacing: a
+        // short state like `purging` must not be coalesced away.
+        let states = progress.jobs.map(\.state)
+        let stateChanged = states != lastEmittedStates
+        emitProgressIfDue(at: now, force: stateChanged)
     }
 
     /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
@@ -205,6 +210,7 @@ public final class SyncCycle {
         guard progressDirty || force else { return }
         guard force || throttle.offer(at: t) else { return }
         progressDirty = false
+        lastEmittedStates = progress.jobs.map(\.state)
         emit(.progress(cycle: cycleID, progress.snapshot(at: t)))
     }
 
