@@ -110,6 +110,25 @@ struct PurgeRunTests {
         #expect(run.events.warnings.contains { $0.contains("48h 0m behind") })
     }
 
+    @Test("ssh with the source's clock 2 days ahead: files young by its clock stay, and the skew is a warning")
+    func clockAheadSSH() throws {
+        let server = try TestSSHD(clockOffset: "+2d")
+        let world = try PurgeWorld("pra")
+        world.transport = .ssh(host: "127.0.0.1", port: server.port, user: "root", identity: server.identity,
+                               options: ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"])
+        // Written 1 h and 23 h ago by the source's clock: 47 h and 25 h in the host's future.
+        let fresh = try world.add(Array("1h.png".utf8), ageSeconds: -47 * 3600)
+        let almost = try world.add(Array("23h.png".utf8), ageSeconds: -25 * 3600)
+        // 3 days old by the source's clock (1 day by the host's).
+        let old = try world.add(Array("3d.png".utf8), ageSeconds: 24 * 3600)
+        let run = try world.run()
+        #expect(run.results.map(\.error) == [nil])
+        #expect(BytePath.exists(fresh) && BytePath.exists(almost), "younger than min_age by the source's clock")
+        #expect(!BytePath.exists(old))
+        #expect(run.events.keptReasons == ["1h.png": "too_young", "23h.png": "too_young"])
+        #expect(run.events.warnings.contains { $0.contains("ahead of") })
+    }
+
     @Test("docker: a real purge through the docker shim")
     func docker() throws {
         let temp = try TempFolder("prdk")
