@@ -126,6 +126,9 @@ struct SupervisorStreamTests {
         #expect(attachNone.status == 3)
 
         try serve.start()
+        // The cycle serve runs at start must be over before the files appear, or it takes some of them.
+        let settled = try serve.cli(["trigger", "--wait", "--config", serve.configPath])
+        #expect(settled.status == 0, "\(settled.stderr)")
         try serve.makeFiles("a", count: 5, size: 2000)
         let waited = try serve.cli(["trigger", "--wait", "--config", serve.configPath])
         #expect(waited.status == 0, "\(waited.stderr)")
