@@ -51,13 +51,21 @@ extension ManifestStore {
     /// Records one deletion, committed before the call returns: the audit must hold every file that is gone
     /// even if mediasync is killed right after.
     public func recordPurge(_ entry: PurgeAuditEntry) throws {
+        try recordPurges([entry])
+    }
+
+    /// Records deletions in one transaction: all or none.
+    public func recordPurges(_ entries: [PurgeAuditEntry]) throws {
         do {
             try queue.write { db in
-                try db.execute(sql: """
+                let insert = try db.cachedStatement(sql: """
                     INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [entry.time, entry.cycle, entry.source, entry.folder, Data(entry.path),
-                                     entry.size, entry.mtime, Data(entry.libraryPath)])
+                    """)
+                for entry in entries {
+                    try insert.execute(arguments: [entry.time, entry.cycle, entry.source, entry.folder,
+                                                   Data(entry.path), entry.size, entry.mtime, Data(entry.libraryPath)])
+                }
             }
         } catch {
             throw ManifestStoreError(path: path, underlying: error)

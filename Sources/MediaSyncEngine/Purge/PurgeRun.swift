@@ -327,24 +327,3 @@ public final class PurgeRun {
         }
     }
 }
-
-extension ManifestStore {
-    /// Records several deletions in one transaction, committed before the call returns (`recordPurge`, batched:
-    /// one commit per output chunk of the delete script instead of one per file).
-    fileprivate func recordPurges(_ entries: [PurgeAuditEntry]) throws {
-        do {
-            try queue.write { db in
-                let insert = try db.makeStatement(sql: """
-                    INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for entry in entries {
-                    try insert.execute(arguments: [entry.time, entry.cycle, entry.source, entry.folder,
-                                                   Data(entry.path), entry.size, entry.mtime, Data(entry.libraryPath)])
-                }
-            }
-        } catch {
-            throw ManifestStoreError(path: path, underlying: error)
-        }
-    }
-}
