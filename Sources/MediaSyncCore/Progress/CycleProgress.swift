@@ -121,14 +121,8 @@ public struct CycleProgress: Sendable {
             percent = 100
             return
         }
-        let raw: Double
-        if bytesTotal > 0 {
-            raw = Double(bytesDone) / Double(bytesTotal) * 100
-        } else if filesTotal > 0 {
-            raw = Double(filesDone) / Double(filesTotal) * 100
-        } else {
-            raw = 0
-        }
+        let raw = ProgressPercent.raw(bytesDone: bytesDone, bytesTotal: bytesTotal, filesDone: filesDone,
+                                      filesTotal: filesTotal)
         // min: a job added after all others were done takes the cycle back below 100.
         percent = min(max(percent, ProgressPercent.displayed(raw, complete: false)), 99.9)
     }

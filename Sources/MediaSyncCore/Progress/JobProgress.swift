@@ -186,14 +186,8 @@ public struct JobProgress: Sendable {
             percent = 100
             return
         }
-        let raw: Double
-        if bytesTotal > 0 {
-            raw = Double(bytesDone) / Double(bytesTotal) * 100
-        } else if filesTotal > 0 {
-            raw = Double(filesDone) / Double(filesTotal) * 100
-        } else {
-            raw = 0
-        }
+        let raw = ProgressPercent.raw(bytesDone: bytesDone, bytesTotal: bytesTotal, filesDone: filesDone,
+                                      filesTotal: filesTotal)
         percent = max(percent, ProgressPercent.displayed(raw, complete: false))
     }
 }
