@@ -152,17 +152,8 @@ public enum RemotePurgeScript {
     /// The remote command string for ssh: `sh -c '<text>'`.
     public static var sshCommand: String { "sh -c '" + text + "'" }
 
-    /// One file to delete if it is still this size and mtime.
-    public struct Record: Sendable, Equatable {
-        public var path: [UInt8]
-        public var size: Int64
-        public var mtime: Int64
-        public init(path: [UInt8], size: Int64, mtime: Int64) {
-            self.path = path
-            self.size = size
-            self.mtime = mtime
-        }
-    }
+    /// One file to delete if it is still this size and mtime: the listing's own file type.
+    public typealias Record = RemoteFile
 
     /// Why a folder path cannot be handed to the script, or nil. The header is line-based.
     public static func folderProblem(_ folder: [UInt8]) -> String? {
