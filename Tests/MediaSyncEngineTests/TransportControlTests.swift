@@ -6,12 +6,16 @@ import Testing
 /// does not fit sun_path makes every ssh call of the source fail with 255, not just lose sharing.
 @Suite("transports: ssh control sockets and options")
 struct TransportControlTests {
-    func sshSource(_ server: TestSSHD, options: [String] = []) -> Source {
-        Source(name: "gpu", transport: .ssh(host: "127.0.0.1", port: server.port, user: "root",
-                                            identity: server.identity,
-                                            options: ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null",
-                                                      "LogLevel=ERROR"] + options),
-               root: "/", folders: ["tmp"])
+    /// The source lists a quiet folder of its own (listing /tmp races with other tests' files).
+    func sshSource(_ server: TestSSHD, in temp: TempFolder, options: [String] = []) throws -> Source {
+        let root = temp.sub("src")
+        try BytePath.mkdirs(Array((root + "/tmp").utf8))
+        try BytePath.write(Array((root + "/tmp/a.png").utf8), [1, 2, 3], mtime: 1_700_000_000)
+        return Source(name: "gpu", transport: .ssh(host: "127.0.0.1", port: server.port, user: "root",
+                                                   identity: server.identity,
+                                                   options: ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null",
+                                                             "LogLevel=ERROR"] + options),
+                      root: root, folders: ["tmp"])
     }
 
     /// A folder under `temp` whose path is exactly `length` bytes.
@@ -29,7 +33,7 @@ struct TransportControlTests {
         let tooLong = try folder(in: temp, length: TransportCommands.maxControlFolderLength + 1)
         let fallback = try folder(in: temp, length: 30)
 
-        let fitting = TransportCommands(source: sshSource(server), controlFolder: fits,
+        let fitting = TransportCommands(source: try sshSource(server, in: temp), controlFolder: fits,
                                         fallbackControlFolder: fallback, ioTimeoutSeconds: 10)
         #expect(fitting.controlFolder == fits && fitting.controlFolderNotice == nil)
         defer { _ = try? Tool.run(fitting.closeSharedConnectionArgv()!) }
@@ -38,7 +42,7 @@ struct TransportControlTests {
         #expect(listing != nil)
         #expect(try Tool.run(fitting.checkSharedConnectionArgv()!).status == 0)
 
-        let falling = TransportCommands(source: sshSource(server), controlFolder: tooLong,
+        let falling = TransportCommands(source: try sshSource(server, in: temp), controlFolder: tooLong,
                                         fallbackControlFolder: fallback, ioTimeoutSeconds: 10)
         #expect(falling.controlFolder == fallback)
         let notice = try #require(falling.controlFolderNotice)
@@ -69,17 +73,17 @@ struct TransportControlTests {
     @Test("the user's ssh_options win over a default of the same keyword, and ControlMaster=no ends sharing")
     func userOptionsWin() throws {
         let server = try TestSSHD()
-        let temp = try TempFolder("opt")
-        let commands = TransportCommands(source: sshSource(server, options: ["ConnectTimeout=3", "ControlMaster no"]),
-                                         controlFolder: temp.path, fallbackControlFolder: "/tmp", ioTimeoutSeconds: 10)
+        let temp = try TempFolder("opt"), control = try TempFolder("optctl")
+        let commands = TransportCommands(source: try sshSource(server, in: temp, options: ["ConnectTimeout=3", "ControlMaster no"]),
+                                         controlFolder: control.path, fallbackControlFolder: "/tmp", ioTimeoutSeconds: 10)
         let options = commands.sshOptions
         #expect(options.contains("ConnectTimeout=3") && !options.contains("ConnectTimeout=10"))
         #expect(!options.contains("ControlMaster=auto") && !options.contains { $0.hasPrefix("ControlPath=") })
         #expect(commands.closeSharedConnectionArgv() == nil)
         let (listed, listing) = try commands.runListing(folder: "tmp")
         #expect(listed.status == 0, "\(listed.errorText)")
-        #expect(listing != nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: temp.path).isEmpty)
+        #expect(listing?.files.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: control.path).isEmpty)
     }
 
     @Test("every child gets the C.UTF-8 locale, UTC, and PATH and HOME, nothing else from the parent")
