@@ -71,6 +71,21 @@ struct LibraryWriterTests {
         #expect(!BytePath.exists(staged3))
     }
 
+    @Test("a planned transfer is moved from <staging>/<remote path> to its library path")
+    func movesPlannedTransfer() throws {
+        let setup = try Setup()
+        let content = Array("from the plan".utf8)
+        try BytePath.mkdirs(Array((setup.staging + "/2026-11-24").utf8))
+        _ = try setup.stage("2026-11-24/00001-1.png", content, mtime: 1_700_000_123)
+        let transfer = SyncPlan.Transfer(remotePath: Array("2026-11-24/00001-1.png".utf8),
+                                         libraryPath: Array("forge/txt2img/2026-11-24/00001-1.png".utf8),
+                                         size: Int64(content.count), mtime: 1_700_000_123, reason: .new)
+        let outcome = try LibraryWriter(libraryRoot: setup.library)
+            .move(transfer, stagingFolder: Array(setup.staging.utf8))
+        #expect(outcome == .moved(libraryPath: transfer.libraryPath))
+        #expect(BytePath.read(setup.libraryFile("forge/txt2img/2026-11-24/00001-1.png")) == content)
+    }
+
     @Test("the same file already in the library is counted home and the staged copy removed")
     func sameFileIsHome() throws {
         let setup = try Setup()

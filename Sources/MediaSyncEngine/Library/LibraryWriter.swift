@@ -107,6 +107,12 @@ public struct LibraryWriter: Sendable {
         }
     }
 
+    /// Moves the staged copy of a planned transfer: `<stagingFolder>/<remote path>` to its library path.
+    public func move(_ transfer: SyncPlan.Transfer, stagingFolder: [UInt8]) throws(LibraryWriteError) -> Outcome {
+        try move(staged: LibraryNaming.join(prefix: stagingFolder, transfer.remotePath), to: transfer.libraryPath,
+                 size: transfer.size, mtime: transfer.mtime)
+    }
+
     /// Makes every move so far durable: one `syncfs` on the library's file system. Call it once per batch,
     /// before the manifest transaction that records the batch.
     public func flush() throws(LibraryWriteError) {
