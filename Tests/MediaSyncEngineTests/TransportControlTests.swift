@@ -86,13 +86,17 @@ struct TransportControlTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: control.path).isEmpty)
     }
 
-    @Test("every child gets the C.UTF-8 locale, UTC, and PATH and HOME, nothing else from the parent")
+    @Test("every child gets our environment (ssh-agent, DOCKER_HOST) with the C.UTF-8 locale and UTC forced")
     func environment() {
         let commands = TransportCommands(source: Source(name: "l", transport: .local, root: "/", folders: ["x"]),
                                          controlFolder: "/c", fallbackControlFolder: "/tmp", ioTimeoutSeconds: 5,
-                                         extraEnvironment: ["EXTRA": "1"])
-        let env = commands.environment(parent: ["PATH": "/p", "HOME": "/h", "LANG": "de_DE.UTF-8", "TZ": "Europe/Berlin",
-                                                "SECRET": "x"])
-        #expect(env == ["LC_ALL": "C.UTF-8", "TZ": "UTC", "PATH": "/p", "HOME": "/h", "EXTRA": "1"])
+                                         extraEnvironment: ["EXTRA": "1", "DOCKER_HOST": "unix:///tmp/test.sock"])
+        let env = commands.environment(parent: ["PATH": "/p", "HOME": "/h", "LANG": "de_DE.UTF-8", "LC_NUMERIC": "de_DE",
+                                                "TZ": "Europe/Berlin", "SSH_AUTH_SOCK": "/run/agent",
+                                                "DOCKER_HOST": "unix:///run/docker.sock"])
+        // rsync's numbers and times depend on the locale and zone: those are fixed; everything else a
+        // remote shell needs (the agent, the docker socket) passes through; the engine's extras win.
+        #expect(env == ["LC_ALL": "C.UTF-8", "TZ": "UTC", "PATH": "/p", "HOME": "/h", "EXTRA": "1",
+                        "SSH_AUTH_SOCK": "/run/agent", "DOCKER_HOST": "unix:///tmp/test.sock"])
     }
 }
