@@ -225,3 +225,17 @@ def metadata_columns(event):
         "texts": json.dumps(texts, ensure_ascii=False) if texts else None,
         "metadata_error": meta.get("error"),
     }
+
+
+def file_row(event, library_path, path, renamed_from):
+    """The columns of one media_files row for a file_synced event (both reference ingests store the same)."""
+    row = {
+        "library_path": library_path,
+        "library_path_text": event["library_path"],
+        "source": event.get("source"), "folder": event.get("folder"), "job": event.get("job"),
+        "path": path, "renamed_from": renamed_from,
+        "size": integer(event, "size"), "mtime": integer(event, "mtime", False),
+        "cycle": event.get("cycle"), "synced_at": event.get("time") or now_utc(),
+    }
+    row.update(metadata_columns(event))
+    return row

@@ -68,16 +68,7 @@ class SQLiteStore(protocol.Store):
         self.db.executescript(SCHEMA)
 
     def file_synced(self, event, library_path, path, renamed_from):
-        row = {
-            "library_path": library_path,
-            "library_path_text": event["library_path"],
-            "source": event.get("source"), "folder": event.get("folder"), "job": event.get("job"),
-            "path": path, "renamed_from": renamed_from,
-            "size": protocol.integer(event, "size"), "mtime": protocol.integer(event, "mtime", False),
-            "cycle": event.get("cycle"), "synced_at": event.get("time") or protocol.now_utc(),
-        }
-        row.update(protocol.metadata_columns(event))
-        self.db.execute(UPSERT, row)
+        self.db.execute(UPSERT, protocol.file_row(event, library_path, path, renamed_from))
 
     def file_purged(self, event, library_path, path):
         when, age = event.get("time") or protocol.now_utc(), event.get("age_s")
