@@ -124,9 +124,7 @@ public final class SyncCycle {
         progressDirty = true
         // A job's state change is always told (docs/events.md), even inside the throttle's spacing: a
         // short state like `purging` must not be coalesced away.
-        let states = progress.jobs.map(\.state)
-        let stateChanged = states != lastEmittedStates
-        emitProgressIfDue(at: now, force: stateChanged)
+        emitProgressIfDue(at: now, force: statesChangedSinceLastEmit())
     }
 
     /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
@@ -204,6 +202,14 @@ public final class SyncCycle {
         flushBatch()
         for job in jobs { job.checkStall(at: t) }
         emitProgressIfDue(at: t, force: false)
+    }
+
+    /// Compared in place: this runs for every rsync record, so it allocates nothing.
+    private func statesChangedSinceLastEmit() -> Bool {
+        let jobs = progress.jobs
+        guard jobs.count == lastEmittedStates.count else { return true }
+        for index in jobs.indices where jobs[index].state != lastEmittedStates[index] { return true }
+        return false
     }
 
     private func emitProgressIfDue(at t: Double, force: Bool) {
