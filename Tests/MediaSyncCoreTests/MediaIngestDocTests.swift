@@ -80,7 +80,7 @@ import Testing
             job: EventJob(source: "s", folder: "f"), path: [0x63, 0x61, 0x66, 0xe9], libraryPath: Array("/l/x".utf8),
             size: 10, mtime: 5)))
         let line = String(decoding: IngestLine.event(event, id: 77, metadata: meta), as: UTF8.self)
-        #expect(line.hasPrefix(#"{"v":1,"id":77,"seq":9,"time":"1970-01-01T00:00:00.000Z","type":"file_synced","#))
+        #expect(line.hasPrefix(#"{"v":1,"id":77,"time":"1970-01-01T00:00:00.000Z","type":"file_synced","#))
         #expect(line.contains(#""path":"caf�","path_b64":"Y2Fm6Q==""#))
         #expect(line.hasSuffix(#","metadata":{"kind":"video","format":"mp4","size":10,"sha256":"\#(String(repeating: "a", count: 64))"}}"# + "\n"))
     }

@@ -11,7 +11,6 @@ struct PurgeRunTests {
     @Test("every keep reason leaves its file on the source; dry run deletes nothing and predicts the real run")
     func keepsAndDryRun() throws {
         let world = try PurgeWorld("prk")
-        world.ingest = IngestSettings(command: ["true"], verifyBeforePurge: true)
         let committed = Set(["old.png", "sub dir/-rf.png", "2020-01-01/a\nb.png", "young.png", "keep-me.png",
                              "rewritten.png", "lib-gone.png", "lib-short.png", "future.png", "not-synced.png"]
             .map { Array(world.libraryRelative(Array($0.utf8))) })
@@ -33,14 +32,15 @@ struct PurgeRunTests {
         keptOnSource[try world.add(Array("lib-short.png".utf8))] = "library_differs"
         truncate(BytePath.c(world.libraryPath(Array("lib-short.png".utf8))), 10)
 
-        let isCommitted: @Sendable ([UInt8]) -> Bool? = { committed.contains($0) }
-        let preview = try world.run(dryRun: true, isCommitted: isCommitted)
+        // A real ingest child answers verify: yes for every file but uncommitted.png.
+        try world.useVerifyingIngest(committed: committed)
+        let preview = try world.run(dryRun: true)
         #expect(preview.results.map(\.error) == [nil])
         #expect(preview.results.first?.deleted == 3)
         for path in gone + Array(keptOnSource.keys) { #expect(BytePath.exists(path)) }
         #expect(try world.manifest.purgeHistory(since: 0).isEmpty)
 
-        let real = try world.run(isCommitted: isCommitted)
+        let real = try world.run()
         #expect(real.results.map(\.error) == [nil])
         #expect(real.events.purged == preview.events.purged)
         #expect(real.events.keptReasons == preview.events.keptReasons)

@@ -63,14 +63,37 @@ final class PurgeWorld {
     }
 
     /// Runs `mediasync purge` in-process; returns the results and every event.
-    func run(dryRun: Bool = false, isCommitted: (@Sendable ([UInt8]) -> Bool?)? = nil) throws
-        -> (results: [PurgeResult], events: [Event])
-    {
+    func run(dryRun: Bool = false) throws -> (results: [PurgeResult], events: [Event]) {
         var events: [Event] = []
-        let results = try PurgeRunner.run(config: config, options: PurgeOptions(dryRun: dryRun, childEnvironment: childEnvironment,
-                                                                              isCommitted: isCommitted)) { events.append($0) }
+        let results = try PurgeRunner.run(config: config, options: PurgeOptions(dryRun: dryRun, childEnvironment: childEnvironment)) {
+            events.append($0)
+        }
         return (results, events)
     }
+
+    /// A real ingest child (python3) that answers `verify` with true exactly for `committed` (library paths
+    /// relative to the library root) and acks every event; it becomes this world's `ingest`.
+    func useVerifyingIngest(committed: Set<[UInt8]>) throws {
+        let list = committed.map { String(decoding: Array((library + "/").utf8) + $0, as: UTF8.self) }
+        let listFile = temp.path + "/committed.json"
+        try JSONSerialization.data(withJSONObject: list).write(to: URL(fileURLWithPath: listFile))
+        let script = temp.path + "/verifying-ingest.py"
+        try Self.verifyingIngest.write(toFile: script, atomically: true, encoding: .utf8)
+        ingest = IngestSettings(command: ["/usr/bin/python3", script, listFile], verifyBeforePurge: true)
+    }
+
+    static let verifyingIngest = """
+        import json, sys
+        allowed = set(json.load(open(sys.argv[1])))
+        sys.stdin.readline()
+        print(json.dumps({"type": "ready", "protocol": 1, "capabilities": ["verify"]}), flush=True)
+        for line in sys.stdin:
+            m = json.loads(line)
+            if m.get("type") == "verify":
+                print(json.dumps({"id": m["id"], "committed": m["library_path"] in allowed}), flush=True)
+            elif "id" in m:
+                print(json.dumps({"ack": m["id"]}), flush=True)
+        """
 }
 
 extension Array where Element == Event {

@@ -198,10 +198,15 @@ public struct IngestSettings: Sendable, Equatable, Hashable {
     public var command: [String]
     /// When true, a file is purged only after the ingest child has confirmed it.
     public var verifyBeforePurge: Bool
+    /// Most events the outbox holds while the ingest is away or behind; past it new events are not stored.
+    public var outboxLimit: Int
 
-    public init(command: [String], verifyBeforePurge: Bool = true) {
+    public static let defaultOutboxLimit = 100_000
+
+    public init(command: [String], verifyBeforePurge: Bool = true, outboxLimit: Int = IngestSettings.defaultOutboxLimit) {
         self.command = command
         self.verifyBeforePurge = verifyBeforePurge
+        self.outboxLimit = outboxLimit
     }
 }
 

@@ -209,8 +209,12 @@ struct ConfigParser {
     mutating func parseIngest(_ entry: ConfigEntry) -> IngestSettings? {
         let example = "ingest: {command: [\"/usr/local/bin/media-ingest\", \"--db\", \"postgresql:///media\"]}"
         guard let mapping = reader.mapping(entry.value, entry.path, example: example) else { return nil }
-        let keys = reader.entries(of: mapping, path: entry.path, known: ["command", "verify_before_purge"])
+        let keys = reader.entries(of: mapping, path: entry.path, known: ["command", "verify_before_purge", "outbox_limit"])
         let verify = keys["verify_before_purge"].map { reader.bool($0) } ?? true
+        let outboxLimit = keys["outbox_limit"].map {
+            reader.int($0, range: 10...10_000_000, example: "100000",
+                       fix: "give the most events to keep for the ingest, between 10 and 10000000, e.g. `outbox_limit: 100000`")
+        } ?? IngestSettings.defaultOutboxLimit
         guard let commandEntry = keys["command"] else {
             reader.report(at: mapping.mark, "\(entry.path).command", "missing",
                           fix: "give the ingest program and its arguments as a list, e.g. `command: [/usr/local/bin/media-ingest]`")
@@ -228,9 +232,9 @@ struct ConfigParser {
             reader.report(first.node, first.path, "the program name is empty", fix: "write the ingest program's path")
             return nil
         }
-        guard let verify else { return nil }
+        guard let verify, let outboxLimit else { return nil }
         // Only the program gets `~` expanded: arguments go to it verbatim, as no shell is involved.
         let argv = [ConfigPath.expandTilde(first.value, home: home)] + command.dropFirst().map(\.value)
-        return IngestSettings(command: argv, verifyBeforePurge: verify)
+        return IngestSettings(command: argv, verifyBeforePurge: verify, outboxLimit: outboxLimit)
     }
 }

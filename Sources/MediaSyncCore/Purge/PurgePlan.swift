@@ -148,6 +148,23 @@ public struct PurgePlan: Sendable, Equatable {
         return plan
     }
 
+    /// `ingest.verify_before_purge`: keeps every deletion the ingest did not confirm. `answer` is the
+    /// ingest's word per library path (nil: no answer in time, or no ingest to ask); `why` says, for the
+    /// log, why there was no answer when nothing was asked at all.
+    public mutating func applyCommitted(_ answer: ([UInt8]) -> Bool?, noAnswer why: String = "the ingest gave no answer") {
+        var still: [Deletion] = []
+        for deletion in deletions {
+            let name = String(decoding: deletion.libraryPath, as: UTF8.self)
+            switch answer(deletion.libraryPath) {
+            case true?: still.append(deletion)
+            case false?: kept.append(Kept(path: deletion.path, reason: .notCommitted,
+                                          detail: "the ingest has not committed \(name)"))
+            case nil: kept.append(Kept(path: deletion.path, reason: .notCommitted, detail: "\(why) for \(name)"))
+            }
+        }
+        deletions = still
+    }
+
     /// `verify: checksum`: keeps every deletion whose source SHA-256 (`remote`, by path) is unknown or
     /// differs from its library copy's (`library`, by library path).
     public mutating func applyChecksums(remote: [[UInt8]: String], library: ([UInt8]) -> String?) {

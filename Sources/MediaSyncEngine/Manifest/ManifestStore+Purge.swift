@@ -54,10 +54,14 @@ extension ManifestStore {
         try recordPurges([entry])
     }
 
-    /// Records deletions in one transaction: all or none.
-    public func recordPurges(_ entries: [PurgeAuditEntry]) throws {
+    /// Records deletions in one transaction: all or none; with their ingest events (`outbox`, up to
+    /// `outboxLimit` in all) in the same one.
+    @discardableResult
+    public func recordPurges(_ entries: [PurgeAuditEntry], outbox: [OutboxEntry] = [], outboxLimit: Int = 0) throws
+        -> OutboxAppend
+    {
         do {
-            try queue.write { db in
+            return try queue.write { db in
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -66,6 +70,7 @@ extension ManifestStore {
                     try insert.execute(arguments: [entry.time, entry.cycle, entry.source, entry.folder,
                                                    Data(entry.path), entry.size, entry.mtime, Data(entry.libraryPath)])
                 }
+                return try Self.appendOutbox(db, outbox, limit: outboxLimit)
             }
         } catch {
             throw ManifestStoreError(path: path, underlying: error)

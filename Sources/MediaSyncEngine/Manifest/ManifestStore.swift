@@ -74,6 +74,7 @@ public final class ManifestStore: Sendable {
                 """)
         }
         migrator.registerMigration("v3-purge-audit") { db in try Self.createPurgeAudit(db) }
+        migrator.registerMigration("v4-ingest-outbox") { db in try Self.createOutbox(db) }
         return migrator
     }
 
@@ -183,9 +184,13 @@ public final class ManifestStore: Sendable {
     /// Records a batch in one transaction: all rows or none. Recording the same remote file again (a
     /// refetch) updates its library path and time. A library path already used by another row fails the
     /// whole batch: two files at one name would mean one overwrote the other.
-    public func record(_ rows: [ManifestRow]) throws {
+    /// `outbox` (the ingest's events for these files, docs/ingest-protocol.md) is stored in the same
+    /// transaction, up to `outboxLimit` events in all: a file recorded here is never missing from the outbox
+    /// because of a crash in between.
+    @discardableResult
+    public func record(_ rows: [ManifestRow], outbox: [OutboxEntry] = [], outboxLimit: Int = 0) throws -> OutboxAppend {
         do {
-            try queue.write { db in
+            return try queue.write { db in
                 let statement = try db.cachedStatement(sql: """
                     INSERT INTO manifest_file (source, folder, remote_path, size, mtime, library_path, synced_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -198,6 +203,7 @@ public final class ManifestStore: Sendable {
                                                      row.mtime, Data(row.libraryPath), row.syncedAt])
                     try statement.execute()
                 }
+                return try Self.appendOutbox(db, outbox, limit: outboxLimit)
             }
         } catch {
             throw ManifestStoreError(path: path, underlying: error)

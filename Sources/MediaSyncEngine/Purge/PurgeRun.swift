@@ -21,7 +21,7 @@ public struct PurgeResult: Sendable, Equatable {
 ///
 /// ```swift
 /// let run = PurgeRun(loop: loop, config: config, manifest: store, cycleID: 7, job: job, dryRun: false,
-///                    isCommitted: nil) { body in bus.publish(body) }
+///                    ingest: door) { body in bus.publish(body) }
 /// run.start { result in ... }
 /// ```
 public final class PurgeRun {
@@ -34,7 +34,7 @@ public final class PurgeRun {
     private let manifest: ManifestStore
     private let cycleID: Int64
     private let dryRun: Bool
-    private let isCommitted: (([UInt8]) -> Bool?)?
+    private let ingest: IngestDoor?
     private let emit: (EventBody) -> Void
     private let commands: TransportCommands
     private let environment: [String: String]
@@ -48,11 +48,11 @@ public final class PurgeRun {
     private var remaining: [PurgePlan.Deletion] = []
     private var result: PurgeResult
 
-    /// `isCommitted`: the ingest's answer per library path (nil answer = none yet); pass nil when the ingest
-    /// need not confirm (`ingest.verify_before_purge` off or no ingest). `childEnvironment` is added to every
-    /// child's environment (tests point the docker shim at its containers with it).
+    /// `ingest`: the door that is asked to verify each file first when `ingest.verify_before_purge` is on
+    /// (without one every file stays, `not_committed`), and whose outbox gets each `file_purged`.
+    /// `childEnvironment` is added to every child's environment (tests point the docker shim at its containers).
     public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, job: SyncJob, dryRun: Bool,
-                childEnvironment: [String: String] = [:], isCommitted: (([UInt8]) -> Bool?)?,
+                childEnvironment: [String: String] = [:], ingest: IngestDoor?,
                 emit: @escaping (EventBody) -> Void) {
         self.loop = loop
         self.config = config
@@ -60,7 +60,7 @@ public final class PurgeRun {
         self.cycleID = cycleID
         self.job = job
         self.dryRun = dryRun
-        self.isCommitted = isCommitted
+        self.ingest = ingest
         self.emit = emit
         commands = TransportCommands(
             source: job.source, controlFolder: config.stateDirectory + "/ssh",
@@ -117,7 +117,7 @@ public final class PurgeRun {
             minAgeSeconds: Int64(config.purge.minAge.components.seconds), protect: config.purge.protect,
             libraryFile: { row in
                 LibraryPaths.fact(LibraryPaths.join(library, row.libraryPath)).map { PurgeLibraryFact(size: $0.size) }
-            }, isCommitted: isCommitted)
+            }, isCommitted: nil)
         if let warning = plan.clockWarning { log("warning", warning) }
         guard config.purge.verify == .checksum, !plan.deletions.isEmpty else { return decided() }
         compareChecksums()
@@ -148,7 +148,23 @@ public final class PurgeRun {
         }
     }
 
+    /// `ingest.verify_before_purge`: the ingest confirms each file about to go, or it stays.
     private func decided() {
+        guard config.ingest?.verifyBeforePurge == true, !plan.deletions.isEmpty else { return carryOut() }
+        guard let ingest else {
+            plan.applyCommitted({ _ in nil }, noAnswer: "no ingest is running to confirm it")
+            return carryOut()
+        }
+        let library = Array(config.library.utf8)
+        let files = plan.deletions.map { IngestVerifyFile(libraryPath: LibraryPaths.join(library, $0.libraryPath), size: $0.size) }
+        ingest.verify(files) { [weak self] answers, note in
+            guard let self else { return }
+            plan.applyCommitted({ answers[LibraryPaths.join(library, $0)] }, noAnswer: note ?? "the ingest gave no answer")
+            carryOut()
+        }
+    }
+
+    private func carryOut() {
         for kept in plan.kept { report(kept.path, kept.reason, kept.detail) }
         if dryRun {
             for deletion in plan.deletions {
@@ -250,24 +266,38 @@ public final class PurgeRun {
     /// The audit rows are committed before the events go out: what is gone is on record first.
     private func deleted(_ deletions: [PurgePlan.Deletion]) {
         guard !deletions.isEmpty else { return }
-        let time = Int64(Date().timeIntervalSince1970)
+        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let entries = deletions.map { deletion in
-            PurgeAuditEntry(time: time, source: job.source.name, folder: job.folder, path: deletion.path,
+            PurgeAuditEntry(time: nowMs / 1000, source: job.source.name, folder: job.folder, path: deletion.path,
                             size: deletion.size, mtime: deletion.mtime, libraryPath: deletion.libraryPath,
                             cycle: cycleID)
         }
+        let bodies = deletions.map { deletion in
+            EventBody.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
+                                 ageS: deletion.ageSeconds, dryRun: false)
+        }
+        var outbox: [OutboxEntry] = []
+        if ingest != nil {
+            let library = Array(config.library.utf8)
+            for (deletion, body) in zip(deletions, bodies) {
+                if let entry = OutboxEntry.make(body, timeMs: nowMs, libraryPath: LibraryPaths.join(library, deletion.libraryPath)) {
+                    outbox.append(entry)
+                }
+            }
+        }
         do {
-            try manifest.recordPurges(entries)
+            // Recorded first, told second (`ingest?.appended(try ...)` would skip the write without an ingest).
+            let appended = try manifest.recordPurges(entries, outbox: outbox, outboxLimit: config.ingest?.outboxLimit ?? 0)
+            ingest?.appended(appended)
         } catch {
             for deletion in deletions {
                 log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
             }
         }
-        for deletion in deletions {
+        for (deletion, body) in zip(deletions, bodies) {
             result.deleted += 1
             result.bytesFreed += deletion.size
-            emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
-                             ageS: deletion.ageSeconds, dryRun: false))
+            emit(body)
         }
     }
 

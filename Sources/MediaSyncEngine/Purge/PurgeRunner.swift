@@ -10,16 +10,15 @@ public struct PurgeOptions: Sendable {
     public var dryRun: Bool
     /// Extra environment for every child (tests point the docker shim at its containers here).
     public var childEnvironment: [String: String]
-    /// The ingest's answer per library path when `ingest.verify_before_purge` is on; nil = no answer
-    /// (everything stays with `not_committed` until the ingest door can be asked).
-    public var isCommitted: (@Sendable ([UInt8]) -> Bool?)?
+    /// The ingest door's timeouts (tests shorten them).
+    public var ingestTimings: IngestDoor.Timings
 
     public init(sources: [String]? = nil, dryRun: Bool = false, childEnvironment: [String: String] = [:],
-                isCommitted: (@Sendable ([UInt8]) -> Bool?)? = nil) {
+                ingestTimings: IngestDoor.Timings = .init()) {
         self.sources = sources
         self.dryRun = dryRun
         self.childEnvironment = childEnvironment
-        self.isCommitted = isCommitted
+        self.ingestTimings = ingestTimings
     }
 }
 
@@ -55,36 +54,39 @@ public enum PurgeRunner {
             publish(.log(level: "info", message: "\(job.id): purge is off for source \(job.source.name) "
                          + "(set `purge: true` on it or `purge.enabled: true`); skipped", cycle: nil, job: job.id))
         }
-        var isCommitted: (([UInt8]) -> Bool?)?
-        if config.ingest?.verifyBeforePurge == true {
-            let answer = options.isCommitted
-            isCommitted = { path in answer?(path) ?? nil }
-        }
-
         Loop.prepareProcess()
         let loop = try Loop()
+        // The ingest confirms files before they go (verify_before_purge) and hears of each deletion.
+        let ingest = jobs.isEmpty ? nil : IngestDoor.start(
+            loop: loop, store: manifest, config: config, timings: options.ingestTimings,
+            environment: options.childEnvironment) { level, message in
+            publish(.log(level: level, message: message, cycle: nil, job: nil))
+        }
         var results: [PurgeResult] = []
         var current: PurgeRun?
         var stopped = false
         var signals: [UV.Signal] = []
         for signum in [SIGINT, SIGTERM] {
             if let watcher = try? UV.Signal(loop: loop) {
-                try? watcher.start(signum) { _ in stopped = true; current?.cancel() }
+                try? watcher.start(signum) { _ in stopped = true; current?.cancel(); ingest?.shutdown() }
                 signals.append(watcher)
             }
+        }
+        func closeSignals() {
+            for watcher in signals { watcher.close() }
+            signals.removeAll()
         }
         var pending = jobs[...]
         func next() {
             guard !stopped, let job = pending.popFirst() else {
                 current = nil
-                for watcher in signals { watcher.close() }
-                signals.removeAll()
                 closeSharedConnections(loop: loop, config: config, sources: jobs.map(\.source),
                                        childEnvironment: options.childEnvironment)
+                if let ingest { ingest.finish { closeSignals() } } else { closeSignals() }
                 return
             }
             let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
-                               childEnvironment: options.childEnvironment, isCommitted: isCommitted, emit: publish)
+                               childEnvironment: options.childEnvironment, ingest: ingest, emit: publish)
             current = run
             run.start { result in
                 results.append(result)

@@ -143,6 +143,15 @@ extension Supervisor {
             config = applied
             scheduler.reconfigure(sources: applied.sources.map(\.name), interval: applied.interval.seconds,
                                   backoff: applied.retry.backoff.seconds, maxBackoff: applied.retry.maxBackoff.seconds)
+            if applied.ingest != ingest?.settings || ingest?.isHalted == true {
+                // A new command (or a halted one after a fix): the old child finishes its work, the new one
+                // gets every unacknowledged event. A cycle running now keeps storing into the same outbox.
+                let old = ingest
+                ingest = nil
+                old?.shutdown()
+                startIngest()
+                cycle?.ingest = ingest
+            }
             let known = Set(applied.jobs.map(\.id))
             jobRecords = jobRecords.filter { known.contains($0.key) }
             armIntervalTimer()

@@ -31,6 +31,16 @@ extension Supervisor {
                 let due = cycle != nil && scheduler.pending != nil ? 0 : max(0, scheduler.nextDue - now)
                 o.field("next_cycle_at", Timestamp.rfc3339(milliseconds: wall + Int64(due * 1000)))
             }
+            if let ingest {
+                o.object("ingest") { i in
+                    i.field("state", ingest.stateName)
+                    if let pid = ingest.pid { i.field("pid", Int(pid)) } else { i.null("pid") }
+                    i.field("outbox", ingest.outboxCount)
+                    i.field("in_flight", ingest.eventsInFlight)
+                }
+            } else {
+                o.null("ingest")
+            }
             if let last = lastCycle {
                 o.object("last_cycle") { c in
                     c.field("cycle", last.id)

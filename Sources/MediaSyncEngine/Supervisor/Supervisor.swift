@@ -23,6 +23,7 @@ public final class Supervisor {
         /// Past this, shutdown stops waiting for the cycle (children are killed by the loop's teardown).
         public var shutdownDeadlineMs: UInt64 = 8_000
         public var childEnvironment: [String: String] = [:]
+        public var ingestTimings = IngestDoor.Timings()
 
         public init() {}
 
@@ -70,6 +71,8 @@ public final class Supervisor {
 
     var loop: Loop!
     var manifest: ManifestStore!
+    /// The ingest door while `ingest` is configured.
+    var ingest: IngestDoor?
     var server: UnixServer?
     var socketGroupID: gid_t?
     var scheduler: CycleScheduler
@@ -136,6 +139,7 @@ public final class Supervisor {
             signals.append(watcher)
         }
         intervalTimer = try UV.Timer(loop: loop)
+        startIngest()
         scheduler = CycleScheduler(sources: config.sources.map(\.name), interval: config.interval.seconds,
                                    backoff: config.retry.backoff.seconds, maxBackoff: config.retry.maxBackoff.seconds,
                                    now: now)
@@ -212,6 +216,7 @@ public final class Supervisor {
         let cycle = SyncCycle(loop: loop, config: config, manifest: manifest, cycleID: cycleID, options: syncOptions) { [unowned self] body in
             publish(body)
         }
+        cycle.ingest = ingest
         self.cycle = cycle
         cycle.start { [unowned self] result in cycleEnded(result) }
         updateStatus()
@@ -294,8 +299,22 @@ public final class Supervisor {
         signals.removeAll()
         for client in Array(clients.values) { client.close() }
         clients.removeAll()
-        // Children still running past the deadline get SIGKILL from the loop's teardown.
-        loop.stop()
+        // The ingest commits and acks what it holds (EOF, then SIGTERM after 10 s); children still running past
+        // the deadline get SIGKILL from the loop's teardown.
+        if let door = ingest {
+            ingest = nil
+            door.shutdown { [unowned self] in loop.stop() }
+        } else {
+            loop.stop()
+        }
+    }
+
+    /// Starts the door for the config's `ingest`, if any.
+    func startIngest() {
+        ingest = IngestDoor.start(loop: loop, store: manifest, config: config, timings: options.ingestTimings,
+                                  environment: options.childEnvironment) { [unowned self] level, message in
+            publish(.log(level: level, message: message, cycle: nil, job: nil))
+        }
     }
 }
 

@@ -39,6 +39,9 @@ public final class SyncCycle {
     private var closing = false
     private var cancelled = false
     let writer: LibraryWriter
+    /// The ingest door: when set, every `file_synced`, `file_purged` and `cycle_finished` is stored in its
+    /// outbox in the transaction that records it, and the purge asks it to verify (`verify_before_purge`).
+    public var ingest: IngestDoor?
 
     public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, options: SyncOptions,
                 emit: @escaping (EventBody) -> Void) {
@@ -135,15 +138,9 @@ public final class SyncCycle {
 
     /// The purge of one folder, on this cycle's loop and events; `purge.dry_run` makes it a dry run.
     func makePurge(for job: SyncJob) -> PurgeRun {
-        var isCommitted: (([UInt8]) -> Bool?)?
-        if config.ingest?.verifyBeforePurge == true {
-            // No ingest answer yet means "not committed": the file stays.
-            let answer = options.isCommitted
-            isCommitted = { path in answer?(path) ?? nil }
-        }
-        return PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: cycleID, job: job,
-                        dryRun: config.purge.dryRun, childEnvironment: options.childEnvironment,
-                        isCommitted: isCommitted, emit: emit)
+        PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: cycleID, job: job,
+                 dryRun: config.purge.dryRun, childEnvironment: options.childEnvironment,
+                 ingest: ingest, emit: emit)
     }
 
     /// A file is in the library for good once the batch it is in is flushed.
@@ -176,25 +173,27 @@ public final class SyncCycle {
         } catch {
             log("error", "cannot flush the library to disk: \(error)")
         }
-        let syncedAt = Int64(Date().timeIntervalSince1970)
+        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let syncedAt = nowMs / 1000
         let rows = items.map { job, transfer, path in
             ManifestRow(source: job.source, folder: job.job.folder, remotePath: transfer.remotePath,
                         size: transfer.size, mtime: transfer.mtime, libraryPath: path, syncedAt: syncedAt)
         }
+        let library = Array(config.library.utf8)
+        let bodies = items.map { job, transfer, path in
+            EventBody.fileSynced(cycle: cycleID, FileSynced(
+                job: job.eventJob, path: transfer.remotePath, libraryPath: LibraryPaths.join(library, path),
+                size: transfer.size, mtime: transfer.mtime, renamedFrom: transfer.renamedFrom.map { LibraryPaths.join(library, $0) }))
+        }
+        let outbox = ingest == nil ? [] : bodies.compactMap { OutboxEntry.make($0, timeMs: nowMs) }
         do {
-            try manifest.record(rows)
+            let appended = try manifest.record(rows, outbox: outbox, outboxLimit: config.ingest?.outboxLimit ?? 0)
+            ingest?.appended(appended)
         } catch {
             // The files are in the library; the next cycle adopts them (same name, size and mtime).
             log("error", "cannot record \(rows.count) files in the manifest: \(error)")
         }
-        let library = Array(config.library.utf8)
-        for (job, transfer, path) in items {
-            let absolute = LibraryPaths.join(library, path)
-            let renamed = transfer.renamedFrom.map { LibraryPaths.join(library, $0) }
-            emit(.fileSynced(cycle: cycleID, FileSynced(job: job.eventJob, path: transfer.remotePath,
-                                                        libraryPath: absolute, size: transfer.size,
-                                                        mtime: transfer.mtime, renamedFrom: renamed)))
-        }
+        for body in bodies { emit(body) }
     }
 
     private func onTick() {
@@ -237,9 +236,17 @@ public final class SyncCycle {
                                      errors: jobs.compactMap(\.errorLine) + purges.compactMap(\.error),
                                      purgesFailed: purges.filter { $0.error != nil }.count,
                                      filesPurged: purges.reduce(0) { $0 + $1.deleted })
-            emit(.cycleFinished(cycle: cycleID, CycleFinished(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
-                                                              files: result.files, bytes: result.bytes,
-                                                              seconds: result.seconds)))
+            let finished = EventBody.cycleFinished(cycle: cycleID, CycleFinished(
+                jobsDone: result.jobsDone, jobsFailed: result.jobsFailed, files: result.files, bytes: result.bytes,
+                seconds: result.seconds))
+            if let ingest, let entry = OutboxEntry.make(finished, timeMs: Int64((Date().timeIntervalSince1970 * 1000).rounded())) {
+                do {
+                    ingest.appended(try manifest.appendOutbox([entry], limit: config.ingest?.outboxLimit ?? 0))
+                } catch {
+                    log("error", "cannot store cycle_finished for the ingest: \(error)")
+                }
+            }
+            emit(finished)
             let callback = onFinished
             onFinished = nil
             callback?(result)

@@ -12,19 +12,17 @@ public struct SyncOptions: Sendable {
     public var stopGraceMs: UInt64
     /// Skip the purge after each folder's sync even where the config turns it on (`sync --no-purge`).
     public var noPurge: Bool
-    /// The ingest's answer per library path when `ingest.verify_before_purge` is on; nil answer = not yet
-    /// (the file stays, `not_committed`). Only asked when an ingest is configured with that switch.
-    public var isCommitted: (@Sendable ([UInt8]) -> Bool?)?
+    /// The ingest door's timeouts (tests shorten them).
+    public var ingestTimings: IngestDoor.Timings
 
     public init(sources: [String]? = nil, refetch: Bool = false, childEnvironment: [String: String] = [:],
-                stopGraceMs: UInt64 = 5_000, noPurge: Bool = false,
-                isCommitted: (@Sendable ([UInt8]) -> Bool?)? = nil) {
+                stopGraceMs: UInt64 = 5_000, noPurge: Bool = false, ingestTimings: IngestDoor.Timings = .init()) {
         self.sources = sources
         self.refetch = refetch
         self.childEnvironment = childEnvironment
         self.stopGraceMs = stopGraceMs
         self.noPurge = noPurge
-        self.isCommitted = isCommitted
+        self.ingestTimings = ingestTimings
     }
 }
 

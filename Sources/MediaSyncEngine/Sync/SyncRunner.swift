@@ -27,18 +27,27 @@ public enum SyncRunner {
             seq += 1
             emit(Event(seq: seq, timeMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()), body: body))
         }
+        // The ingest hears of every file; the run waits for its acks at the end while they keep coming.
+        let ingest = IngestDoor.start(loop: loop, store: manifest, config: config, timings: options.ingestTimings,
+                                      environment: options.childEnvironment) { level, message in
+            cycle.log(level, message)
+        }
+        cycle.ingest = ingest
         var result: CycleResult?
         var signals: [UV.Signal] = []
         for signum in [SIGINT, SIGTERM] {
             if let watcher = try? UV.Signal(loop: loop) {
-                try? watcher.start(signum) { _ in cycle.cancel() }
+                try? watcher.start(signum) { _ in cycle.cancel(); ingest?.shutdown() }
                 signals.append(watcher)
             }
         }
-        cycle.start { finished in
-            result = finished
+        func closeSignals() {
             for watcher in signals { watcher.close() }
             signals.removeAll()
+        }
+        cycle.start { finished in
+            result = finished
+            if let ingest { ingest.finish { closeSignals() } } else { closeSignals() }
         }
         _ = loop.run()
         loop.closeAll()

@@ -210,12 +210,21 @@ def serve(store, name):
         return EXIT_STORE_FAILED
 
 
+SURFACED_TEXTS = ("parameters", "prompt", "workflow")
+
+
 def metadata_columns(event):
     """The metadata object of a file_synced event as column values (all None without metadata)."""
     meta = event.get("metadata") or {}
     if not isinstance(meta, dict):
         raise ProtocolError(f"metadata is not an object: {meta!r}")
-    texts = meta.get("texts")
+    # Every text chunk in one object: the generation settings mediasync lifts out of `texts` into fields of
+    # their own (Forge's `parameters`, ComfyUI's `prompt` and `workflow`) first, then the other chunks.
+    texts = {key: meta[key] for key in SURFACED_TEXTS if isinstance(meta.get(key), str)}
+    others = meta.get("texts")
+    if isinstance(others, dict):
+        for key, value in others.items():
+            texts.setdefault(key, value)
     sha256 = meta.get("sha256")
     return {
         "kind": meta.get("kind"),

@@ -1,0 +1,107 @@
+import Dispatch
+import MediaSyncCore
+import Synchronization
+import UV
+
+/// What the outbox worker reports back to the loop.
+enum OutboxMessage: Sendable {
+    /// More events have their metadata now.
+    case metadataRead
+    /// The answer to `load`: events after the asked id, cut before the first one still awaiting metadata
+    /// when the child wants metadata.
+    case loaded(generation: Int, items: [OutboxItem])
+    /// Acknowledged events removed.
+    case deleted(Int)
+    case failed(String)
+}
+
+/// The outbox's disk work, off the loop: reading each synced file's metadata once (a SHA-256 of a large
+/// video takes seconds), loading the next events to send, deleting acknowledged ones. Two serial queues,
+/// so a long metadata read never holds up an ack.
+final class OutboxWorker: Sendable {
+    private let store: ManifestStore
+    private let poster: MailboxPoster<OutboxMessage>
+    private let metadataQueue = DispatchQueue(label: "mediasync.ingest.metadata")
+    private let storeQueue = DispatchQueue(label: "mediasync.ingest.outbox")
+    /// (a metadata pass runs, another was asked for meanwhile)
+    private let metadataState = Mutex<(running: Bool, again: Bool)>((false, false))
+
+    init(store: ManifestStore, poster: MailboxPoster<OutboxMessage>) {
+        self.store = store
+        self.poster = poster
+    }
+
+    /// Reads the metadata of every event still waiting for it, oldest first; coalesces calls.
+    func readMetadata() {
+        let start = metadataState.withLock { state -> Bool in
+            if state.running { state.again = true; return false }
+            state.running = true
+            return true
+        }
+        guard start else { return }
+        metadataQueue.async { [self] in
+            repeat {
+                metadataState.withLock { $0.again = false }
+                metadataPass()
+            } while metadataState.withLock { state -> Bool in
+                if state.again { return true }
+                state.running = false
+                return false
+            }
+        }
+    }
+
+    private func metadataPass() {
+        while true {
+            let batch: [(id: Int64, path: [UInt8])]
+            do {
+                batch = try store.outboxAwaitingMetadata(limit: 16)
+            } catch {
+                poster.post(.failed("cannot read the ingest outbox: \(error)"))
+                return
+            }
+            if batch.isEmpty { return }
+            for (id, path) in batch {
+                let metadata = MediaMetadata.read(path: path)
+                do {
+                    try store.setOutboxMetadata(id: id, json: metadata.json())
+                } catch {
+                    poster.post(.failed("cannot store metadata in the ingest outbox: \(error)"))
+                    return
+                }
+                poster.post(.metadataRead)
+            }
+        }
+    }
+
+    func load(after id: Int64, limit: Int, wantMetadata: Bool, generation: Int) {
+        storeQueue.async { [store, poster] in
+            do {
+                var items = try store.outboxItems(after: id, limit: limit)
+                if wantMetadata, let blocked = items.firstIndex(where: \.awaitingMetadata) {
+                    items.removeSubrange(blocked...)
+                }
+                poster.post(.loaded(generation: generation, items: items))
+            } catch {
+                poster.post(.failed("cannot read the ingest outbox: \(error)"))
+                poster.post(.loaded(generation: generation, items: []))
+            }
+        }
+    }
+
+    func delete(_ ids: [Int64]) {
+        storeQueue.async { [store, poster] in
+            do {
+                poster.post(.deleted(try store.deleteOutbox(ids)))
+            } catch {
+                poster.post(.failed("cannot remove acknowledged events from the ingest outbox: \(error)"))
+                poster.post(.deleted(0))
+            }
+        }
+    }
+
+    /// Waits for the queued work to end (before the store closes).
+    func waitIdle() {
+        storeQueue.sync {}
+    }
+}
