@@ -10,9 +10,13 @@ extension IngestDoor {
     // MARK: - Reading the child
 
     func stdoutBytes(_ bytes: UnsafeRawBufferPointer) {
-        guard phase == .handshaking || phase == .ready else { return }
         for output in stdoutDecoder.feed(bytes) {
-            guard phase == .handshaking || phase == .ready else { return }
+            guard phase == .handshaking || phase == .ready else {
+                // A child being stopped may still report commits (acks written before its stdout closed
+                // count); anything else it says no longer matters.
+                if case let .line(line) = output, case let .success(.ack(ids)) = IngestReply.parse(line) { acknowledged(ids) }
+                continue
+            }
             switch output {
             case .tooLong:
                 return restart(because: "ingest broke the protocol: a line is longer than \(IngestReply.maxLineLength) bytes")
@@ -138,7 +142,7 @@ extension IngestDoor {
         }
     }
 
-    private func acknowledged(_ ids: [Int64]) {
+    func acknowledged(_ ids: [Int64]) {
         var any = false
         for id in ids where inFlight.removeValue(forKey: id) != nil {
             pendingDeletes.append(id)

@@ -170,11 +170,11 @@ public final class IngestDoor {
         haltAfterExit = false
         restartReason = nil
         let argv = settings.command
-        var environment = Command.currentEnvironment()
+        var environment = Command.currentEnvironment().merging(extraEnvironment) { $1 }
+        // The ingest is not the service: systemd's variables are not for it.
         for name in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             environment[name] = nil
         }
-        environment.merge(extraEnvironment) { $1 }
         environment["MEDIASYNC_INGEST_PROTOCOL"] = String(IngestLine.protocolVersion)
         let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
@@ -218,9 +218,14 @@ public final class IngestDoor {
         log("error", "ingest: \(reason); restarting it")
         restartReason = reason
         phase = .stopping
+        // Loads asked for this child are dropped; its in-flight events stay until it is gone, so acks it
+        // still writes count.
+        generation += 1
+        loading = false
+        failVerifies(note: "the ingest is being restarted")
         child?.closeStdin()
         child?.stop(grace: timings.termGraceMs)
-        endChildWork()
+        armHousekeeping()
     }
 
     private func childFinished(_ status: TerminationStatus) {
@@ -316,6 +321,15 @@ public final class IngestDoor {
         exitTimer?.close()
         exitTimer = nil
         worker?.waitIdle()
+        // Acks that came after the last delete was queued: the outbox must not send them again.
+        if !pendingDeletes.isEmpty {
+            do {
+                try store.deleteOutbox(pendingDeletes)
+            } catch {
+                log("error", "ingest: cannot remove acknowledged events from the outbox: \(error); they will be sent again")
+            }
+            pendingDeletes.removeAll()
+        }
         mailbox?.close()
         mailbox = nil
         let callback = onClosed
