@@ -195,17 +195,14 @@ public final class PurgeRun {
         } catch {
             return log("error", "cannot read the audit to complete an interrupted purge: \(error); will try again next time")
         }
-        var recorded = 0
-        for d in planned where !present.contains(d.path) && !audited.contains(Key(path: d.path, size: d.size, mtime: d.mtime)) {
-            let entry = PurgeAuditEntry(time: Int64(Date().timeIntervalSince1970), source: job.source.name,
-                                        folder: job.folder, path: d.path, size: d.size, mtime: d.mtime,
-                                        libraryPath: d.libraryPath, cycle: cycleID)
-            do {
-                try manifest.recordPurge(entry)
-                recorded += 1
-            } catch {
-                return log("error", "cannot complete the audit of an interrupted purge: \(error); will try again next time")
-            }
+        var gone = planned.filter { d in
+            !present.contains(d.path) && !audited.contains(Key(path: d.path, size: d.size, mtime: d.mtime))
+        }
+        for index in gone.indices { gone[index].ageSeconds = max(0, listing.now - gone[index].mtime) }
+        let recorded = gone.count
+        // Audited, told to the ingest and announced as the deletions of this run would be, but not counted in it.
+        guard record(gone, counted: false) else {
+            return log("error", "cannot complete the audit of an interrupted purge; will try again next time")
         }
         intent.remove()
         if recorded > 0 {
@@ -263,9 +260,16 @@ public final class PurgeRun {
         }
     }
 
-    /// The audit rows are committed before the events go out: what is gone is on record first.
     private func deleted(_ deletions: [PurgePlan.Deletion]) {
-        guard !deletions.isEmpty else { return }
+        record(deletions, counted: true)
+    }
+
+    /// The audit rows (and the ingest's events, in the same transaction) are committed before the events go
+    /// out: what is gone is on record first. False when the audit could not be written.
+    @discardableResult
+    private func record(_ deletions: [PurgePlan.Deletion], counted: Bool) -> Bool {
+        guard !deletions.isEmpty else { return true }
+        var recorded = true
         let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let entries = deletions.map { deletion in
             PurgeAuditEntry(time: nowMs / 1000, source: job.source.name, folder: job.folder, path: deletion.path,
@@ -290,15 +294,19 @@ public final class PurgeRun {
             let appended = try manifest.recordPurges(entries, outbox: outbox, outboxLimit: config.ingest?.outboxLimit ?? 0)
             ingest?.appended(appended)
         } catch {
+            recorded = false
             for deletion in deletions {
                 log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
             }
         }
         for (deletion, body) in zip(deletions, bodies) {
-            result.deleted += 1
-            result.bytesFreed += deletion.size
+            if counted {
+                result.deleted += 1
+                result.bytesFreed += deletion.size
+            }
             emit(body)
         }
+        return recorded
     }
 
     private func report(_ path: [UInt8], _ reason: PurgeKeepReason, _ detail: String) {
