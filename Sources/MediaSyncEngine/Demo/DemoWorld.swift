@@ -14,9 +14,12 @@ public struct DemoWorld: Sendable {
     public let files: Int
     public let freshFiles: Int
     public let bytes: Int64
+    /// The SQLite database the reference ingest fills, when the demo runs one.
+    public let ingestDatabase: String?
 
     /// Makes the world under a new temp folder. `images` is roughly how many pictures to generate.
-    public static func make(images: Int = 300, side: Int = 192) throws -> DemoWorld {
+    /// `ingestScript`: the SQLite reference ingest (contrib/ingest/sqlite), run with /usr/bin/python3 when both exist.
+    public static func make(images: Int = 300, side: Int = 192, ingestScript: String? = nil) throws -> DemoWorld {
         var template = Array("/tmp/mediasync-demo-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else {
             throw SyncRunner.Failure(description: "cannot make a temp folder under /tmp: \(String(cString: strerror(errno)))")
@@ -85,9 +88,19 @@ public struct DemoWorld: Sendable {
             Source(name: "comfyui", transport: .local, root: comfy.replacingOccurrences(of: "/output", with: ""),
                    folders: ["output"], bwlimit: "4M"),
         ]
+        var ingest: IngestSettings?
+        var ingestDatabase: String?
+        if let ingestScript, fm.isExecutableFile(atPath: "/usr/bin/python3"), fm.fileExists(atPath: ingestScript) {
+            ingestDatabase = root + "/media.sqlite"
+            // No purge in the demo, so nothing to verify.
+            ingest = IngestSettings(command: ["/usr/bin/python3", ingestScript, ingestDatabase!], verifyBeforePurge: false)
+        }
         let config = Config(library: library, stateDirectory: state, socket: state + "/mediasync.sock",
                             retry: RetryPolicy(attempts: 3, backoff: .seconds(1), maxBackoff: .seconds(5)),
-                            sources: sources)
+                            sources: sources, ingest: ingest)
+        let ingestYAML = ingest.map { settings in
+            "ingest:\n  command: [" + settings.command.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n  verify_before_purge: false\n"
+        } ?? ""
         let configPath = root + "/config.yaml"
         let yaml = """
             # Written by `mediasync demo`: the demo's sources and library. Try:
@@ -107,16 +120,50 @@ public struct DemoWorld: Sendable {
                 root: \(root)/sources/comfyui/ComfyUI
                 folders: [output]
                 bwlimit: 4M
-
+            \(ingestYAML)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         return DemoWorld(root: root, library: library, configPath: configPath, config: config, forgeRoot: forge,
-                         comfyRoot: comfy, files: files, freshFiles: fresh, bytes: bytes)
+                         comfyRoot: comfy, files: files, freshFiles: fresh, bytes: bytes,
+                         ingestDatabase: ingestDatabase)
     }
 
     static func day(of time: Double) -> String {
         let days = Int64(time) / 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
         return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+}
+
+import GRDB
+
+extension DemoWorld {
+    /// What the demo's ingest put in its database: rows, and one Forge image's generation settings.
+    public func ingestSummary() -> [String] {
+        guard let path = ingestDatabase else { return [] }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let db = try DatabaseQueue(path: path, configuration: configuration)
+            return try db.read { db in
+                let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media_files") ?? 0
+                let withSettings = try Int.fetchOne(db, sql: """
+                    SELECT COUNT(*) FROM media_files WHERE json_extract(texts, '$.parameters') IS NOT NULL
+                       OR json_extract(texts, '$.prompt') IS NOT NULL
+                    """) ?? 0
+                var lines = ["\(rows) rows in \(path), \(withSettings) with generation settings"]
+                if let sample = try Row.fetchOne(db, sql: """
+                    SELECT library_path_text, width, height, json_extract(texts, '$.parameters') FROM media_files
+                    WHERE json_extract(texts, '$.parameters') IS NOT NULL ORDER BY library_path_text LIMIT 1
+                    """) {
+                    let name = (sample[0] as String).replacingOccurrences(of: library + "/", with: "")
+                    let settings = (sample[3] as String).split(separator: "\n").last.map(String.init) ?? ""
+                    lines.append("e.g. \(name) (\(sample[1] as Int? ?? 0)x\(sample[2] as Int? ?? 0)): \(settings)")
+                }
+                return lines
+            }
+        } catch {
+            return ["cannot read \(path): \(error)"]
+        }
     }
 }
