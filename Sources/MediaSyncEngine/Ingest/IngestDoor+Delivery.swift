@@ -123,11 +123,14 @@ extension IngestDoor {
             loading = false
             let withMetadata = capabilities.contains("metadata")
             let now = loop.now
+            // One write for the whole load: a system call per line cost more than the line.
+            var lines: [UInt8] = []
             for item in items {
-                write(IngestLine.event(id: item.id, body: item.body, metadata: withMetadata ? item.metadata : nil))
+                lines += IngestLine.event(id: item.id, body: item.body, metadata: withMetadata ? item.metadata : nil)
                 inFlight[item.id] = now
                 lastSentID = item.id
             }
+            if !lines.isEmpty { write(lines) }
             if !items.isEmpty { armHousekeeping() }
             if !items.isEmpty || pokedWhileLoading { pump() }
         case let .deleted(count):

@@ -55,22 +55,27 @@ final class OutboxWorker: Sendable {
         while true {
             let batch: [(id: Int64, path: [UInt8])]
             do {
-                batch = try store.outboxAwaitingMetadata(limit: 16)
+                batch = try store.outboxAwaitingMetadata(limit: 64)
             } catch {
                 poster.post(.failed("cannot read the ingest outbox: \(error)"))
                 return
             }
             if batch.isEmpty { return }
+            // One transaction per batch: a commit per small file cost more than reading the file. A batch
+            // holds at most 64 files, or what was read in about 100 ms, so big videos do not hold up the rest.
+            var read: [(id: Int64, json: [UInt8])] = []
+            let started = DispatchTime.now().uptimeNanoseconds
             for (id, path) in batch {
-                let metadata = MediaMetadata.read(path: path)
-                do {
-                    try store.setOutboxMetadata(id: id, json: metadata.json())
-                } catch {
-                    poster.post(.failed("cannot store metadata in the ingest outbox: \(error)"))
-                    return
-                }
-                poster.post(.metadataRead)
+                read.append((id, MediaMetadata.read(path: path).json()))
+                if DispatchTime.now().uptimeNanoseconds - started > 100_000_000 { break }
             }
+            do {
+                try store.setOutboxMetadata(read)
+            } catch {
+                poster.post(.failed("cannot store metadata in the ingest outbox: \(error)"))
+                return
+            }
+            poster.post(.metadataRead)
         }
     }
 

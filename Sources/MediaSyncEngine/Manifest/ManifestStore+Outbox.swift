@@ -64,11 +64,12 @@ extension ManifestStore {
         }
     }
 
-    /// Stores the metadata read for one event; it is then sent with every delivery of it.
-    public func setOutboxMetadata(id: Int64, json: [UInt8]) throws {
+    /// Stores the metadata read for events, in one transaction; it is then sent with every delivery of them.
+    public func setOutboxMetadata(_ batch: [(id: Int64, json: [UInt8])]) throws {
+        guard !batch.isEmpty else { return }
         try write { db in
-            try db.execute(sql: "UPDATE ingest_outbox SET metadata = ?, metadata_path = NULL WHERE id = ?",
-                           arguments: [Data(json), id])
+            let update = try db.cachedStatement(sql: "UPDATE ingest_outbox SET metadata = ?, metadata_path = NULL WHERE id = ?")
+            for (id, json) in batch { try update.execute(arguments: [Data(json), id]) }
         }
     }
 

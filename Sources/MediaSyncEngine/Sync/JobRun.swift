@@ -12,7 +12,6 @@ final class JobRun {
     private unowned let cycle: SyncCycle
 
     private enum Phase { case queued, listing, transferring, waiting, purging, finished }
-    private enum StopReason { case stalled, cancelled }
 
     private var phase: Phase = .queued
     private(set) var hasListed = false
@@ -28,7 +27,7 @@ final class JobRun {
     private var lastActivity: Double = 0
     private var child: Child?
     private var retryTimer: UV.Timer?
-    private var stopReason: StopReason?
+    private var stopReason: JobFailure.Stop?
     private var messages: [RsyncMessage] = []
     private var stdoutParser = RsyncOutputParser(stream: .stdout)
     private var stderrParser = RsyncOutputParser(stream: .stderr)
@@ -281,23 +280,19 @@ final class JobRun {
         child = nil
         let code = status.signal != 0 ? Int32(20) : Int32(truncatingIfNeeded: status.code)
         lastExitCode = status.signal != 0 ? nil : code
-        let line = failureLine(code: code, status: status, what: what)
+        let failure = JobFailure.classify(JobFailure.Attempt(
+            job: job.id, what: what, code: code, signal: status.signal, status: status.description, messages: messages,
+            stop: stopReason, pendingFiles: pending.count, stallTimeout: cycle.config.stallTimeout,
+            library: cycle.config.library, sourceFolder: job.source.path(of: job.folder),
+            transport: job.source.transport.summary))
+        let line = failure.line
         if stopReason == .cancelled {
             return finish(failedWith: line, exitCode: lastExitCode)
         }
-        var kind: RsyncExit.Kind = stopReason == .stalled ? .retryable : RsyncExit.kind(exitCode: code, messages: messages)
-        if kind == .fatal && containerNotRunning {
-            // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
-            kind = .retryable
-        }
-        let diskFull = messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
-        // The listing script exits 3 when it cannot enter the folder: it will not appear within this cycle.
-        let folderMissing = what == "listing" && status.signal == 0 && code == 3
-        let retryable = !diskFull && !folderMissing && (kind == .retryable || kind == .partial || (kind == .ok && !pending.isEmpty))
         stopReason = nil
         messages = []
         stderrParser = RsyncOutputParser(stream: .stderr)
-        guard retryable, attempts < cycle.config.retry.attempts else {
+        guard failure.retryable, attempts < cycle.config.retry.attempts else {
             return finish(failedWith: line, exitCode: lastExitCode)
         }
         let delay = cycle.config.retry.delay(beforeAttempt: attempts + 1)
@@ -318,37 +313,6 @@ final class JobRun {
             return finish(failedWith: line, exitCode: lastExitCode)
         }
         cycle.schedule()
-    }
-
-    /// The container runtime said the container exists but is stopped (docker, podman wording).
-    private var containerNotRunning: Bool {
-        messages.contains { m in
-            m.origin == .remote && (m.text.contains("is not running") || m.text.contains("container state improper"))
-        }
-    }
-
-    private func failureLine(code: Int32, status: TerminationStatus, what: String) -> String {
-        if stopReason == .stalled {
-            return "\(job.id): no progress for \(DurationSyntax.format(cycle.config.stallTimeout)); \(what) was stopped"
-        }
-        if stopReason == .cancelled { return "\(job.id): cancelled" }
-        if messages.contains(where: { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }) {
-            return "\(job.id): the library disk is full (\(cycle.config.library)): No space left on device"
-        }
-        if messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
-            return "\(job.id): rsync is not installed on the source (\(job.source.transport.summary)); install it there, e.g. `apt-get install rsync`"
-        }
-        if what == "listing" && status.signal == 0 && code == 3 {
-            return "\(job.id): the folder \(job.source.path(of: job.folder)) does not exist on the source (\(job.source.transport.summary)) or cannot be entered; check `root:` and `folders:` in the config"
-        }
-        if let message = RsyncExit.mostTellingMessage(exitCode: code, messages: messages) {
-            return "\(job.id): \(message.text)"
-        }
-        if status.signal != 0 { return "\(job.id): \(what) was \(status)" }
-        if code == 0 && !pending.isEmpty {
-            return "\(job.id): rsync finished but \(pending.count) planned file\(pending.count == 1 ? "" : "s") did not arrive in staging"
-        }
-        return "\(job.id): \(what) \(RsyncExit(code: code).explanation) (exit \(code))"
     }
 
     private func finishDone(exitCode: Int32?) {

@@ -1,0 +1,107 @@
+/// Why one attempt of a job failed, in one line for the user, and whether another attempt may help. Pure:
+/// the exit, the messages rsync/ssh/docker printed and how the attempt was stopped come in as values.
+///
+/// ```swift
+/// let failure = JobFailure.classify(JobFailure.Attempt(job: "gpu1/outputs", what: "transfer", code: 23, ...))
+/// if failure.retryable { retryLater() } else { fail(failure.line) }
+/// ```
+public struct JobFailure: Sendable, Equatable {
+    /// How mediasync itself ended the attempt, when it did.
+    public enum Stop: Sendable, Equatable {
+        case stalled
+        case cancelled
+    }
+
+    /// What is known about the failed attempt.
+    public struct Attempt: Sendable {
+        /// `source/folder`.
+        public var job: String
+        /// `listing` or `transfer`.
+        public var what: String
+        public var code: Int32
+        public var signal: Int32
+        /// How the child ended, as told to people ("killed by signal 9 (Killed)").
+        public var status: String
+        public var messages: [RsyncMessage]
+        public var stop: Stop?
+        /// Planned files not home yet.
+        public var pendingFiles: Int
+        public var stallTimeout: Duration
+        public var library: String
+        /// The folder's path on the source, and how the source is reached, for messages.
+        public var sourceFolder: String
+        public var transport: String
+
+        public init(job: String, what: String, code: Int32, signal: Int32, status: String, messages: [RsyncMessage], stop: Stop?,
+                    pendingFiles: Int, stallTimeout: Duration, library: String, sourceFolder: String, transport: String) {
+            self.job = job
+            self.what = what
+            self.code = code
+            self.signal = signal
+            self.status = status
+            self.messages = messages
+            self.stop = stop
+            self.pendingFiles = pendingFiles
+            self.stallTimeout = stallTimeout
+            self.library = library
+            self.sourceFolder = sourceFolder
+            self.transport = transport
+        }
+
+        var diskFull: Bool {
+            messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
+        }
+        /// The listing script exits 3 when it cannot enter the folder: it will not appear within this cycle.
+        var folderMissing: Bool { what == "listing" && signal == 0 && code == 3 }
+        /// The container runtime said the container exists but is stopped (docker, podman wording).
+        var containerNotRunning: Bool {
+            messages.contains { m in
+                m.origin == .remote && (m.text.contains("is not running") || m.text.contains("container state improper"))
+            }
+        }
+    }
+
+    public var line: String
+    public var retryable: Bool
+
+    public init(line: String, retryable: Bool) {
+        self.line = line
+        self.retryable = retryable
+    }
+
+    public static func classify(_ attempt: Attempt) -> JobFailure {
+        let line = describe(attempt)
+        if attempt.stop == .cancelled { return JobFailure(line: line, retryable: false) }
+        var kind: RsyncExit.Kind = attempt.stop == .stalled
+            ? .retryable : RsyncExit.kind(exitCode: attempt.code, messages: attempt.messages)
+        // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
+        if kind == .fatal && attempt.containerNotRunning { kind = .retryable }
+        let retryable = !attempt.diskFull && !attempt.folderMissing
+            && (kind == .retryable || kind == .partial || (kind == .ok && attempt.pendingFiles > 0))
+        return JobFailure(line: line, retryable: retryable)
+    }
+
+    private static func describe(_ a: Attempt) -> String {
+        if a.stop == .stalled {
+            return "\(a.job): no progress for \(DurationSyntax.format(a.stallTimeout)); \(a.what) was stopped"
+        }
+        if a.stop == .cancelled { return "\(a.job): cancelled" }
+        if a.diskFull {
+            return "\(a.job): the library disk is full (\(a.library)): No space left on device"
+        }
+        if a.messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
+            return "\(a.job): rsync is not installed on the source (\(a.transport)); install it there, e.g. `apt-get install rsync`"
+        }
+        if a.folderMissing {
+            return "\(a.job): the folder \(a.sourceFolder) does not exist on the source (\(a.transport)) or cannot be entered; check `root:` and `folders:` in the config"
+        }
+        if let message = RsyncExit.mostTellingMessage(exitCode: a.code, messages: a.messages) {
+            return "\(a.job): \(message.text)"
+        }
+        if a.signal != 0 { return "\(a.job): \(a.what) was \(a.status)" }
+        if a.code == 0 && a.pendingFiles > 0 {
+            return "\(a.job): rsync finished but \(a.pendingFiles) planned file\(a.pendingFiles == 1 ? "" : "s") did not arrive in staging"
+        }
+        return "\(a.job): \(a.what) \(RsyncExit(code: a.code).explanation) (exit \(a.code))"
+    }
+}
