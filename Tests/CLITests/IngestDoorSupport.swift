@@ -182,7 +182,8 @@ enum IngestScripts {
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                n = sqlite3.connect(db).execute("select count(*) from media_files").fetchone()[0]
+                # (connect would create the file: wait for the ingest to make it)
+                n = os.path.exists(db) and sqlite3.connect(db).execute("select count(*) from media_files").fetchone()[0]
             except sqlite3.Error:
                 n = 0
             if n >= threshold:
