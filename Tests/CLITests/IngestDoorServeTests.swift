@@ -44,15 +44,16 @@ import Testing
         return object["ingest"] as? [String: Any] ?? [:]
     }
 
-    /// Waits until every file is a row, the outbox is empty and nothing is in flight; then checks the rows are
-    /// exactly the library's files.
+    /// Waits until every file is a row, the outbox is empty (its table and `status`) and nothing is in flight;
+    /// then checks the rows are exactly the library's files.
     static func expectAllDelivered(_ serve: ServeHarness, _ db: IngestDatabase, timeout: Double = 60,
                                    sourceLocation: SourceLocation = #_sourceLocation) throws {
         var last: (rows: Int, outbox: Int, ingest: [String: Any]) = (-1, -1, [:])
         let done = Watch.until(timeout: timeout) {
             last = ((try? db.count()) ?? -1, (try? IngestDoorCheck.outboxCount(stateDir: serve.root + "/state")) ?? -1,
                     ingestStatus(serve))
-            if last.rows == total && last.outbox == 0 && last.ingest["in_flight"] as? Int == 0 { return true }
+            if last.rows == total && last.outbox == 0 && last.ingest["in_flight"] as? Int == 0
+                && last.ingest["outbox"] as? Int == 0 { return true }
             usleep(200_000)
             return false
         }
