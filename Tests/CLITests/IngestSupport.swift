@@ -184,8 +184,8 @@ enum IngestScript {
         return line(#"{"v":1,"seq":\#(id),"time":"2026-11-26T11:46:41.823Z","type":"file_synced","id":\#(id),"cycle":3,"#
             + #""job":"forge/txt2img-images","source":"forge","folder":"txt2img-images","path":"\#(relative)","#
             + #"\#(pathFields(index)),"size":\#(size(index)),"mtime":1795690000,"metadata":{"kind":"image","#
-            + #""size":\#(size(index)),"sha256":"\#(sha256(index))","width":832,"height":1216,"texts":{"parameters":"#
-            + #""a cat\nSteps: 20, Seed: \#(index)"},"error":null}}"#)
+            + #""size":\#(size(index)),"sha256":"\#(sha256(index))","width":832,"height":1216,"parameters":"#
+            + #""a cat\nSteps: 20, Seed: \#(index)","texts":{"Software":"Forge"}}}"#)
     }
 
     static func fileSynced(ids: ClosedRange<Int>) -> [UInt8] { ids.flatMap { fileSynced(id: $0, index: $0) } }
