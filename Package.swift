@@ -28,9 +28,16 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev", "pkgconf"])]
         ),
+        // libcrypto from Debian's libssl-dev: SHA-256 of every synced file for the ingest (with the CPU's
+        // SHA instructions: about 1.5 GB/s here, against 0.24 GB/s for the Swift code it replaced).
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev", "pkgconf"])]
+        ),
         // Pure logic, no I/O: rsync output parser, exit codes, progress model, config.
         .target(name: "MediaSyncCore", dependencies: [
-            "CZlib",
+            "CZlib", "CCrypto",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Runs the core's decisions on the loop: children, config loading, stores.

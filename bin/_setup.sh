@@ -2,7 +2,7 @@
 # installed, then build. Sourced, not run.
 
 # Packages the binary needs at run time and build time.
-MEDIASYNC_RUNTIME_PACKAGES="libuv1-dev zlib1g-dev pkgconf libsqlite3-dev rsync openssh-client"
+MEDIASYNC_RUNTIME_PACKAGES="libuv1-dev zlib1g-dev pkgconf libsqlite3-dev rsync openssh-client libssl-dev"
 # What the tests need on top: a real sshd, bubblewrap for the docker shim, faketime for clock skew,
 # PostgreSQL and psycopg 3 for the reference ingests in contrib/ingest.
 MEDIASYNC_TEST_PACKAGES="openssh-server bubblewrap faketime tmux postgresql python3-psycopg"

@@ -77,8 +77,13 @@ func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
 }
 
-let benchmarks: [String: () -> Bool] = ["parser": parserBenchmark]
-let asked = CommandLine.arguments.dropFirst()
+var benchmarks: [String: () -> Bool] = ["parser": parserBenchmark]
+var asked = Array(CommandLine.arguments.dropFirst())
+if asked.first == "metadata", asked.count == 2 {
+    let folder = asked[1]
+    benchmarks["metadata"] = { metadataBenchmark(folder: folder) }
+    asked = ["metadata"]
+}
 let names = asked.isEmpty ? benchmarks.keys.sorted() : Array(asked)
 var ok = true
 for name in names {

@@ -133,9 +133,11 @@ extension IngestDoor {
             if !lines.isEmpty { write(lines) }
             if !items.isEmpty { armHousekeeping() }
             if !items.isEmpty || pokedWhileLoading { pump() }
-        case let .deleted(count):
+        case .deleted:
             deleting = false
-            outboxCount = max(0, outboxCount - count)
+            // Counted again rather than subtracted: an append on the loop may already have counted the
+            // table after this delete ran, and subtracting would then take the same events off twice.
+            if let count = try? store.outboxCount() { outboxCount = count }
             noteOutboxLevel(dropped: 0)
             flushDeletes()
             sendVerifies()
