@@ -91,6 +91,8 @@ public final class IngestDoor {
     var exitTimer: UV.Timer?
     var onClosed: (() -> Void)?
     var drainWaiter: DrainWaiter?
+    /// The door keeps itself alive while its child winds down: an owner (a reload) may let go of it at once.
+    private var keepAlive: IngestDoor?
 
     public init(loop: Loop, store: ManifestStore, settings: IngestSettings, timings: Timings = Timings(),
                 environment: [String: String] = [:], log: @escaping (_ level: String, _ message: String) -> Void) {
@@ -279,6 +281,7 @@ public final class IngestDoor {
     /// SIGKILL `termGraceMs` later; `then` runs once the child is gone and every handle is closed.
     public func shutdown(then: @escaping () -> Void = {}) {
         guard phase != .closed || onClosed != nil else { return then() }
+        keepAlive = self
         let previous = onClosed
         let waiting = drainWaiter?.abandon()
         drainWaiter = nil
@@ -335,6 +338,7 @@ public final class IngestDoor {
         let callback = onClosed
         onClosed = nil
         callback?()
+        keepAlive = nil
     }
 
     /// The door for `config.ingest`, started; nil when no ingest is configured.

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// A config reload that points `ingest` at another program: the running supervisor stops the old ingest and
+/// sends new events to the new one, without a restart.
+extension IngestDoorServeTests {
+    @Test func aReloadSwitchesToTheNewIngest() throws {
+        let first = try IngestBackend.sqlite.open()
+        defer { first.close() }
+        let second = try IngestBackend.sqlite.open()
+        defer { second.close() }
+        let serve = try ServeHarness(folders: ["a"], extraConfig: IngestDoorCheck.config(first.argv))
+        try serve.makeFiles("a", count: 10, size: 24)
+        try serve.start()
+        defer { serve.stop() }
+        #expect(Watch.until(timeout: 30) { (try? first.count()) == 10 }, "log:\n\(serve.log.suffix(2000))")
+        let oldPID = try #require(Self.ingestStatus(serve)["pid"] as? Int)
+
+        try serve.writeConfig(folders: ["a"], interval: "1h", extraConfig: IngestDoorCheck.config(second.argv))
+        let reload = try serve.cli(["reload", "--config", serve.configPath])
+        #expect(reload.status == 0, "\(reload.stderr)")
+        var status: [String: Any] = [:]
+        #expect(Watch.until(timeout: 15) {
+            status = Self.ingestStatus(serve)
+            return status["state"] as? String == "ready" && (status["pid"] as? Int).map { $0 != oldPID } == true
+        }, "status \(status)")
+        // The old ingest got end-of-input and exited.
+        #expect(Watch.until(timeout: 15) { kill(pid_t(oldPID), 0) != 0 }, "the old ingest \(oldPID) is still running")
+
+        try serve.makeFiles("a", count: 5, size: 24, prefix: "g")
+        let trigger = try serve.cli(["trigger", "--config", serve.configPath])
+        #expect(trigger.status == 0, "\(trigger.stderr)")
+        #expect(Watch.until(timeout: 30) { (try? second.count()) == 5 }, "log:\n\(serve.log.suffix(2000))")
+        #expect(try first.count() == 10, "the old ingest must not get the new files")
+        #expect(serve.log.contains("ingest: started"))
+    }
+}
