@@ -51,6 +51,12 @@ struct Status: ParsableCommand {
                 + "\(last["jobs_done"] as? Int ?? 0) done, \(failed) failed, \(last["files"] as? Int ?? 0) files, "
                 + ViewFormat.bytes((last["bytes"] as? NSNumber)?.int64Value ?? 0))
         }
+        if let ingest = reply["ingest"] as? [String: Any] {
+            let pid = (ingest["pid"] as? Int).map { " (pid \($0))" } ?? ""
+            let waiting = ingest["outbox"] as? Int ?? 0
+            lines.append("ingest:      \(ingest["state"] as? String ?? "?")\(pid), \(waiting) event\(waiting == 1 ? "" : "s") "
+                + "waiting, \(ingest["in_flight"] as? Int ?? 0) sent and not yet acknowledged")
+        }
         lines.append("")
         var rows = [["FOLDER", "LAST", "WHEN", "FILES", "BYTES", "NOTE"]]
         for job in reply["jobs"] as? [[String: Any]] ?? [] {

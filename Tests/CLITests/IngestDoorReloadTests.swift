@@ -24,6 +24,9 @@ extension IngestDoorServeTests {
             status = Self.ingestStatus(serve)
             return status["state"] as? String == "ready" && (status["pid"] as? Int).map { $0 != oldPID } == true
         }, "status \(status)")
+        // People see it in `mediasync status` too.
+        let table = try serve.cli(["status", "--config", serve.configPath])
+        #expect(table.stdout.contains("ingest:      ready (pid \(status["pid"] as? Int ?? -1)), 0 events waiting"), "\(table.stdout)")
         // The old ingest got end-of-input and exited.
         #expect(Watch.until(timeout: 15) { kill(pid_t(oldPID), 0) != 0 }, "the old ingest \(oldPID) is still running")
 
