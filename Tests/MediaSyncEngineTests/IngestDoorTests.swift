@@ -172,6 +172,38 @@ struct IngestDoorTests {
         #expect(unable.close())
     }
 
+    @Test("a purge's questions never hang: a crashing child, a refusing child and a shutdown each end them")
+    func verifyNeverHangs() throws {
+        let file = [IngestVerifyFile(libraryPath: Array("/lib/x.png".utf8), size: 1)]
+        // A child that dies at every start: the questions wait for the next one, then time out.
+        let crashing = try DoorWorld("idn1")
+        try crashing.open(["--crash"])
+        var first: String??
+        let asked = Date()
+        crashing.door.verify(file) { answers, note in first = answers.isEmpty ? .some(note) : .some("answered") }
+        #expect(crashing.run(until: { first != nil }, timeout: 5))
+        #expect(first == .some("the ingest did not answer within 1 s"))
+        #expect(Date().timeIntervalSince(asked) < 3.5)
+        #expect(crashing.close())
+
+        // A child that refuses the protocol while the question waits for its handshake.
+        let refusing = try DoorWorld("idn2")
+        try refusing.open(["--refuse"])
+        var second: String??
+        refusing.door.verify(file) { _, note in second = .some(note) }
+        #expect(refusing.run(until: { second != nil }, timeout: 5))
+        #expect(refusing.door.isHalted)
+        #expect(refusing.close())
+
+        // mediasync stopping while a question waits.
+        let stopping = try DoorWorld("idn3")
+        try stopping.open(["--no-ready"])
+        var third: String??
+        stopping.door.verify(file) { _, note in third = .some(note) }
+        #expect(stopping.close())
+        #expect(third == .some("mediasync is stopping"))
+    }
+
     @Test("the outbox warns as it fills, then stores no more and says how many events it dropped")
     func outboxLimit() throws {
         let world = try DoorWorld("idl")

@@ -120,12 +120,12 @@ extension IngestDoor {
         for request in queued { request.batch.resolve(request.file, nil, note: note) }
     }
 
-    /// Every open question ends without an answer (the child went away, or mediasync stops).
-    func failVerifies(note: String) {
+    /// Every question sent ends without an answer (the child went away, or mediasync stops); queued ones
+    /// too when no child will come (`includingQueued`), else they wait for the next child within their timeout.
+    func failVerifies(note: String, includingQueued: Bool = false) {
         let outstanding = verifiesOutstanding.sorted { $0.key < $1.key }
         verifiesOutstanding.removeAll()
         for (_, request) in outstanding { request.batch.resolve(request.file, nil, note: note) }
-        // Queued ones wait for the next child, within their timeout.
-        if phase == .halted || phase == .closed { failQueuedVerifies(note: note) }
+        if includingQueued { failQueuedVerifies(note: note) }
     }
 }

@@ -243,6 +243,7 @@ public final class IngestDoor {
         if let up = readyAt, loop.now - up >= timings.stableMs { backoffMs = timings.firstBackoffMs }
         if haltAfterExit || (wasPhase == .handshaking && status.code == 3 && status.signal == 0) {
             phase = .halted
+            failVerifies(note: "the ingest is not running", includingQueued: true)
             log("error", "ingest: \(settings.command[0]) (pid \(childPID)) cannot speak protocol \(IngestLine.protocolVersion) "
                 + "and exited (\(status)); it is not restarted until the config is reloaded or mediasync restarts")
             return
@@ -273,6 +274,8 @@ public final class IngestDoor {
         backoffMs = min(backoffMs * 2, timings.maxBackoffMs)
         if restartTimer == nil { restartTimer = try? UV.Timer(loop: loop) }
         restartTimer?.start(after: wait) { [unowned self] in launch() }
+        // Verify requests queued for the next child still time out while it is not there.
+        armHousekeeping()
     }
 
     // MARK: - The end
@@ -286,7 +289,8 @@ public final class IngestDoor {
         let waiting = drainWaiter?.abandon()
         drainWaiter = nil
         onClosed = { previous?(); waiting?(); then() }
-        failVerifies(note: "mediasync is stopping")
+        // A purge waiting for answers must end (keeping its files), or its cycle never would.
+        failVerifies(note: "mediasync is stopping", includingQueued: true)
         restartTimer?.close()
         restartTimer = nil
         guard let child else {
