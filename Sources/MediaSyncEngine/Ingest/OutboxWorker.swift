@@ -21,6 +21,7 @@ enum OutboxMessage: Sendable {
 final class OutboxWorker: Sendable {
     private let store: ManifestStore
     private let poster: MailboxPoster<OutboxMessage>
+    static let maxLoadBytes = 8 << 20
     private let metadataQueue = DispatchQueue(label: "mediasync.ingest.metadata")
     private let storeQueue = DispatchQueue(label: "mediasync.ingest.outbox")
     /// (a metadata pass runs, another was asked for meanwhile)
@@ -85,6 +86,15 @@ final class OutboxWorker: Sendable {
                 var items = try store.outboxItems(after: id, limit: limit)
                 if wantMetadata, let blocked = items.firstIndex(where: \.awaitingMetadata) {
                     items.removeSubrange(blocked...)
+                }
+                // ComfyUI workflows can make a line megabytes long: a load holds at most about 8 MiB of
+                // lines (at least one event), so a full window of them is never in memory at once.
+                var bytes = 0
+                if let cut = items.firstIndex(where: { item in
+                    bytes += item.body.count + (wantMetadata ? item.metadata?.count ?? 0 : 0)
+                    return bytes > Self.maxLoadBytes
+                }) {
+                    items.removeSubrange(max(cut, 1)...)
                 }
                 poster.post(.loaded(generation: generation, items: items))
             } catch {
