@@ -1,14 +1,23 @@
 /// One encoded event as the bus keeps it: its seq, its wire type and its JSON line (ending in `\n`).
-public struct EventLine: Sendable, Equatable {
-    public var seq: Int64
-    public var type: String
-    public var line: [UInt8]
-    public var isProgress: Bool { type == "progress" }
+///
+/// A class, shared: the same event sits in the replay ring and in the queue of every lagging client, and
+/// each of those slots costs one reference (8 bytes) instead of a copy of seq, type and line (40 bytes:
+/// 100 clients each 20,000 events behind held 80 MB of slots alone).
+public final class EventLine: Sendable, Equatable {
+    public let seq: Int64
+    public let type: String
+    public let line: [UInt8]
+    public let isProgress: Bool
 
     public init(seq: Int64, type: String, line: [UInt8]) {
         self.seq = seq
         self.type = type
         self.line = line
+        isProgress = type == "progress"
+    }
+
+    public static func == (a: EventLine, b: EventLine) -> Bool {
+        a.seq == b.seq && a.type == b.type && a.line == b.line
     }
 }
 
