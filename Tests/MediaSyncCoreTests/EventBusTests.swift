@@ -74,59 +74,72 @@ struct EventBusTests {
         EventLine(seq: seq, type: type, line: [UInt8](repeating: 0x41, count: size - 1) + [0x0A])
     }
 
-    @Test("coalescing keeps exactly one progress, the latest, and the order of the rest")
+    @Test("a lagging reader gets one progress, the latest, and every other line in order")
     func coalescing() {
-        var q = ClientQueue(maxBytes: 10_000, maxCount: 100)
+        let log = ClientLog(maxLagBytes: 10_000, maxLagCount: 100)
         let types = ["progress", "file_synced", "progress", "progress", "file_synced", "job_finished", "progress",
                      "log", "progress"]
-        var outcomes: [ClientQueue.Outcome] = []
-        for (i, type) in types.enumerated() { outcomes.append(q.push(entry(Int64(i + 1), type))) }
-        #expect(outcomes.filter { $0 == .coalesced }.count == 4)
-        var out: [EventLine] = []
-        while let e = q.popFirst() { out.append(e) }
-        #expect(out.map(\.seq) == [2, 5, 6, 8, 9])
-        #expect(out.filter(\.isProgress).count == 1)
-        #expect(q.bytes == 0 && q.count == 0)
+        for (i, type) in types.enumerated() { log.append(entry(Int64(i + 1), type)) }
+        let read = log.read(from: 0, maxBytes: 1 << 20)
+        #expect(read.chunk.count == 5 * 100)
+        #expect(read.next == 9 && read.lastSeq == 9)
+        // A reader that was up to date sees each progress as it comes.
+        let current = ClientLog()
+        current.append(entry(1, "progress"))
+        #expect(current.read(from: 0, maxBytes: 1 << 20).lastSeq == 1)
+        current.append(entry(2, "progress"))
+        #expect(current.read(from: 1, maxBytes: 1 << 20).lastSeq == 2)
     }
 
-    @Test("a non-progress event that does not fit is an overflow, and the queue then takes nothing")
+    @Test("too far behind in bytes or in lines; progress lines do not count")
     func overflow() {
-        var q = ClientQueue(maxBytes: 1_000, maxCount: 100)
-        for i in 1...10 { #expect(q.push(entry(Int64(i), "file_synced")) == .queued) }
-        #expect(q.push(entry(11, "file_synced")) == .overflow)
-        #expect(q.overflowed)
-        #expect(q.push(entry(12, "progress", size: 10)) == .overflow)
-        #expect(q.bytes == 1_000)
-        var counted = ClientQueue(maxBytes: 1 << 20, maxCount: 3)
-        for i in 1...3 { counted.push(entry(Int64(i), "log")) }
-        #expect(counted.push(entry(4, "log")) == .overflow)
+        let log = ClientLog(maxLagBytes: 1_000, maxLagCount: 100)
+        for i in 1...10 { log.append(entry(Int64(i), "file_synced")) }
+        #expect(!log.isTooFarBehind(0))
+        log.append(entry(11, "progress", size: 500))
+        #expect(!log.isTooFarBehind(0))
+        log.append(entry(12, "file_synced"))
+        #expect(log.isTooFarBehind(0))
+        #expect(!log.isTooFarBehind(1), "a client one line further on is within the bound")
+        let counted = ClientLog(maxLagBytes: 1 << 20, maxLagCount: 3)
+        for i in 1...3 { counted.append(entry(Int64(i), "log")) }
+        #expect(!counted.isTooFarBehind(0))
+        counted.append(entry(4, "log"))
+        #expect(counted.isTooFarBehind(0))
     }
 
-    @Test("a client that never drains: 100,000 events in, memory stays under the bound")
+    @Test("a client that never reads is cut off at the bound; the log keeps nothing nobody needs")
     func neverDrains() {
-        var q = ClientQueue(maxBytes: 64 << 10, maxCount: 1_000)
-        var overflowAt: Int?
+        let log = ClientLog(maxLagBytes: 64 << 10, maxLagCount: 1_000)
+        var cutAt: Int?
         for i in 1...100_000 {
-            let type = i % 50 == 0 ? "file_synced" : "progress"
-            if q.push(entry(Int64(i), type, size: 200)) == .overflow, overflowAt == nil { overflowAt = i }
-            #expect(q.bytes <= 64 << 10)
-            #expect(q.count <= 1_000)
+            log.append(entry(Int64(i), i % 50 == 0 ? "file_synced" : "progress", size: 200))
+            if cutAt == nil, log.isTooFarBehind(0) { cutAt = i }
+            // Once it is cut off, its cursor no longer holds lines back.
+            if cutAt != nil { log.trim(before: nil) }
         }
-        // 64 KiB holds 327 lines of 200 bytes; only every 50th event grows the queue.
-        #expect(overflowAt == 327 * 50)
-        var progressOnly = ClientQueue(maxBytes: 1_000, maxCount: 10)
-        for i in 1...100_000 { #expect(progressOnly.push(entry(Int64(i), "progress")) != .overflow) }
-        #expect(progressOnly.count == 1)
-        #expect(progressOnly.popFirst()?.seq == 100_000)
+        // 64 KiB holds 327 file lines of 200 bytes: the 328th (event 16,400) is one too many.
+        #expect(cutAt == 328 * 50)
+        #expect(log.heldCount == 0)
+        let progressOnly = ClientLog(maxLagBytes: 1_000, maxLagCount: 10)
+        for i in 1...100_000 { progressOnly.append(entry(Int64(i), "progress")) }
+        #expect(!progressOnly.isTooFarBehind(0))
+        #expect(progressOnly.read(from: 0, maxBytes: 1 << 20).lastSeq == 100_000)
     }
 
-    @Test("popLines joins whole lines up to the limit, oldest first")
-    func popLines() {
-        var q = ClientQueue()
-        for i in 1...5 { q.push(entry(Int64(i), "log", size: 100)) }
-        #expect(q.popLines(maxBytes: 250).count == 200)
-        #expect(q.popLines(maxBytes: 10).count == 100)
-        #expect(q.count == 2)
-        #expect(q.popFirst()?.seq == 4)
+    @Test("read joins whole lines up to the limit and stops where asked; trim drops what all have read")
+    func readAndTrim() {
+        let log = ClientLog()
+        for i in 1...5 { log.append(entry(Int64(i), "log", size: 100)) }
+        let first = log.read(from: 0, maxBytes: 250)
+        #expect(first.chunk.count == 200 && first.next == 2)
+        let single = log.read(from: 2, maxBytes: 10)
+        #expect(single.chunk.count == 100 && single.next == 3, "at least one line")
+        let stopped = log.read(from: 3, maxBytes: 1 << 20, stop: 4)
+        #expect(stopped.next == 4 && stopped.lastSeq == 4)
+        log.trim(before: 3)
+        #expect(log.startIndex == 3 && log.heldCount == 2)
+        #expect(log.read(from: 3, maxBytes: 1 << 20).lastSeq == 5)
+        #expect(log.endIndex == 5)
     }
 }

@@ -1,21 +1,28 @@
 import MediaSyncCore
 import UV
 
-/// One client of the control socket. Everything it is sent goes through its bounded `ClientQueue`
-/// and reaches the socket only while fewer than `socketLowWater` bytes wait there, so a client
-/// that stops reading costs at most the queue's bound, then is cut off; the supervisor never blocks.
+/// One client of the control socket. Live events come from the supervisor's shared `ClientLog` through
+/// this client's cursor, replies from its own short list, and both reach the socket only while fewer than
+/// `socketLowWater` bytes wait there; a client that falls too far behind the log is cut off. The
+/// supervisor never blocks, and a lagging client costs a cursor, not a copy of its backlog.
 final class ControlConnection {
     let id: Int
     let pipe: Pipe
     let peer: PeerCredentials?
     /// Set once `attach` was answered: live events are pushed from then on.
     var attached = false
-    /// The seq of the last event queued for this client (for the overflow notice).
+    /// The seq of the last event written for this client (for the overflow notice: `since` it).
     private(set) var lastSeq: Int64 = 0
     private(set) var isClosed = false
+    /// The next live line this client gets from the log (set at attach).
+    private(set) var cursor: Int64 = 0
 
     private var decoder = RequestLineDecoder()
-    private var queue: ClientQueue
+    private let log: ClientLog
+    /// Replies, each sent once the client's cursor has passed the events published before it.
+    private var replies: [(after: Int64, line: [UInt8])] = []
+    /// Set when the client is to be closed: live lines stop here.
+    private var stopAt: Int64?
     /// Lines sent before the queue (hello, snapshot, gap, replay): they reference the bus's ring
     /// lines, so a replay of 10,000 events costs no copy.
     private var front: [EventLine] = []
@@ -28,13 +35,13 @@ final class ControlConnection {
     /// Bytes written to the socket but not yet taken by the kernel; beyond this we keep lines queued.
     static let socketLowWater = 64 * 1024
 
-    init(id: Int, pipe: Pipe, queueBytes: Int, queueCount: Int,
+    init(id: Int, pipe: Pipe, log: ClientLog,
          onRequest: @escaping (ControlConnection, Result<ControlRequest, ControlRequestError>) -> Void,
          onClosed: @escaping (ControlConnection) -> Void) {
         self.id = id
         self.pipe = pipe
         self.peer = pipe.peerCredentials()
-        self.queue = ClientQueue(maxBytes: queueBytes, maxCount: queueCount)
+        self.log = log
         self.onRequest = onRequest
         self.onClosed = onClosed
         pipe.name = "control client \(id)" + (peer.map { " (pid \($0.pid))" } ?? "")
@@ -69,30 +76,26 @@ final class ControlConnection {
         closeAfterFlush()
     }
 
-    /// Queues a reply line; it goes out after what was queued before it.
-    func sendReply(_ line: [UInt8], type: String = "reply") {
-        push(EventLine(seq: 0, type: type, line: line))
+    /// Queues a reply line; an attached client gets it after the events published before it.
+    func sendReply(_ line: [UInt8]) {
+        guard !isClosed, !closeWhenFlushed else { return }
+        replies.append((attached ? log.endIndex : 0, line))
+        pump()
     }
 
-    /// Lines that go before everything queued (attach's hello, snapshot, gap and replay).
-    func sendFirst(_ lines: [EventLine]) {
+    /// Attaches: `lines` (hello, snapshot, gap and replay) go first, then live events from the log's end.
+    func attach(sendingFirst lines: [EventLine]) {
+        attached = true
+        cursor = log.endIndex
         front.append(contentsOf: lines)
         if let seq = lines.last(where: { $0.seq > 0 })?.seq { lastSeq = max(lastSeq, seq) }
         pump()
     }
 
-    /// A live event for an attached client.
-    func deliver(_ entry: EventLine) {
-        push(entry)
-    }
-
-    private func push(_ entry: EventLine) {
-        guard !isClosed else { return }
-        if queue.push(entry) == .overflow {
-            overflowed()
-            return
-        }
-        if entry.seq > 0 { lastSeq = entry.seq }
+    /// The log grew: cut the client off if it is too far behind, else write what the socket takes.
+    func logGrew() {
+        guard !isClosed, attached, stopAt == nil else { return }
+        if log.isTooFarBehind(cursor) { return overflowed() }
         pump()
     }
 
@@ -109,13 +112,16 @@ final class ControlConnection {
         }
         front.removeAll()
         frontIndex = 0
-        queue = ClientQueue(maxBytes: 1, maxCount: 1)
+        replies.removeAll()
+        stopAt = cursor
         if pipe.queuedBytes < Self.socketLowWater { try? pipe.write(notice) }
         closeAfterFlush()
     }
 
     func closeAfterFlush() {
         closeWhenFlushed = true
+        // What was published before this goes out first; nothing after.
+        if stopAt == nil { stopAt = attached ? log.endIndex : cursor }
         if lingerTimer == nil, let timer = try? UV.Timer(loop: pipe.loop) {
             timer.start(after: 1000) { [weak self] in self?.close() }
             lingerTimer = timer
@@ -123,7 +129,7 @@ final class ControlConnection {
         pump()
     }
 
-    /// Writes while the socket has room: the front lines first, then the queue.
+    /// Writes while the socket has room: the front lines first, then replies and live lines in order.
     func pump() {
         guard !isClosed else { return }
         while pipe.queuedBytes < Self.socketLowWater {
@@ -133,7 +139,7 @@ final class ControlConnection {
                 frontIndex += 1
             }
             if frontIndex == front.count, !front.isEmpty { front.removeAll(); frontIndex = 0 }
-            if chunk.isEmpty { chunk = queue.popLines(maxBytes: Self.socketLowWater) }
+            if chunk.isEmpty { chunk = nextLines() }
             if chunk.isEmpty { break }
             do {
                 try pipe.write(chunk) { [weak self] error in
@@ -144,7 +150,25 @@ final class ControlConnection {
                 return
             }
         }
-        if closeWhenFlushed, pipe.queuedBytes == 0, front.isEmpty, queue.isEmpty { close() }
+        if closeWhenFlushed, pipe.queuedBytes == 0, front.isEmpty, replies.isEmpty, !hasLiveLinesDue { close() }
+    }
+
+    private var hasLiveLinesDue: Bool { attached && cursor < min(log.endIndex, stopAt ?? log.endIndex) }
+
+    /// Replies whose events went out, else live lines up to the next reply (or `stopAt`).
+    private func nextLines() -> [UInt8] {
+        var chunk: [UInt8] = []
+        while let reply = replies.first, !attached || reply.after <= cursor {
+            if !chunk.isEmpty && chunk.count + reply.line.count > Self.socketLowWater { return chunk }
+            chunk += reply.line
+            replies.removeFirst()
+        }
+        guard chunk.isEmpty, attached else { return chunk }
+        let limit = [replies.first?.after, stopAt].compactMap { $0 }.min()
+        let taken = log.read(from: cursor, maxBytes: Self.socketLowWater, stop: limit)
+        cursor = taken.next
+        if let seq = taken.lastSeq { lastSeq = seq }
+        return taken.chunk
     }
 
     func close() {
@@ -153,7 +177,7 @@ final class ControlConnection {
         lingerTimer?.close()
         lingerTimer = nil
         front.removeAll()
-        queue = ClientQueue(maxBytes: 1, maxCount: 1)
+        replies.removeAll()
         pipe.close()
         onClosed(self)
     }

@@ -7,7 +7,7 @@ extension Supervisor {
     func accept(_ pipe: UV.Pipe) {
         nextClientID += 1
         let connection = ControlConnection(
-            id: nextClientID, pipe: pipe, queueBytes: options.clientQueueBytes, queueCount: options.clientQueueCount,
+            id: nextClientID, pipe: pipe, log: clientLog,
             onRequest: { [unowned self] client, request in handle(request, from: client) },
             onClosed: { [unowned self] client in clients[client.id] = nil })
         guard !stopping else { pipe.close(); return }
@@ -87,8 +87,7 @@ extension Supervisor {
             }
             lines.append(contentsOf: replay.lines)
         }
-        client.attached = true
-        client.sendFirst(lines)
+        client.attach(sendingFirst: lines)
     }
 
     private func trigger(_ client: ControlConnection, sources: [String]?, wait: Bool) {

@@ -15,8 +15,8 @@ public final class Supervisor {
     /// Knobs a person rarely needs; tests shrink the queues and the ring through the environment.
     public struct Options: Sendable {
         public var stopGraceMs: UInt64 = 3_000
-        /// A job's final sweep can publish a few thousand `file_synced` lines in one go; the queue
-        /// must hold such a burst for a client that reads at full speed.
+        /// How far an attached client may fall behind the live events (bytes and lines, progress not
+        /// counted) before it is cut off. A 20,000-file cycle publishes about 20,000 lines in a few seconds.
         public var clientQueueBytes = 4 << 20
         public var clientQueueCount = 20_000
         public var ringCapacity = 10_000
@@ -43,6 +43,9 @@ public final class Supervisor {
     }
 
     public let bus: EventBus
+    /// Live lines for the attached clients, held once for all of them.
+    let clientLog: ClientLog
+    private var appendsSinceTrim = 0
     public internal(set) var config: Config
     let options: Options
     let loadConfig: () -> Result<Config, ConfigLoadFailure>
@@ -101,6 +104,7 @@ public final class Supervisor {
         self.options = options
         self.loadConfig = loadConfig
         bus = EventBus(capacity: options.ringCapacity)
+        clientLog = ClientLog(maxLagBytes: options.clientQueueBytes, maxLagCount: options.clientQueueCount)
         scheduler = CycleScheduler(sources: config.sources.map(\.name), interval: config.interval.seconds,
                                    backoff: config.retry.backoff.seconds, maxBackoff: config.retry.maxBackoff.seconds)
     }
@@ -166,9 +170,21 @@ public final class Supervisor {
 
     private func fanOut(_ event: Event, _ line: [UInt8]) {
         track(event)
-        guard !clients.isEmpty else { return }
-        let entry = EventLine(seq: event.seq, type: event.type, line: line)
-        for client in clients.values where client.attached { client.deliver(entry) }
+        // Nobody attached: nothing to hold (a client attaching later starts from its snapshot).
+        guard clients.values.contains(where: \.attached) else {
+            if clientLog.heldCount > 0 { clientLog.trim(before: nil) }
+            return
+        }
+        clientLog.append(EventLine(seq: event.seq, type: event.type, line: line))
+        for client in clients.values where client.attached { client.logGrew() }
+        appendsSinceTrim += 1
+        if appendsSinceTrim >= 64 { trimClientLog() }
+    }
+
+    /// Drops the live lines every attached client has been sent.
+    func trimClientLog() {
+        appendsSinceTrim = 0
+        clientLog.trim(before: clients.values.filter { $0.attached && !$0.isClosed }.map(\.cursor).min())
     }
 
     private func track(_ event: Event) {
