@@ -1,7 +1,8 @@
 /// The live lines every attached client still has to get, kept once for all of them: each client reads
 /// with its own cursor, so a lagging client costs a number, not a copy of its backlog. A client further
-/// behind than `maxLagBytes` or `maxLagCount` (of lines other than `progress`) is to be cut off; lines no
-/// client needs any more are dropped with `trim`.
+/// behind than `maxLagBytes` (all lines) or `maxLagCount` (lines other than `progress`) is to be cut off;
+/// lines no client needs any more are dropped with `trim`. Counting progress bytes bounds what a client
+/// that stopped reading during a long transfer holds back (progress alone: 4 MiB is over 10 minutes of it).
 ///
 /// A `progress` line is skipped by a reader when a newer one follows it in the log (latest wins), so a slow
 /// client sees seq increasing, with superseded progress seqs missing; that is the only jump a client of a
@@ -21,7 +22,7 @@ public final class ClientLog {
     /// Absolute index of `lines[head]`.
     public private(set) var startIndex: Int64 = 0
     private var lines: [EventLine] = []
-    /// Per held line: bytes and count of non-progress lines appended before it (absolute counters).
+    /// Per held line: bytes of all lines and count of non-progress lines appended before it (absolute).
     private var before: [(bytes: Int, count: Int)] = []
     private var head = 0
     private var totalBytes = 0
@@ -42,15 +43,15 @@ public final class ClientLog {
     public func append(_ entry: EventLine) {
         lines.append(entry)
         before.append((totalBytes, totalCount))
+        totalBytes += entry.line.count
         if entry.isProgress {
             latestProgress = endIndex - 1
         } else {
-            totalBytes += entry.line.count
             totalCount += 1
         }
     }
 
-    /// Bytes and lines (progress not counted) from `cursor` to the end.
+    /// Bytes (all lines) and lines (progress not counted) from `cursor` to the end.
     public func lag(from cursor: Int64) -> (bytes: Int, count: Int) {
         guard cursor < endIndex else { return (0, 0) }
         let at = before[head + Int(max(cursor, startIndex) - startIndex)]
