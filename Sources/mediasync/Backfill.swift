@@ -38,6 +38,8 @@ struct Backfill: ParsableCommand {
             }
         } catch let failure as IngestBackfill.Failure {
             throw ConfigFailure(message: "mediasync: \(failure)").report()
+        } catch let failure as SyncRunner.Failure {
+            throw ConfigFailure(message: "mediasync: \(failure)").report()
         }
         if !json {
             var line = "backfill: \(result.stored) file\(result.stored == 1 ? "" : "s") sent to the ingest"

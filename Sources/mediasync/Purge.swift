@@ -44,7 +44,7 @@ struct Purge: ParsableCommand {
         do {
             results = try PurgeRunner.run(config: config, options: PurgeOptions(sources: sources.isEmpty ? nil : sources,
                                                                               dryRun: dryRun)) { view.handle($0) }
-        } catch let failure as PurgeRunner.Failure {
+        } catch let failure as SyncRunner.Failure {
             throw ConfigFailure(message: "mediasync: \(failure)").report()
         }
         view.finish(results)

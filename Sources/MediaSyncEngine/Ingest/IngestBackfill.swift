@@ -28,13 +28,7 @@ public enum IngestBackfill {
             throw Failure(description: "the config has no `ingest`: nothing to backfill; add "
                           + "`ingest: {command: [...]}` (docs/config.md) and run this again")
         }
-        try SyncRunner.prepareFolders(config)
-        let manifest: ManifestStore
-        do {
-            manifest = try ManifestStore(stateDirectory: config.stateDirectory)
-        } catch {
-            throw Failure(description: "\(error)")
-        }
+        let manifest = try SyncRunner.openState(config)
         var seq: Int64 = 0
         let publish: (EventBody) -> Void = { body in
             seq += 1

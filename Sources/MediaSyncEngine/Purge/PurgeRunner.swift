@@ -25,22 +25,12 @@ public struct PurgeOptions: Sendable {
 /// Runs the purge alone, outside a sync: every selected folder one after the other on a loop of its own.
 /// SIGINT and SIGTERM stop the running child; deletions already reported stay in the audit.
 public enum PurgeRunner {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Purges the folders of the selected sources whose purge is on (a dry run looks at every selected
     /// source, to preview one before turning purge on). `emit` gets every event in order.
     public static func run(config: Config, options: PurgeOptions, emit: @escaping (Event) -> Void) throws
         -> [PurgeResult]
     {
-        try SyncRunner.prepareFolders(config)
-        let manifest: ManifestStore
-        do {
-            manifest = try ManifestStore(stateDirectory: config.stateDirectory)
-        } catch {
-            throw Failure(description: "\(error)")
-        }
+        let manifest = try SyncRunner.openState(config)
         let dryRun = options.dryRun || config.purge.dryRun
         var seq: Int64 = 0
         let publish: (EventBody) -> Void = { body in

@@ -115,12 +115,7 @@ public final class Supervisor {
     /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean stop). Throws when it
     /// cannot start (library missing, socket taken by a running supervisor...).
     public func run() throws -> Int32 {
-        try SyncRunner.prepareFolders(config)
-        do {
-            manifest = try ManifestStore(stateDirectory: config.stateDirectory)
-        } catch {
-            throw SyncRunner.Failure(description: "\(error)")
-        }
+        manifest = try SyncRunner.openState(config)
         Loop.prepareProcess()
         loop = try Loop()
         do {

@@ -12,13 +12,7 @@ public enum SyncRunner {
     /// Prepares the folders, opens the manifest, runs the cycle; `emit` receives every event in order.
     public static func runOnce(config: Config, options: SyncOptions,
                                emit: @escaping (Event) -> Void) throws -> CycleResult {
-        try prepareFolders(config)
-        let manifest: ManifestStore
-        do {
-            manifest = try ManifestStore(stateDirectory: config.stateDirectory)
-        } catch {
-            throw Failure(description: "\(error)")
-        }
+        let manifest = try openState(config)
         Loop.prepareProcess()
         let loop = try Loop()
         var seq: Int64 = 0
@@ -57,6 +51,16 @@ public enum SyncRunner {
         try? manifest.finishCycle(cycleID, at: Int64(Date().timeIntervalSince1970), jobsDone: result.jobsDone,
                                   jobsFailed: result.jobsFailed, files: result.files, bytes: result.bytes)
         return result
+    }
+
+    /// What every command starts with: the folders checked and made (below) and the manifest opened.
+    static func openState(_ config: Config) throws -> ManifestStore {
+        try prepareFolders(config)
+        do {
+            return try ManifestStore(stateDirectory: config.stateDirectory)
+        } catch {
+            throw Failure(description: "\(error)")
+        }
     }
 
     /// The library must exist (an unmounted disk must not be filled through its empty mount point);
