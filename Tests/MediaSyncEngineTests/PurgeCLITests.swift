@@ -14,6 +14,25 @@ struct PurgeCLITests {
         return folder.appendingPathComponent("mediasync").path
     }
 
+    @Test("a library that is not there (an unmounted disk) stops the purge with exit 2 and the fix; nothing is deleted")
+    func missingLibrary() throws {
+        let world = try PurgeWorld("pnol")
+        let old = try world.add(Array("old.png".utf8))
+        let config = world.temp.sub("config.yaml")
+        try """
+            library: \(world.library)-not-mounted
+            state_dir: \(world.state)
+            purge: {enabled: true, min_age: 24h}
+            sources:
+              - {name: src, transport: local, root: "\(world.root)", folders: ["\(world.folder)"]}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try Tool.run([try Self.binary(), "purge", "--config", config])
+        #expect(run.status == 2)
+        #expect(run.errorText.contains("library \(world.library)-not-mounted does not exist") && run.errorText.contains("mount its disk"),
+                "\(run.errorText)")
+        #expect(BytePath.exists(old))
+    }
+
     @Test("--dry-run --json lists the decisions, the real run carries them out, --history shows the audit")
     func dryRunThenPurgeThenHistory() throws {
         let world = try PurgeWorld("pcli")
