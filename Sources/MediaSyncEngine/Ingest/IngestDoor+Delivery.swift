@@ -177,7 +177,8 @@ extension IngestDoor {
             if outboxLevel != .full || lastDropReport.map({ now - $0 >= 60_000 }) ?? true {
                 log("error", "ingest: the outbox is full (\(limit) events): \(droppedSinceReport) new event"
                     + "\(droppedSinceReport == 1 ? " was" : "s were") not stored and will not reach the ingest (the files "
-                    + "are in the library and the manifest). Check the ingest (`mediasync logs`), or raise `ingest.outbox_limit`")
+                    + "are in the library and the manifest). Check the ingest (`mediasync logs`), or raise `ingest.outbox_limit`; "
+                    + "once it has caught up, `mediasync backfill` sends every library file again")
                 droppedSinceReport = 0
                 lastDropReport = now
             }

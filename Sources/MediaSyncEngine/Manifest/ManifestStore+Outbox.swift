@@ -29,6 +29,9 @@ extension ManifestStore {
                 metadata BLOB
             );
             CREATE INDEX ingest_outbox_awaiting ON ingest_outbox (id) WHERE metadata_path IS NOT NULL;
+            -- COUNT(*) runs at every append and delete; without a small index it reads every row's page
+            -- (metadata makes rows large): 44 ms warm, 1 s cold for 30,000 rows, against microseconds.
+            CREATE INDEX ingest_outbox_type ON ingest_outbox (type);
             """)
     }
 
