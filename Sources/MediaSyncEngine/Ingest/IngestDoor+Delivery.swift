@@ -19,11 +19,11 @@ extension IngestDoor {
             }
             switch output {
             case .tooLong:
-                return restart(because: "ingest broke the protocol: a line is longer than \(IngestReply.maxLineLength) bytes")
+                return restart(because: "broke the protocol: a line is longer than \(IngestReply.maxLineLength) bytes")
             case let .line(line):
                 if line.isEmpty { continue }
                 switch IngestReply.parse(line) {
-                case let .failure(problem): return restart(because: "ingest broke the protocol: \(problem)")
+                case let .failure(problem): return restart(because: "broke the protocol: \(problem)")
                 case let .success(reply): handle(reply, line)
                 }
             }
@@ -57,12 +57,12 @@ extension IngestDoor {
                 haltAfterExit = true
                 return
             default:
-                return restart(because: "ingest broke the protocol: its first line must be `ready`, got \(IngestReply.quote(line))")
+                return restart(because: "broke the protocol: its first line must be `ready`, got \(IngestReply.quote(line))")
             }
         }
         switch reply {
         case .ready:
-            restart(because: "ingest broke the protocol: a second `ready`")
+            restart(because: "broke the protocol: a second `ready`")
         case let .ack(ids):
             acknowledged(ids)
         case let .verified(id, committed):
@@ -79,7 +79,7 @@ extension IngestDoor {
 
     private func ready(version: Int, capabilities offered: [String]) {
         guard version >= 1, version <= IngestLine.protocolVersion else {
-            return restart(because: "ingest broke the protocol: it answered with protocol \(version), mediasync offered \(IngestLine.protocolVersion)")
+            return restart(because: "broke the protocol: it answered with protocol \(version), mediasync offered \(IngestLine.protocolVersion)")
         }
         let known = Set(IngestLine.capabilities)
         let unknown = offered.filter { !known.contains($0) }
@@ -217,10 +217,10 @@ extension IngestDoor {
         let now = loop.now
         expireVerifies(now: now)
         if phase == .handshaking, now >= handshakeDeadline {
-            return restart(because: "ingest broke the protocol: no `ready` within \(Self.seconds(timings.handshakeMs)) of `hello`")
+            return restart(because: "broke the protocol: no `ready` within \(Self.seconds(timings.handshakeMs)) of `hello`")
         }
         if phase == .ready, let oldest = inFlight.min(by: { $0.value < $1.value }), now - oldest.value >= timings.ackTimeoutMs {
-            return restart(because: "ingest did not acknowledge event \(oldest.key) within \(Self.seconds(timings.ackTimeoutMs))")
+            return restart(because: "did not acknowledge event \(oldest.key) within \(Self.seconds(timings.ackTimeoutMs))")
         }
         armHousekeeping()
     }

@@ -217,7 +217,7 @@ public final class IngestDoor {
     /// Stops the child and starts another after the backoff; `reason` is logged once.
     func restart(because reason: String) {
         guard phase == .handshaking || phase == .ready else { return }
-        log("error", "ingest: \(reason); restarting it")
+        log("error", "ingest: \(settings.command[0]) (pid \(childPID)) \(reason); restarting it")
         restartReason = reason
         phase = .stopping
         // Loads asked for this child are dropped; its in-flight events stay until it is gone, so acks it
@@ -245,12 +245,12 @@ public final class IngestDoor {
             phase = .halted
             failVerifies(note: "the ingest is not running", includingQueued: true)
             log("error", "ingest: \(settings.command[0]) (pid \(childPID)) cannot speak protocol \(IngestLine.protocolVersion) "
-                + "and exited (\(status)); it is not restarted until the config is reloaded or mediasync restarts")
+                + "and \(Self.exited(status)); it is not restarted until the config is reloaded or mediasync restarts")
             return
         }
         if restartReason == nil {
-            log("error", "ingest: \(settings.command[0]) (pid \(childPID)) exited (\(status)); restarting it in \(Self.seconds(backoffMs)); "
-                + "its unacknowledged events are sent again")
+            log("error", "ingest: \(settings.command[0]) (pid \(childPID)) \(Self.exited(status)); restarting it in "
+                + "\(Self.seconds(backoffMs)); its unacknowledged events are sent again")
         }
         phase = .waiting
         scheduleRestart()
@@ -353,6 +353,11 @@ public final class IngestDoor {
         let door = IngestDoor(loop: loop, store: store, settings: settings, timings: timings, environment: environment, log: log)
         door.start()
         return door
+    }
+
+    /// "exited with status 1", "exited: killed by signal 9 (Killed)".
+    static func exited(_ status: TerminationStatus) -> String {
+        status.signal != 0 ? "exited: \(status)" : "\(status)"
     }
 
     static func seconds(_ ms: UInt64) -> String {
