@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import MediaSyncCore
 
@@ -45,8 +46,13 @@ struct CheckConfig: ParsableCommand {
             lines.append("purge:     off (sources keep their files)")
         }
         if let ingest = config.ingest {
-            lines.append("ingest:    \(ingest.command.joined(separator: " "))"
-                + (ingest.verifyBeforePurge ? " (purge waits for its confirmation)" : ""))
+            var notes: [String] = []
+            if ingest.verifyBeforePurge { notes.append("purge waits for its confirmation") }
+            if ingest.outboxLimit != IngestSettings.defaultOutboxLimit { notes.append("outbox up to \(ingest.outboxLimit) events") }
+            lines.append("ingest:    \(ingest.command.joined(separator: " "))" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"))
+            if let problem = Self.programProblem(ingest.command[0]) {
+                lines.append("           warning: \(problem); mediasync will keep trying to start it (install it, or fix `ingest.command`)")
+            }
         }
         let jobs = config.jobs.count
         lines.append("")
@@ -63,5 +69,14 @@ struct CheckConfig: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Why the ingest program cannot be started as configured, or nil. A bare name is looked up in PATH.
+    static func programProblem(_ program: String) -> String? {
+        let candidates = program.contains("/") ? [program]
+            : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(program)" }
+        if candidates.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return nil }
+        if program.contains("/"), FileManager.default.fileExists(atPath: program) { return "\(program) is not executable" }
+        return program.contains("/") ? "\(program) does not exist" : "\(program) is not in PATH"
     }
 }

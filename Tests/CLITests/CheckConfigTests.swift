@@ -9,6 +9,21 @@ struct CheckConfigTests {
           - {name: box, transport: local, root: /in, folders: [x]}
         """
 
+    @Test func aMissingIngestProgramIsAWarningNotAnError() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let missing = try cli.write("missing.yaml", Self.validConfig
+            + "\ningest: {command: [/opt/nowhere/media-ingest, --db, x], outbox_limit: 5000}\n")
+        let result = try cli.run(["check-config", "--config", missing])
+        #expect(result.status == 0, "a program installed later is fine: \(result.stderr)")
+        #expect(result.stdout.contains("ingest:    /opt/nowhere/media-ingest --db x (purge waits for its confirmation; outbox up to 5000 events)"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("warning: /opt/nowhere/media-ingest does not exist"))
+        let present = try cli.write("present.yaml", Self.validConfig + "\ningest: {command: [python3, x.py]}\n")
+        let ok = try cli.run(["check-config", "--config", present])
+        #expect(ok.status == 0 && !ok.stdout.contains("warning:"), "python3 is found in PATH: \(ok.stdout)")
+    }
+
     @Test func brokenConfigPrintsEveryErrorWithItsLineAndExits2() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
