@@ -38,3 +38,23 @@ extension IngestDoorServeTests {
         #expect(serve.log.contains("ingest: started"))
     }
 }
+
+/// Stopping serve stops its ingest cleanly: the child gets end-of-input, commits, exits; serve exits 0.
+extension IngestDoorServeTests {
+    @Test func sigtermEndsTheIngestWithServe() throws {
+        let db = try IngestBackend.sqlite.open()
+        defer { db.close() }
+        let serve = try ServeHarness(folders: ["a"], extraConfig: IngestDoorCheck.config(db.argv))
+        try serve.makeFiles("a", count: 5, size: 24)
+        try serve.start()
+        defer { serve.stop() }
+        #expect(Watch.until(timeout: 30) { (try? db.count()) == 5 }, "log:\n\(serve.log.suffix(2000))")
+        let ingestPID = try #require(Self.ingestStatus(serve)["pid"] as? Int)
+        let asked = Date()
+        serve.signal(SIGTERM)
+        #expect(serve.exitStatus(timeout: 20) == 0, "log:\n\(serve.log.suffix(2000))")
+        #expect(Date().timeIntervalSince(asked) < 10, "the ingest exits at end of input; nobody waits for a timeout")
+        #expect(kill(pid_t(ingestPID), 0) != 0, "the ingest \(ingestPID) outlived serve")
+        #expect(!serve.log.contains("did not exit within"), "the ingest needed SIGTERM: \(serve.log.suffix(1500))")
+    }
+}
