@@ -44,6 +44,7 @@ public final class PurgeRun {
     private var onFinished: ((PurgeResult) -> Void)?
     private var child: Child?
     private var cancelled = false
+    private var waitingForIngest = false
     private var plan = PurgePlan()
     private var remaining: [PurgePlan.Deletion] = []
     private var result: PurgeResult
@@ -95,10 +96,12 @@ public final class PurgeRun {
         }
     }
 
-    /// Stops the running child; files already reported deleted stay in the audit.
+    /// Stops the running child; files already reported deleted stay in the audit. A purge waiting for the
+    /// ingest's answers ends at once (nothing was deleted yet).
     public func cancel() {
         cancelled = true
         child?.stop(grace: 2_000)
+        if waitingForIngest { fail("cancelled") }
     }
 
     // MARK: - Deciding
@@ -157,8 +160,11 @@ public final class PurgeRun {
         }
         let library = Array(config.library.utf8)
         let files = plan.deletions.map { IngestVerifyFile(libraryPath: LibraryPaths.join(library, $0.libraryPath), size: $0.size) }
+        waitingForIngest = true
         ingest.verify(files) { [weak self] answers, note in
-            guard let self else { return }
+            guard let self, waitingForIngest else { return }
+            waitingForIngest = false
+            guard !cancelled else { return }
             plan.applyCommitted({ answers[LibraryPaths.join(library, $0)] }, noAnswer: note ?? "the ingest gave no answer")
             carryOut()
         }

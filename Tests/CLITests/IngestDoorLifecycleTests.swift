@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// A config reload that points `ingest` at another program: the running supervisor stops the old ingest and
-/// sends new events to the new one, without a restart.
+/// The ingest under serve over its lifetime: a reload that points `ingest` at another program (the old one is
+/// stopped, new events go to the new one, no restart of serve), and stopping serve (the ingest ends with it).
 extension IngestDoorServeTests {
     @Test func aReloadSwitchesToTheNewIngest() throws {
         let first = try IngestBackend.sqlite.open()
@@ -56,5 +56,29 @@ extension IngestDoorServeTests {
         #expect(Date().timeIntervalSince(asked) < 10, "the ingest exits at end of input; nobody waits for a timeout")
         #expect(kill(pid_t(ingestPID), 0) != 0, "the ingest \(ingestPID) outlived serve")
         #expect(!serve.log.contains("did not exit within"), "the ingest needed SIGTERM: \(serve.log.suffix(1500))")
+    }
+}
+
+/// A purge waiting for verify answers does not hold up a stop: SIGTERM ends serve in a few seconds, and
+/// nothing was deleted without an answer.
+extension IngestDoorServeTests {
+    @Test func sigtermDuringAPurgeWaitingForVerify() throws {
+        let serve = try ServeHarness(folders: ["a"], extraConfig: "purge: {enabled: true, min_age: 1m}")
+        let script = serve.root + "/silent.py"
+        try IngestScripts.neverAcks.write(toFile: script, atomically: true, encoding: .utf8)
+        try serve.writeConfig(folders: ["a"], interval: "1h",
+                              extraConfig: "purge: {enabled: true, min_age: 1m}\n" + IngestDoorCheck.config([ingestPython, script]))
+        try serve.makeFiles("a", count: 5, size: 24)  // an hour old: past min_age
+        try serve.start()
+        defer { serve.stop() }
+        // The cycle's purge now waits for answers that never come (5 s hold, then 10 s).
+        #expect(Watch.until(timeout: 20) { serve.log.contains("silent ingest: ready") && serve.log.contains("src/a: done") == false },
+                "log:\n\(serve.log.suffix(2000))")
+        usleep(1_500_000)
+        let asked = Date()
+        serve.signal(SIGTERM)
+        #expect(serve.exitStatus(timeout: 30) == 0, "log:\n\(serve.log.suffix(2000))")
+        #expect(Date().timeIntervalSince(asked) < 5, "stopping waited \(Date().timeIntervalSince(asked)) s")
+        for i in 0..<5 { #expect(FileManager.default.fileExists(atPath: serve.sources + "/a/f\(i).png")) }
     }
 }
