@@ -83,7 +83,7 @@ final class DoorWorld {
         for index in first..<(first + count) {
             let path = library + "/f\(index).png"
             let bytes = content(index)
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
             let body = EventBody.fileSynced(cycle: 1, FileSynced(job: EventJob(source: "s", folder: "out"),
                                                                   path: Array("f\(index).png".utf8),
                                                                   libraryPath: Array(path.utf8), size: Int64(bytes.count),

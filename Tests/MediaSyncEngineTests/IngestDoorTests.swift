@@ -230,7 +230,7 @@ struct IngestDoorTests {
         let first = try #require(world.receivedLines().last?["metadata"] as? [String: Any])
         #expect(first["parameters"] as? String == parameters)
         #expect(first["width"] as? Int == 8 && first["kind"] as? String == "image" && first["format"] as? String == "png")
-        FileManager.default.createFile(atPath: world.library + "/f0.png", contents: Data("changed".utf8))
+        try Data("changed".utf8).write(to: URL(fileURLWithPath: world.library + "/f0.png"))
         kill(try #require(world.door.pid), SIGKILL)
         #expect(world.run(until: { world.receivedEventIDs().count == 2 }))
         let again = try #require(world.receivedLines().last?["metadata"] as? [String: Any])

@@ -10,8 +10,8 @@ enum OutboxMessage: Sendable {
     /// The answer to `load`: events after the asked id, cut before the first one still awaiting metadata
     /// when the child wants metadata.
     case loaded(generation: Int, items: [OutboxItem])
-    /// Acknowledged events removed.
-    case deleted(Int)
+    /// A delete of acknowledged events ended (the door counts the table again).
+    case deleted
     case failed(String)
 }
 
@@ -107,10 +107,11 @@ final class OutboxWorker: Sendable {
     func delete(_ ids: [Int64]) {
         storeQueue.async { [store, poster] in
             do {
-                poster.post(.deleted(try store.deleteOutbox(ids)))
+                try store.deleteOutbox(ids)
+                poster.post(.deleted)
             } catch {
                 poster.post(.failed("cannot remove acknowledged events from the ingest outbox: \(error)"))
-                poster.post(.deleted(0))
+                poster.post(.deleted)
             }
         }
     }

@@ -48,12 +48,6 @@ extension ManifestStore {
             """)
     }
 
-    /// Records one deletion, committed before the call returns: the audit must hold every file that is gone
-    /// even if mediasync is killed right after.
-    public func recordPurge(_ entry: PurgeAuditEntry) throws {
-        try recordPurges([entry])
-    }
-
     /// Records deletions in one transaction: all or none; with their ingest events (`outbox`, up to
     /// `outboxLimit` in all) in the same one.
     @discardableResult
