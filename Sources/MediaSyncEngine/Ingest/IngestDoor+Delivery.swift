@@ -194,6 +194,12 @@ extension IngestDoor {
             }
         } else if outboxCount * 2 < limit, outboxLevel != .normal {
             outboxLevel = .normal
+            if droppedSinceReport > 0 {
+                // Drops after the last once-a-minute report are not left untold.
+                log("error", "ingest: \(droppedSinceReport) more event\(droppedSinceReport == 1 ? " was" : "s were") not stored "
+                    + "while the outbox was full; `mediasync backfill` sends every library file again")
+                droppedSinceReport = 0
+            }
             log("info", "ingest: the outbox is down to \(outboxCount) events")
         }
     }

@@ -171,6 +171,7 @@ public final class IngestDoor {
         readyAt = nil
         haltAfterExit = false
         restartReason = nil
+        warnedUnknown = false
         let argv = settings.command
         var environment = Command.currentEnvironment().merging(extraEnvironment) { $1 }
         // The ingest is not the service: systemd's variables are not for it.
