@@ -48,6 +48,48 @@ class Store:
         raise NotImplementedError
 
 
+class SQLStore(Store):
+    """The `media_files` table of both reference ingests, on a DB-API connection `self.db`. A subclass opens
+    the connection and sets `UPSERT` (its SQL dialect's insert-or-update of a `file_row`) and `MARKER`, its
+    driver's parameter marker (`?` for sqlite3, `%s` for psycopg); the queries below are written with `?`."""
+
+    MARKER = "?"
+    UPSERT = None
+
+    def sql(self, text):
+        return text.replace("?", self.MARKER)
+
+    def file_synced(self, event, library_path, path, renamed_from):
+        self.db.execute(self.UPSERT, file_row(event, library_path, path, renamed_from))
+
+    def file_purged(self, event, library_path, path):
+        when, age = event.get("time") or now_utc(), event.get("age_s")
+        if library_path is not None:
+            cursor = self.db.execute(self.sql(
+                "UPDATE media_files SET purged_at = COALESCE(purged_at, ?), purge_age_s = COALESCE(purge_age_s, ?)"
+                " WHERE library_path = ?"), (when, age, library_path))
+        else:
+            cursor = self.db.execute(self.sql(
+                "UPDATE media_files SET purged_at = ?, purge_age_s = ?"
+                " WHERE job = ? AND path = ? AND size = ? AND purged_at IS NULL"),
+                (when, age, event.get("job"), path, event.get("size")))
+        return cursor.rowcount > 0
+
+    def verify(self, library_path, size, sha256):
+        row = self.db.execute(self.sql("SELECT size, sha256, purged_at FROM media_files WHERE library_path = ?"),
+                              (library_path,)).fetchone()
+        self.after_read()
+        if row is None or row[0] != size or row[2] is not None:
+            return False
+        return sha256 is None or row[1] == sha256
+
+    def after_read(self):
+        """Called after a read outside a batch (PostgreSQL ends its read-only transaction here)."""
+
+    def commit(self):
+        self.db.commit()
+
+
 def log(name, message):
     print(f"{name}: {message}", file=sys.stderr, flush=True)
 

@@ -67,39 +67,18 @@ ON CONFLICT (library_path) DO UPDATE SET
 """
 
 
-class PostgresStore(protocol.Store):
+class PostgresStore(protocol.SQLStore):
+    UPSERT = UPSERT
+    MARKER = "%s"
+
     def __init__(self, conninfo):
         self.db = psycopg.connect(conninfo)  # not autocommit: commit() ends each batch
         with self.db.cursor() as cursor:
             cursor.execute(SCHEMA)
         self.db.commit()
 
-    def file_synced(self, event, library_path, path, renamed_from):
-        self.db.execute(UPSERT, protocol.file_row(event, library_path, path, renamed_from))
-
-    def file_purged(self, event, library_path, path):
-        when, age = event.get("time") or protocol.now_utc(), event.get("age_s")
-        if library_path is not None:
-            cursor = self.db.execute(
-                "UPDATE media_files SET purged_at = COALESCE(purged_at, %s), purge_age_s = COALESCE(purge_age_s, %s)"
-                " WHERE library_path = %s", (when, age, library_path))
-        else:
-            cursor = self.db.execute(
-                "UPDATE media_files SET purged_at = %s, purge_age_s = %s"
-                " WHERE job = %s AND path = %s AND size = %s AND purged_at IS NULL",
-                (when, age, event.get("job"), path, event.get("size")))
-        return cursor.rowcount > 0
-
-    def verify(self, library_path, size, sha256):
-        row = self.db.execute("SELECT size, sha256, purged_at FROM media_files WHERE library_path = %s",
-                              (library_path,)).fetchone()
+    def after_read(self):
         # End the read-only transaction so the next batch starts fresh.
-        self.db.commit()
-        if row is None or row[0] != size or row[2] is not None:
-            return False
-        return sha256 is None or row[1] == sha256
-
-    def commit(self):
         self.db.commit()
 
 

@@ -59,39 +59,15 @@ ON CONFLICT (library_path) DO UPDATE SET
 """
 
 
-class SQLiteStore(protocol.Store):
+class SQLiteStore(protocol.SQLStore):
+    UPSERT = UPSERT
+
     def __init__(self, database):
         self.db = sqlite3.connect(database)
         self.db.execute("PRAGMA journal_mode = WAL")  # readers (your media app) do not block the ingest
         self.db.execute("PRAGMA synchronous = FULL")  # an acked event must survive a power cut
         self.db.execute("PRAGMA busy_timeout = 10000")
         self.db.executescript(SCHEMA)
-
-    def file_synced(self, event, library_path, path, renamed_from):
-        self.db.execute(UPSERT, protocol.file_row(event, library_path, path, renamed_from))
-
-    def file_purged(self, event, library_path, path):
-        when, age = event.get("time") or protocol.now_utc(), event.get("age_s")
-        if library_path is not None:
-            cursor = self.db.execute(
-                "UPDATE media_files SET purged_at = COALESCE(purged_at, ?), purge_age_s = COALESCE(purge_age_s, ?)"
-                " WHERE library_path = ?", (when, age, library_path))
-        else:
-            cursor = self.db.execute(
-                "UPDATE media_files SET purged_at = ?, purge_age_s = ?"
-                " WHERE job = ? AND path = ? AND size = ? AND purged_at IS NULL",
-                (when, age, event.get("job"), path, event.get("size")))
-        return cursor.rowcount > 0
-
-    def verify(self, library_path, size, sha256):
-        row = self.db.execute("SELECT size, sha256, purged_at FROM media_files WHERE library_path = ?",
-                              (library_path,)).fetchone()
-        if row is None or row[0] != size or row[2] is not None:
-            return False
-        return sha256 is None or row[1] == sha256
-
-    def commit(self):
-        self.db.commit()
 
 
 def main(argv):
