@@ -13,17 +13,8 @@ PURGE_FILES="${MEDIASYNC_BENCH_PURGE_FILES:-20000}"
 PURGE_FOLDERS=(txt2img-images img2img-images extras-images txt2img-grids)
 
 purge_prepare() {
-    local here; here="$(pwd)"
-    if [[ -n "${MEDIASYNC_BENCH_BINARY:-}" ]]; then
-        MEDIASYNC=$MEDIASYNC_BENCH_BINARY
-    else
-        swift build -c release --product mediasync >&2
-        MEDIASYNC="$(swift build -c release --show-bin-path)/mediasync"
-    fi
-    mkdir -p "$BENCH_DIR/tools"
-    if [[ ! -x "$BENCH_DIR/tools/gentree" || "$here/bin/bench.d/gentree.c" -nt "$BENCH_DIR/tools/gentree" ]]; then
-        "${CC:-cc}" -O2 -Wall -o "$BENCH_DIR/tools/gentree" "$here/bin/bench.d/gentree.c"
-    fi
+    bench_binary
+    bench_tools gentree
     PURGE_WORK="$BENCH_DIR/purge"
     rm -rf "$PURGE_WORK"
     mkdir -p "$PURGE_WORK"

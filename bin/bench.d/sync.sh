@@ -18,21 +18,29 @@ if [[ -n "${MEDIASYNC_BENCH_TREES:-}" ]]; then  # e.g. "small": only the trees n
     TREES=("${chosen[@]}")
 fi
 
-sync_prepare() {
-    local here; here="$(pwd)"
+# Shared by every section: MEDIASYNC (the release binary, or MEDIASYNC_BENCH_BINARY) and the C tools.
+bench_binary() {
     if [[ -n "${MEDIASYNC_BENCH_BINARY:-}" ]]; then
         MEDIASYNC=$MEDIASYNC_BENCH_BINARY
     else
         swift build -c release --product mediasync >&2
         MEDIASYNC="$(swift build -c release --show-bin-path)/mediasync"
     fi
-    mkdir -p "$BENCH_DIR/tools" "$BENCH_DIR/trees"
+}
+bench_tools() { # tool... : built into $BENCH_DIR/tools from bin/bench.d/<tool>.c when missing or older
+    mkdir -p "$BENCH_DIR/tools"
     local tool
-    for tool in runstat gentree; do
-        if [[ ! -x "$BENCH_DIR/tools/$tool" || "$here/bin/bench.d/$tool.c" -nt "$BENCH_DIR/tools/$tool" ]]; then
-            "${CC:-cc}" -O2 -Wall -o "$BENCH_DIR/tools/$tool" "$here/bin/bench.d/$tool.c"
+    for tool in "$@"; do
+        if [[ ! -x "$BENCH_DIR/tools/$tool" || "bin/bench.d/$tool.c" -nt "$BENCH_DIR/tools/$tool" ]]; then
+            "${CC:-cc}" -O2 -Wall -o "$BENCH_DIR/tools/$tool" "bin/bench.d/$tool.c"
         fi
     done
+}
+
+sync_prepare() {
+    bench_binary
+    bench_tools runstat gentree
+    mkdir -p "$BENCH_DIR/trees"
     RUNSTAT="$BENCH_DIR/tools/runstat"
     local spec name files lo hi label
     for spec in "${TREES[@]}"; do
