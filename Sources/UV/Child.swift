@@ -73,6 +73,21 @@ public final class Child {
         try stdin.write(bytes, completion: completion)
     }
 
+    /// Writes `bytes` to the child's stdin at the pace the child reads it, then sends EOF: a file list
+    /// of any size goes through without holding more than one chunk in the write queue. `completion`
+    /// runs once on the loop: nil when all was written, else the error (EPIPE: the child closed its
+    /// stdin or exited before reading everything; stdin is closed then too).
+    public func feedStdin(_ bytes: [UInt8], completion: ((UVError?) -> Void)? = nil) {
+        guard let stdin = process.stdin, stdin.state == .open else {
+            completion?(UVError.closed("write to stdin of \(process.command.executable)"))
+            return
+        }
+        stdin.writeAll(bytes) { [weak self] error in
+            if error == nil { self?.closeStdin() } else { stdin.close() }
+            completion?(error)
+        }
+    }
+
     /// Sends EOF to the child once everything written so far has gone out.
     public func closeStdin() {
         guard let stdin = process.stdin, stdin.state == .open else { return }

@@ -32,6 +32,11 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     /// tree it starts can be signalled with `Process.signalGroup` and a terminal's Ctrl-C does
     /// not reach it behind our back.
     public var ownProcessGroup: Bool
+    /// The kernel kills the child (SIGKILL) when we die, even by SIGKILL, so that no rsync of a killed
+    /// run goes on copying or deleting behind the next run's back. Done with util-linux's `setpriv
+    /// --pdeathsig KILL` in front of the executable (libuv has no hook between fork and exec for
+    /// `prctl(PR_SET_PDEATHSIG)`); where `setpriv` is missing the child is started as it is.
+    public var diesWithParent: Bool = false
 
     public init(_ executable: String, _ arguments: [String] = [],
                 environment: [String: String]? = nil, workingDirectory: String? = nil,

@@ -57,9 +57,18 @@ public final class Process: Handle {
 
     private static func spawn(loop: Loop, into memory: UnsafeMutableRawPointer,
                               command: Command, pipes: [Pipe?]) -> Int32 {
-        let argv = CStringArray([command.executable] + command.arguments)
+        var words = [command.executable] + command.arguments
+        if command.diesWithParent, let guardPath = deathSignalGuard {
+            // setpriv would report a missing program only by its exit status: look it up first, so a
+            // missing rsync still fails the spawn with ENOENT and its explanation.
+            guard let resolved = resolve(command.executable, path: command.environment?["PATH"]) else {
+                return UV_ENOENT.rawValue
+            }
+            words = [guardPath, "--pdeathsig", "KILL", "--", resolved] + command.arguments
+        }
+        let argv = CStringArray(words)
         let env = command.environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
-        let file = strdup(command.executable)
+        let file = strdup(words[0])
         let cwd = command.workingDirectory.map { strdup($0) }
         defer {
             argv.free()
@@ -104,6 +113,24 @@ public final class Process: Handle {
                 }
             }
         }
+    }
+
+    /// util-linux's setpriv, which sets the parent-death signal and then execs the real program.
+    private static let deathSignalGuard: String? = access("/usr/bin/setpriv", X_OK) == 0 ? "/usr/bin/setpriv" : nil
+
+    /// `name` as execvp would find it: itself when it has a slash, else the first executable in `path`
+    /// (ours when nil).
+    static func resolve(_ name: String, path: String?) -> String? {
+        if name.contains("/") { return name }
+        let search = path ?? getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in search.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (folder.isEmpty ? "." : String(folder)) + "/" + name
+            var info = stat()
+            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        return nil
     }
 
     /// Turns a spawn failure into advice naming what is missing.

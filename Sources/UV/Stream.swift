@@ -116,6 +116,32 @@ public class Stream: Handle {
         if let failure { throw failure }
     }
 
+    /// Writes all of `bytes`, however many, through the bounded queue: one chunk at a time, the next
+    /// when the previous one went out, so the peer's reading sets the pace and at most `chunk` bytes of
+    /// the copy wait in the queue. `completion` runs once, on the loop: nil when everything was
+    /// written, else the first error (the peer closed its end, or the stream was closed).
+    ///
+    ///     try pipe.writeAll(fileList) { error in if error == nil { child.closeStdin() } }
+    public func writeAll(_ bytes: [UInt8], chunk: Int = 256 * 1024, completion: ((UVError?) -> Void)? = nil) {
+        let size = max(1, min(chunk, writeQueueLimit))
+        func next(from offset: Int) {
+            guard offset < bytes.count else { completion?(nil); return }
+            let end = min(bytes.count, offset + size)
+            var failure: UVError?
+            bytes.withUnsafeBytes { all in
+                do throws(UVError) {
+                    try write(UnsafeRawBufferPointer(rebasing: all[offset..<end])) { error in
+                        if let error { completion?(error) } else { next(from: end) }
+                    }
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { completion?(failure) }
+        }
+        next(from: 0)
+    }
+
     /// Queues the UTF-8 bytes of `text`.
     public func write(_ text: String, completion: ((UVError?) -> Void)? = nil) throws(UVError) {
         try write(Array(text.utf8), completion: completion)

@@ -72,3 +72,33 @@ import Glibc
         }
     }
 }
+
+/// A file list far larger than a pipe's write queue reaches the child whole (issue: 60,000 names hung a cycle).
+@Suite struct ChildStdinFeedTests {
+    @Test func aListTenTimesTheQueueLimitReachesTheChildWhole() throws {
+        let box = Captured()
+        var fed: UVError?? = .none
+        let size = 10 * (1 << 20) + 7
+        try withLoop { loop in
+            let child = try capture(loop, sh("wc -c", stdin: .pipe), into: box)
+            #expect(size > (child.stdin?.writeQueueLimit ?? 0))
+            child.feedStdin(Array(repeating: 0x61, count: size)) { fed = .some($0) }
+        }
+        #expect(fed == .some(nil))
+        #expect(box.stdoutText.filter { !$0.isWhitespace } == String(size))
+        #expect(box.status?.succeeded == true)
+    }
+
+    @Test func aChildThatStopsReadingEndsTheFeedWithAnErrorNotAHang() throws {
+        let box = Captured()
+        var fed: UVError?? = .none
+        try withLoop { loop in
+            // Reads 1 KiB, then exits: the rest of an 8 MiB list cannot go anywhere.
+            let child = try capture(loop, sh("head -c 1024 >/dev/null", stdin: .pipe), into: box)
+            child.feedStdin(Array(repeating: 0x61, count: 8 << 20)) { fed = .some($0) }
+        }
+        #expect(box.status?.succeeded == true)
+        let error = try #require(fed ?? nil, "the feed must end with an error")
+        #expect(error.name == "EPIPE" || error.name == "ECANCELED")
+    }
+}
