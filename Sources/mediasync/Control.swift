@@ -43,7 +43,7 @@ struct Trigger: ParsableCommand {
         let done = finished["jobs_done"] as? Int ?? 0
         let files = finished["files"] as? Int ?? 0
         let bytes = (finished["bytes"] as? NSNumber)?.int64Value ?? 0
-        print("cycle \(finished["cycle"] as? Int ?? 0): \(done) of \(done + failed) jobs done, \(files) files, \(ViewFormat.bytes(bytes))"
+        print("cycle \(finished["cycle"] as? Int ?? 0): \(done) of \(done + failed) jobs done, \(ViewFormat.count(files, "file")), \(ViewFormat.bytes(bytes))"
               + (failed > 0 ? "; \(failed) failed" : ""))
         if failed > 0 { throw ExitCode(1) }
     }

@@ -31,7 +31,7 @@ final class OutputView {
         terminal.finish()
         let seconds = ViewFormat.elapsed(result.seconds)
         let line = "\(result.jobsDone) of \(result.jobsDone + result.jobsFailed) jobs done, "
-            + "\(result.files) files, \(ViewFormat.bytes(result.bytes)) in \(seconds)"
+            + "\(ViewFormat.count(result.files, "file")), \(ViewFormat.bytes(result.bytes)) in \(seconds)"
             + (result.jobsFailed > 0 ? "; \(result.jobsFailed) failed" : "") + "\n"
         TerminalView.writeAll(fd: 2, Array(line.utf8))
     }

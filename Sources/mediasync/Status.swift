@@ -61,7 +61,7 @@ struct Status: ParsableCommand {
         var rows = [["FOLDER", "LAST", "WHEN", "FILES", "BYTES", "NOTE"]]
         for job in reply["jobs"] as? [[String: Any]] ?? [] {
             let last = job["last"] as? [String: Any]
-            var note = last?["error"] as? String ?? ""
+            var note = last?["error"] as? String ?? last?["note"] as? String ?? ""
             if let skipped = job["skipped"] as? String { note = skipped }
             else if let until = job["backoff_until"] as? String { note = "backing off until \(local(until))" + (note.isEmpty ? "" : "; " + note) }
             rows.append([job["job"] as? String ?? "?",

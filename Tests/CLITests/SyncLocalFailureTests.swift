@@ -116,21 +116,57 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func aMissingSourceFolderFailsItsJobOnly() throws {
+    func aFolderNotCreatedYetIsAnEmptyFolderNotAFailure() throws {
+        // The README's own Forge example on a box that only ran txt2img: img2img and extras do not exist yet.
         let world = try SyncWorld()
-        try world.writeConfig(sources: [("alpha", ["here", "gone"], "")],
+        try world.writeConfig(sources: [("forge", ["txt2img-images", "img2img-images", "extras-images"], "purge: true")],
                               top: ["settle: 0s", "retry: {attempts: 2, backoff: 1s, max_backoff: 1s}"])
+        try RawFS.write(world.source("txt2img-images/x.png"), [1, 2, 3], mtime: Self.oldMtime)
+        let run = try world.sync()
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        run.checkEnvelope(jobs: 3)
+        let byJob = Dictionary(uniqueKeysWithValues: run.of("job_finished").map { ($0["job"] as? String ?? "", $0) })
+        #expect(byJob["forge/txt2img-images"]?["files"] as? Int == 1)
+        for job in ["forge/img2img-images", "forge/extras-images"] {
+            #expect(byJob[job]?["state"] as? String == "done", "\(job): \(byJob[job] ?? [:])")
+            #expect(byJob[job]?["files"] as? Int == 0)
+            #expect(byJob[job]?["note"] as? String == "not created yet")
+            #expect(byJob[job]?["attempts"] as? Int == 1, "a folder that is not there yet is not retried")
+        }
+        let infos = run.of("log").filter { ($0["message"] as? String ?? "").contains("is not created yet") }
+        #expect(infos.count == 2 && infos.allSatisfy { $0["level"] as? String == "info" }, "\(infos)")
+        // No purge of a folder that is not there.
+        #expect(run.of("purge_started").compactMap { $0["job"] as? String } == ["forge/txt2img-images"])
+        #expect(RawFS.read(world.inLibrary("forge/txt2img-images/x.png")) == [1, 2, 3])
+        #expect(!FileManager.default.fileExists(atPath: world.sourceRoot + "/img2img-images"), "mediasync must not create source folders")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aMissingRootOrAFolderThatCannotBeEnteredFailsItsJobOnce() throws {
+        let world = try SyncWorld()
+        let missingRoot = world.root + "/no-such-root"
+        try world.writeConfig(sources: [("alpha", ["here", "blocked"], "")],
+                              top: ["settle: 0s", "retry: {attempts: 2, backoff: 1s, max_backoff: 1s}"])
+        // A second source whose root is gone (a volume that is not mounted in the container).
+        var config = try String(contentsOfFile: world.configPath, encoding: .utf8)
+        config += "  - {name: beta, transport: local, root: \(missingRoot), folders: [output]}\n"
+        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
         try RawFS.write(world.source("here/x.png"), [1, 2, 3], mtime: Self.oldMtime)
+        // A file where the folder should be: it exists, but cannot be entered.
+        try RawFS.write(world.source("blocked"), [9], mtime: Self.oldMtime)
         let run = try world.sync()
         #expect(run.status == 1, "stderr: \(run.stderr)")
-        run.checkEnvelope(jobs: 2)
+        run.checkEnvelope(jobs: 3)
         let byJob = Dictionary(uniqueKeysWithValues: run.of("job_finished").map { ($0["job"] as? String ?? "", $0) })
         #expect(byJob["alpha/here"]?["state"] as? String == "done")
-        #expect(byJob["alpha/here"]?["files"] as? Int == 1)
-        #expect(byJob["alpha/gone"]?["state"] as? String == "failed")
-        let error = byJob["alpha/gone"]?["error"] as? String ?? ""
-        #expect(error.contains(world.sourceRoot + "/gone") && error.contains("does not exist"), "error: \(error)")
-        #expect(run.stderr.contains(world.sourceRoot + "/gone"))
+        let blocked = byJob["alpha/blocked"]?["error"] as? String ?? ""
+        #expect(byJob["alpha/blocked"]?["state"] as? String == "failed")
+        #expect(blocked.contains(world.sourceRoot + "/blocked") && blocked.contains("cannot be entered"), "error: \(blocked)")
+        let rootless = byJob["beta/output"]?["error"] as? String ?? ""
+        #expect(byJob["beta/output"]?["state"] as? String == "failed")
+        #expect(rootless.contains("the root \(missingRoot) does not exist") && rootless.contains("check `root:`"), "error: \(rootless)")
+        #expect(byJob["beta/output"]?["attempts"] as? Int == 1, "a missing root is not retried")
+        #expect(run.stderr.contains(missingRoot))
         #expect(RawFS.read(world.inLibrary("alpha/here/x.png")) == [1, 2, 3])
     }
 }

@@ -24,8 +24,11 @@ struct JobFailureTests {
         #expect(full.line == "gpu1/outputs: the library disk is full (/srv/media): No space left on device")
         let missing = attempt("listing", code: 3)
         #expect(!missing.retryable)
-        #expect(missing.line.contains("/app/outputs does not exist on the source (ssh root@gpu1:22)"))
-        #expect(missing.line.contains("check `root:` and `folders:`"))
+        #expect(missing.line.contains("root of /app/outputs does not exist on the source (ssh root@gpu1:22)"))
+        #expect(missing.line.contains("check `root:`"))
+        let blocked = attempt("listing", code: 5, messages: [remote("sh: 10: cd: can't cd to outputs")])
+        #expect(!blocked.retryable)
+        #expect(blocked.line == "gpu1/outputs: /app/outputs exists on the source (ssh root@gpu1:22) but cannot be entered (not a folder, or no permission): sh: 10: cd: can't cd to outputs")
         let noRsync = attempt(code: 127, messages: [remote("bash: line 1: rsync: command not found")])
         #expect(!noRsync.retryable && noRsync.line.contains("install it there"))
     }

@@ -36,25 +36,25 @@ private func makeTree(in dir: SyncTempDir, folder: [UInt8]) throws {
     _ = dir.withPath(folder + Array("/empty".utf8)) { mkdir($0, 0o755) }
 }
 
-private func runScript(folder: [UInt8], path: String? = nil) throws -> (stdout: [UInt8], stderr: String, status: Int32) {
+private func runScript(root: String, folder: [UInt8], path: String? = nil) throws -> (stdout: [UInt8], stderr: String, status: Int32) {
     var environment = ProcessInfo.processInfo.environment
     if let path { environment["PATH"] = path }
-    return try runProgram("/bin/sh", ["-c", RemoteListScript.text], stdin: RemoteListScript.stdin(folder: folder),
-                          environment: environment)
+    return try runProgram("/bin/sh", ["-c", RemoteListScript.text],
+                          stdin: RemoteListScript.stdin(root: Array(root.utf8), folder: folder), environment: environment)
 }
 
 private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
 
 @Suite struct SyncRemoteListingRealTests {
     // A folder name that would run `touch pwned` if it ever reached a shell as code.
-    let folderName = Array("out $(touch pwned) `touch pwned2` 'x\n".utf8)
+    let folderName = Array("out $(touch pwned) `touch pwned2` 'x".utf8)
 
     @Test func findBranchListsTheTreeExactly() throws {
         let dir = try SyncTempDir()
         defer { dir.remove() }
         try makeTree(in: dir, folder: folderName)
         let before = Int64(time(nil))
-        let result = try runScript(folder: dir.bytes(folderName))
+        let result = try runScript(root: dir.path, folder: folderName)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let listing = try RemoteListingParser.parseScriptOutput(result.stdout)
         #expect(listing.format == .find)
@@ -79,7 +79,7 @@ private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
             exec /usr/bin/find "$@"
             """.write(toFile: bin + "/find", atomically: true, encoding: .utf8)
         chmod(bin + "/find", 0o755)
-        let result = try runScript(folder: dir.bytes(folderName), path: bin + ":/usr/bin:/bin")
+        let result = try runScript(root: dir.path, folder: folderName, path: bin + ":/usr/bin:/bin")
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let listing = try RemoteListingParser.parseScriptOutput(result.stdout)
         #expect(listing.format == .rsync)
@@ -102,11 +102,34 @@ private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
         #expect(fileSet(files) == fileSet(treeFiles))
     }
 
-    @Test func missingFolderFailsWithStatusAndMessage() throws {
-        let result = try runScript(folder: Array("/nonexistent/mediasync-\(getpid())".utf8))
+    @Test func missingRootFailsWithStatusAndMessage() throws {
+        let result = try runScript(root: "/nonexistent/mediasync-\(getpid())", folder: Array("outputs".utf8))
         #expect(result.status == 3)
         #expect(result.stderr.contains("nonexistent"))
         #expect(throws: RemoteListingError.self) { try RemoteListingParser.parseScriptOutput(result.stdout) }
+    }
+
+    @Test func aFolderNotCreatedYetUnderAnExistingRootIsAnEmptyListing() throws {
+        // Forge makes img2img-images only when that tab is first used.
+        let dir = try SyncTempDir()
+        defer { dir.remove() }
+        let before = Int64(time(nil))
+        let result = try runScript(root: dir.path, folder: Array("outputs/img2img-images".utf8))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let listing = try RemoteListingParser.parseScriptOutput(result.stdout)
+        #expect(listing.format == .absent)
+        #expect(listing.files.isEmpty)
+        #expect(listing.now >= before && listing.now <= before + 60)
+    }
+
+    @Test func aFolderThatExistsButCannotBeEnteredStaysAnError() throws {
+        // A regular file where the folder should be: `cd` fails whoever we are (root passes any mode bits).
+        let dir = try SyncTempDir()
+        defer { dir.remove() }
+        try dir.makeFile(Array("outputs".utf8), size: 3, mtime: 1_700_000_000)
+        let result = try runScript(root: dir.path, folder: Array("outputs".utf8))
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("outputs"))
     }
 
     @Test func scriptHasNoSingleQuoteSoSshQuotingIsExact() {

@@ -202,6 +202,11 @@ extension ConfigParser {
                           fix: "write the full path \(where_), e.g. `root: /app/outputs`")
             return nil
         }
+        if path.contains(where: \.isNewline) {
+            // The listing and purge scripts read paths line by line from stdin.
+            reader.report(entry.value, entry.path, "has a line break in it", fix: "write the folder's path on one line, e.g. `root: /app/outputs`")
+            return nil
+        }
         return path
     }
 

@@ -32,6 +32,7 @@ public enum ConfigPath {
     public static func problemAsRelativePath(_ path: String) -> String? {
         if path.isEmpty { return "is empty" }
         if path.hasPrefix("/") { return "`\(path)` is an absolute path" }
+        if path.contains(where: \.isNewline) { return "has a line break in it" }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         if parts.contains("..") { return "`\(path)` has a `..` component, which would escape" }
         if parts.contains(".") { return "`\(path)` has a `.` component" }

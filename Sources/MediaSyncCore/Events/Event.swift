@@ -84,9 +84,12 @@ public struct JobFinished: Sendable, Equatable {
     public var attempts: Int
     /// One line a person understands, e.g. "ssh: connect to host 1.2.3.4 port 41022: Connection refused".
     public var error: String?
+    /// What else a person should know of a job that succeeded, e.g. "not created yet" for a folder the
+    /// generator has not made yet.
+    public var note: String?
 
     public init(job: EventJob, state: State, files: Int, bytes: Int64, seconds: Double, exitCode: Int32?,
-                attempts: Int, error: String? = nil) {
+                attempts: Int, error: String? = nil, note: String? = nil) {
         self.job = job
         self.state = state
         self.files = files
@@ -95,6 +98,7 @@ public struct JobFinished: Sendable, Equatable {
         self.exitCode = exitCode
         self.attempts = attempts
         self.error = error
+        self.note = note
     }
 }
 
@@ -203,6 +207,7 @@ public enum EventBody: Sendable {
             if let code = f.exitCode { o.field("exit_code", Int(code)) } else { o.null("exit_code") }
             o.field("attempts", f.attempts)
             if let error = f.error { o.field("error", error) }
+            if let note = f.note { o.field("note", note) }
         case let .cycleFinished(cycle, f):
             o.field("cycle", cycle)
             o.field("jobs_done", f.jobsDone)

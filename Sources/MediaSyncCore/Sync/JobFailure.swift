@@ -31,9 +31,12 @@ public struct JobFailure: Sendable, Equatable {
         /// The folder's path on the source, and how the source is reached, for messages.
         public var sourceFolder: String
         public var transport: String
+        /// The source's `root:`, for a listing that could not enter it.
+        public var sourceRoot: String
 
         public init(job: String, what: String, code: Int32, signal: Int32, status: String, messages: [RsyncMessage], stop: Stop?,
-                    pendingFiles: Int, stallTimeout: Duration, library: String, sourceFolder: String, transport: String) {
+                    pendingFiles: Int, stallTimeout: Duration, library: String, sourceFolder: String, transport: String,
+                    sourceRoot: String = "") {
             self.job = job
             self.what = what
             self.code = code
@@ -46,13 +49,16 @@ public struct JobFailure: Sendable, Equatable {
             self.library = library
             self.sourceFolder = sourceFolder
             self.transport = transport
+            self.sourceRoot = sourceRoot
         }
 
         var diskFull: Bool {
             messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
         }
-        /// The listing script exits 3 when it cannot enter the folder: it will not appear within this cycle.
-        var folderMissing: Bool { what == "listing" && signal == 0 && code == 3 }
+        /// The listing script exits 3 when it cannot enter the source's root, 5 when the folder exists but
+        /// cannot be entered: neither mends itself within this cycle. (A folder that does not exist yet under
+        /// its root is an empty listing, not a failure.)
+        var folderMissing: Bool { what == "listing" && signal == 0 && (code == 3 || code == 5) }
         /// The container runtime said the container exists but is stopped (docker, podman wording).
         var containerNotRunning: Bool {
             messages.contains { m in
@@ -81,6 +87,11 @@ public struct JobFailure: Sendable, Equatable {
         return JobFailure(line: line, retryable: retryable)
     }
 
+    /// The shell's own words (`cd: can't cd to x`), without its `sh: 1:` prefix noise.
+    private static func firstRemoteLine(_ a: Attempt) -> String? {
+        a.messages.first { $0.severity != .info }.map { $0.text }
+    }
+
     private static func describe(_ a: Attempt) -> String {
         if a.stop == .stalled {
             return "\(a.job): no progress for \(DurationSyntax.format(a.stallTimeout)); \(a.what) was stopped"
@@ -92,8 +103,14 @@ public struct JobFailure: Sendable, Equatable {
         if a.messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
             return "\(a.job): rsync is not installed on the source (\(a.transport)); install it there, e.g. `apt-get install rsync`"
         }
+        if a.folderMissing && a.code == 5 {
+            return "\(a.job): \(a.sourceFolder) exists on the source (\(a.transport)) but cannot be entered (not a folder, or no permission)"
+                + (firstRemoteLine(a).map { ": \($0)" } ?? "")
+        }
         if a.folderMissing {
-            return "\(a.job): the folder \(a.sourceFolder) does not exist on the source (\(a.transport)) or cannot be entered; check `root:` and `folders:` in the config"
+            let root = a.sourceRoot.isEmpty ? "the root of \(a.sourceFolder)" : "the root \(a.sourceRoot)"
+            return "\(a.job): \(root) does not exist on the source (\(a.transport)) or cannot be entered; check `root:` in the config"
+                + " (or whether the container's volume is mounted)"
         }
         if let message = RsyncExit.mostTellingMessage(exitCode: a.code, messages: a.messages) {
             return "\(a.job): \(message.text)"

@@ -1,25 +1,38 @@
 /// The fixed shell script that lists one folder of a source in a single remote call.
 ///
 /// Run it as `sh -c "$text"` (ssh: `ssh host sh -c '<text>'`; docker: `docker exec -i C sh -c <text>`) and
-/// write `stdin(folder:)` to its standard input. It prints the source's clock (`date +%s`) on the first
-/// line, then `find` or `rsync` on the second line, then the listing in that format: GNU find's
-/// `%T@ %s %P\0` records, or `rsync -r --list-only` lines where find has no `-printf` (busybox).
+/// write `stdin(root:folder:)` to its standard input. It prints the source's clock (`date +%s`) on the first
+/// line, then `find`, `rsync` or `absent` on the second line, then the listing in that format: GNU find's
+/// `%T@ %s %P\0` records, or `rsync -r --list-only` lines where find has no `-printf` (busybox). `absent`
+/// means the root is there but the folder is not (yet): Forge creates `img2img-images` only when that tab is
+/// first used, so such a folder is an empty one, not an error.
+///
+/// Exit codes: 2 no path on stdin, 3 the root cannot be entered (missing or not allowed), 4 no clock,
+/// 5 the folder exists but cannot be entered. find's own 1 when entries vanish while it reads them (a
+/// generator or a person deleting) comes through as it is: its listing is complete for the rest, and
+/// `ListingExit` tells those messages from real failures.
 ///
 /// Why it cannot be injected: the script is a constant; no byte of the folder path or of any file name is
-/// ever part of a command string. The path arrives on stdin, is stored with a command substitution into a
-/// variable and is only ever expanded inside double quotes, which the shell never parses again. The text
+/// ever part of a command string. The paths arrive on stdin, are stored with a command substitution into
+/// variables and are only ever expanded inside double quotes, which the shell never parses again. The text
 /// holds no single quote, so wrapping it in `'...'` for ssh's remote shell is exact.
 public enum RemoteListScript {
     /// The script text. It changes only with a new listing format (bump the parser with it).
     public static let text: String = """
         unset CDPATH
         export LC_ALL=C TZ=UTC
-        d=$(tr -d "\\000"; echo /)
-        d=${d%/}
-        if [ -z "$d" ]; then echo "mediasync-list: no folder path on stdin" >&2; exit 2; fi
-        case $d in /*) ;; *) d=./$d ;; esac
-        cd -- "$d" || exit 3
+        nl=$(printf "\\nx"); nl=${nl%x}
+        a=$(tr "\\000" "\\n"; echo /)
+        r=${a%%"$nl"*}
+        f=${a#*"$nl"}; f=${f%%"$nl"*}
+        if [ -z "$r" ] || [ "$r" = "$a" ]; then echo "mediasync-list: no folder path on stdin" >&2; exit 2; fi
+        case $r in /*) ;; *) r=./$r ;; esac
+        cd -- "$r" || exit 3
         date +%s || exit 4
+        if [ -n "$f" ]; then
+          if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo absent; exit 0; fi
+          cd -- "$f" || exit 5
+        fi
         if find . -maxdepth 0 -printf "" >/dev/null 2>&1; then
           echo find
           exec find . -type f -printf "%T@ %s %P\\0"
@@ -28,10 +41,10 @@ public enum RemoteListScript {
         exec rsync -r --list-only ./
         """
 
-    /// The bytes to write to the script's stdin for `folder`: the path, then one NUL.
-    /// A NUL inside a path is impossible on POSIX, so the terminator cannot be forged.
-    public static func stdin(folder: [UInt8]) -> [UInt8] {
-        folder + [0]
+    /// The bytes to write to the script's stdin: the source's root and the folder below it, each ended by
+    /// a NUL (the script reads them as lines: the config refuses line breaks in both).
+    public static func stdin(root: [UInt8], folder: [UInt8]) -> [UInt8] {
+        root + [0] + folder + [0]
     }
 
     /// The remote command string for ssh, whose remote shell parses its command: `sh -c '<text>'`.

@@ -21,8 +21,8 @@ public struct RemoteFile: Hashable, Sendable {
 
 /// A folder's listing: its regular files and the source's clock when it was taken.
 public struct RemoteListing: Equatable, Sendable {
-    /// Which program produced the records.
-    public enum Format: String, Sendable { case find, rsync }
+    /// Which program produced the records; `absent` when the folder does not exist (yet) under its root.
+    public enum Format: String, Sendable { case find, rsync, absent }
 
     /// The source's `date +%s` when listing began: ages are measured against this, never the host's clock.
     public var now: Int64
@@ -81,8 +81,10 @@ public enum RemoteListingParser {
             return RemoteListing(now: now, files: try parseFindRecords(body, firstLine: 3), format: .find)
         case "rsync":
             return RemoteListing(now: now, files: try parseRsyncListOnly(body, firstLine: 3), format: .rsync)
+        case "absent" where body.isEmpty:
+            return RemoteListing(now: now, files: [], format: .absent)
         default:
-            throw RemoteListingError(line: 2, reason: "expected `find` or `rsync`", bytes: formatLine)
+            throw RemoteListingError(line: 2, reason: "expected `find`, `rsync` or `absent`", bytes: formatLine)
         }
     }
 

@@ -84,9 +84,9 @@ public struct TransportCommands: Sendable, Equatable {
         }
     }
 
-    /// The bytes the listing child reads on stdin: the folder's full path, NUL-terminated.
+    /// The bytes the listing child reads on stdin: the source's root and the folder below it.
     public func listStdin(folder: String) -> [UInt8] {
-        RemoteListScript.stdin(folder: Array(source.path(of: folder).utf8))
+        RemoteListScript.stdin(root: Array(source.root.utf8), folder: Array(folder.utf8))
     }
 
     // MARK: transfer

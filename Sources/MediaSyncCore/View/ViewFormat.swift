@@ -12,6 +12,9 @@ public enum ViewFormat {
     }
 
     /// A rate in bytes per second: `12.3 MiB/s`.
+    /// `1 file`, `3 files`: a count with its noun, singular for one.
+    public static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     public static func rate(_ bytesPerSecond: Int64) -> String { bytes(bytesPerSecond) + "/s" }
 
     /// Whole seconds as `45s`, `1m05s`, `2h03m`; `--` when unknown.

@@ -86,7 +86,7 @@ public final class PurgeRun {
         }
         var output: [UInt8] = []
         runChild("listing", commands.listArgv(folder: job.folder), input: commands.listStdin(folder: job.folder),
-                 onStdout: { output.append(contentsOf: $0) }) { [unowned self] error in
+                 vanishedIsFine: true, onStdout: { output.append(contentsOf: $0) }) { [unowned self] error in
             if let error { return fail(error) }
             do {
                 makePlan(try RemoteListingParser.parseScriptOutput(output))
@@ -345,27 +345,47 @@ public final class PurgeRun {
         callback(result)
     }
 
-    /// Runs one child to its end; `then` gets nil on success, else one line naming what failed.
-    private func runChild(_ what: String, _ argv: [String], input: [UInt8],
+    /// Runs one child to its end; `then` gets nil on success, else one line naming what failed. With
+    /// `vanishedIsFine` (the listing), an exit whose only complaints are files that vanished meanwhile (a
+    /// generator, a person or an interrupted purge deleting) counts as a success.
+    private func runChild(_ what: String, _ argv: [String], input: [UInt8], vanishedIsFine: Bool = false,
                           onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
                           then: @escaping (String?) -> Void) {
         guard !cancelled else { return then("cancelled") }
-        var stderr: [UInt8] = []
-        let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
+        var stderrLines = RsyncOutputParser(stream: .stderr)
+        var vanished = VanishedFiles()
+        var lastComplaint: String?
+        let take: (RsyncRecord) -> Void = { record in
+            guard case .message(let message) = record else { return }
+            vanished.add(message)
+            if !VanishedFiles.isAboutVanishedFiles(message.text) { lastComplaint = message.text }
+        }
+        var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        command.diesWithParent = true
         do {
             let started = try Child(loop: loop, command: command, onStdout: onStdout, onStderr: { bytes in
-                if stderr.count < 4096 { stderr.append(contentsOf: bytes) }
+                stderrLines.feed(bytes, take)
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
                 child = nil
+                stderrLines.finish(take)
                 if status.succeeded { return then(nil) }
-                let said = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+                if vanishedIsFine, !cancelled,
+                   let count = vanished.completeDespite(code: Int32(truncatingIfNeeded: status.code), signal: status.signal) {
+                    log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
+                    return then(nil)
+                }
                 then("the \(what) on \(job.source.transport.summary) failed (\(status))"
-                     + (said.map { ": \($0)" } ?? ""))
+                     + (lastComplaint.map { ": \($0)" } ?? ""))
             })
             child = started
-            try started.write(input)
-            started.closeStdin()
+            // Fed as the child reads: a checksum list or a batch can be larger than one write may queue.
+            started.feedStdin(input) { [unowned self] error in
+                guard let error, error.name != "EPIPE", error.name != "ECANCELED" else { return }
+                lastComplaint = "cannot hand \(argv[0]) its input: \(error)"
+                log("error", lastComplaint!)
+                started.stop(grace: 2_000)
+            }
         } catch {
             then("cannot start \(argv[0]) for the \(what): \(error)")
         }

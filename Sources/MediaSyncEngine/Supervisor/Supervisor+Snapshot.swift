@@ -75,6 +75,7 @@ extension Supervisor {
                     if let code = last.exitCode { l.field("exit_code", Int(code)) } else { l.null("exit_code") }
                     l.field("attempts", last.attempts)
                     if let error = last.error { l.field("error", error) }
+                    if let note = last.note { l.field("note", note) }
                 }
             }
         }

@@ -20,6 +20,8 @@ final class JobRun {
     private(set) var bytesHome: Int64 = 0
     private(set) var errorLine: String?
     private(set) var succeeded = false
+    /// Said in `job_finished` and by `status` about a job that succeeded, e.g. "not created yet".
+    private(set) var note: String?
     /// The purge after this job's sync, when one ran: its result counts in the cycle's summary.
     private(set) var purgeResult: PurgeResult?
     private var purge: PurgeRun?
@@ -103,10 +105,18 @@ final class JobRun {
     }
 
     private func listingFinished(_ status: TerminationStatus) {
-        hasListed = status.succeeded
+        // find exits 1 when files vanish while it lists them; what it printed is complete for the rest.
+        let vanished = stopReason == nil
+            ? VanishedFiles.completeDespite(code: Int32(truncatingIfNeeded: status.code), signal: status.signal, messages: messages)
+            : nil
+        hasListed = vanished != nil
         cycle.listingEnded(self)
-        guard status.succeeded else {
+        guard let vanished else {
             return failedAttempt(status: status, what: "listing")
+        }
+        if vanished > 0 {
+            cycle.log("info", "\(job.id): \(ViewFormat.count(vanished, "file")) vanished while the folder was listed (deleted at the source)",
+                      job: self)
         }
         let listing: RemoteListing
         do {
@@ -116,6 +126,13 @@ final class JobRun {
             return finish(failedWith: "\(job.id): the listing from the source could not be read: \(error)", exitCode: nil)
         }
         listingOutput = []
+        if listing.format == .absent {
+            // Forge creates a folder only when its tab is first used: an empty folder, not an error.
+            note = "not created yet"
+            cycle.log("info", "\(job.id): \(job.source.path(of: job.folder)) is not created yet on the source; nothing to sync", job: self)
+            _ = cycle.progress.plan(id, files: 0, bytes: 0, at: cycle.now)
+            return finishDone(exitCode: nil, mayPurge: false)
+        }
         makePlan(listing)
     }
 
@@ -215,6 +232,19 @@ final class JobRun {
         for path in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { moveHome(path, final: true) }
         let code = Int32(truncatingIfNeeded: status.code)
         if pending.isEmpty && status.signal == 0 && stopReason == nil {
+            return finishDone(exitCode: code, mayPurge: code == 0)
+        }
+        if stopReason == nil, let vanished = VanishedFiles.completeDespite(code: code, signal: status.signal, messages: messages),
+           vanished > 0 {
+            // Deleted at the source after the listing: not in the manifest, so nothing is lost; if they come
+            // back, a later cycle lists them again.
+            let gone = pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) })
+            pending.removeAll()
+            for path in gone {
+                cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: path, reason: "vanished"))
+            }
+            cycle.log("info", "\(job.id): \(ViewFormat.count(gone.count, "file")) vanished at the source during the transfer; the rest is home",
+                      job: self)
             return finishDone(exitCode: code)
         }
         failedAttempt(status: status, what: "rsync")
@@ -284,7 +314,7 @@ final class JobRun {
             job: job.id, what: what, code: code, signal: status.signal, status: status.description, messages: messages,
             stop: stopReason, pendingFiles: pending.count, stallTimeout: cycle.config.stallTimeout,
             library: cycle.config.library, sourceFolder: job.source.path(of: job.folder),
-            transport: job.source.transport.summary))
+            transport: job.source.transport.summary, sourceRoot: job.source.root))
         let line = failure.line
         if stopReason == .cancelled {
             return finish(failedWith: line, exitCode: lastExitCode)
@@ -315,12 +345,13 @@ final class JobRun {
         cycle.schedule()
     }
 
-    private func finishDone(exitCode: Int32?) {
+    private func finishDone(exitCode: Int32?, mayPurge: Bool = true) {
         child = nil
         succeeded = true
-        // Only a whole sync may purge: rsync said 0 (or had nothing to copy) and nothing was stopped. Files
-        // deferred as settling or changed are not in the manifest as they are now, so the plan keeps them.
-        if cycle.purgeEnabled(for: job), exitCode == nil || exitCode == 0, stopReason == nil {
+        // Only a whole sync may purge: every planned file is home or was deferred (settling, changed, vanished
+        // at the source: none of those is in the manifest as it is now, so the purge plan keeps it) and
+        // nothing was stopped.
+        if mayPurge, cycle.purgeEnabled(for: job), stopReason == nil {
             return startPurge(exitCode: exitCode)
         }
         _ = cycle.progress.transition(id, to: .done, at: cycle.now)
@@ -362,7 +393,7 @@ final class JobRun {
         cycle.flushBatch()
         cycle.emit(.jobFinished(cycle: cycle.cycleID, JobFinished(
             job: eventJob, state: state, files: filesHome, bytes: bytesHome, seconds: cycle.now - startedAt,
-            exitCode: exitCode, attempts: attempts, error: error)))
+            exitCode: exitCode, attempts: attempts, error: error, note: note)))
         cycle.jobEnded(self)
     }
 
@@ -373,8 +404,9 @@ final class JobRun {
         lastActivity = cycle.now
         messages = []
         stderrParser = RsyncOutputParser(stream: .stderr)
-        let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
+        var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        command.diesWithParent = true
         do {
             let started = try Child(loop: cycle.loop, command: command, onStdout: onStdout, onStderr: { [unowned self] bytes in
                 stderrParser.feed(bytes) { record in
@@ -388,8 +420,15 @@ final class JobRun {
                 onFinished(status)
             })
             child = started
-            try started.write(input)
-            started.closeStdin()
+            // Fed as the child reads (a first sync can plan 100,000 names, far more than one write may
+            // queue). A child that stops reading ends with its own exit and messages; any other failure to
+            // feed it is told and the child stopped, so the job never waits on a child that waits on us.
+            started.feedStdin(input) { [unowned self] error in
+                guard let error, error.name != "EPIPE", error.name != "ECANCELED", child === started else { return }
+                messages.append(RsyncMessage(severity: .error, origin: .rsync,
+                                             text: "cannot hand \(argv[0]) its input: \(error)"))
+                started.stop(grace: cycle.options.stopGraceMs)
+            }
         } catch {
             finish(failedWith: "\(job.id): cannot start \(argv[0]): \(error)", exitCode: nil)
         }
