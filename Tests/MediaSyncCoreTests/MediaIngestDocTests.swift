@@ -63,9 +63,18 @@ import Testing
         #expect(replies[6...9].map { $0["id"] as? Int } == [1, 2, 3, 4])
         #expect(replies[6...9].map { $0["committed"] as? Bool } == [true, false, false, true])
 
-        let rows = String(decoding: try runTool(["sqlite3", "-separator", "|", db.path,
+        // Read with python3's own sqlite3 module (the ingest already needs python3; the sqlite3 program is
+        // not on a fresh machine), printed as the sqlite3 shell would: `|` between columns, NULL as nothing.
+        let query = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            for sql in sys.argv[2:]:
+                for row in db.execute(sql):
+                    print("|".join("" if v is None else str(v) for v in row))
+            """
+        let rows = String(decoding: try runTool(["python3", "-c", query, db.path,
             "select library_path, sha256, width, parameters is not null, prompt is not null, source_gone from media "
-            + "order by library_path; select count(*) from seen;"]), as: UTF8.self)
+            + "order by library_path", "select count(*) from seen"]), as: UTF8.self)
         #expect(rows == """
             \(forgeURL.path)|\(forgeMeta.sha256!)|32|1|0|1
             \(comfyURL.path)|\(comfyMeta.sha256!)|24|0|1|0
