@@ -36,12 +36,10 @@ import Testing
         kill(pid, SIGKILL)
         _ = Spawn.wait(pid)
         #expect(seen >= 50, "the purge did not get going: \(seen) file_purged events")
-        // The delete script is an orphan now: it finishes its folder's `rm` and ends at its next write into
-        // the closed pipe. Wait until no process works inside the test's folder any more (its cwd is there),
-        // as a user restarting after a crash would find it: a purge started while the orphan still deletes
-        // can miss those files in the audit (a known limit, see docs/operations.md).
-        let orphanDeadline = Date().addingTimeInterval(30)
-        while Date() < orphanDeadline && Self.processesWorking(in: world.root) > 0 { usleep(50_000) }
+        // The delete script dies with mediasync (its parent-death signal): nothing of the killed run may
+        // still be deleting 5 s later (its cwd is inside the test's folder while it works).
+        let stopped = Watch.until(timeout: 5) { Self.processesWorking(in: world.root) == 0 }
+        #expect(stopped, "the killed purge's delete script still runs 5 s later")
 
         /// Right after the kill the audit may miss the files deleted as it died (the last one, lines still in the pipe);
         /// the next run completes it from the batch's intent, and then the audit and the source agree exactly.
