@@ -189,3 +189,65 @@ struct SyncLiveSourceTests {
         #expect(TreeSnapshot(library).files.count == 3, "no ~N copy of a half state")
     }
 }
+
+/// The stall watchdog covers the purge's children too.
+@Suite("purge: a frozen source")
+struct PurgeStallTests {
+    @Test("a delete script frozen mid-batch (a paused container) is stopped after stall_timeout and the purge says why")
+    func frozenDeleteScript() throws {
+        let h = try SyncHarness("pst")
+        let root = h.temp.sub("src")
+        _ = try SyncLiveSourceTests.makeFolder(root + "/out", count: 3_000)
+        var source = h.localSource("box", root: root, folders: ["out"])
+        #expect(try h.run(h.config([source])).result.files == 3_000)
+        source.purge = true
+        var config = h.config([source], stall: .seconds(2))
+        config.purge = PurgeSettings(enabled: true, minAge: .seconds(3600))
+        // Freeze the delete script (its working folder is the source folder) once it has started deleting.
+        let frozen = Locked<pid_t?>(nil)
+        let freezer = Thread { [root] in
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                for pid in SyncHarnessPids.working(in: root + "/out") where FileManager.default.fileExists(atPath: "/proc/\(pid)") {
+                    let remaining = (try? FileManager.default.contentsOfDirectory(atPath: root + "/out").count) ?? 3_000
+                    if remaining < 2_900 { kill(pid, SIGSTOP); frozen.set(pid); return }
+                }
+                usleep(2_000)
+            }
+        }
+        freezer.start()
+        let started = Date()
+        let results = try PurgeRunner.run(config: config, options: PurgeOptions(childEnvironment: h.options.childEnvironment)) { _ in }
+        let took = Date().timeIntervalSince(started)
+        let pid = try #require(frozen.get(), "the delete script was never seen deleting")
+        defer { kill(pid, SIGCONT) }
+        let error = try #require(results.first?.error, "the purge did not fail: \(results)")
+        #expect(error.contains("no progress for 2s") && error.contains("purge"), "error: \(error)")
+        #expect(took < 60, "the frozen purge held the run for \(took)s")
+        #expect((results.first?.deleted ?? 0) > 0)
+        // What was deleted before the freeze is audited; the rest is still at the source, with its copy.
+        let left = try FileManager.default.contentsOfDirectory(atPath: root + "/out").count
+        #expect(left + (results.first?.deleted ?? 0) <= 3_000)
+    }
+}
+
+/// A value shared between a test and the thread it starts.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
+
+enum SyncHarnessPids {
+    /// Pids whose working folder is `folder` (the delete and list scripts `cd` into the source folder).
+    static func working(in folder: String) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                  cwd == folder else { return nil }
+            return pid
+        }
+    }
+}

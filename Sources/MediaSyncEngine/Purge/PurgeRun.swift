@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MediaSyncCore
 import UV
 
@@ -363,12 +362,28 @@ public final class PurgeRun {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
+        // The stall watchdog covers the purge's children too: a source frozen mid-listing or mid-delete
+        // (a paused container) would otherwise hold the job, and a one-shot purge, for ever.
+        let loop = self.loop
+        var lastOutput = loop.now
+        var stalled = false
+        let stallMs = UInt64(config.stallTimeout.components.seconds) * 1000
+        let watchdog = try? UV.Timer(loop: loop)
         do {
-            let started = try Child(loop: loop, command: command, onStdout: onStdout, onStderr: { bytes in
+            let started = try Child(loop: loop, command: command, onStdout: { bytes in
+                lastOutput = loop.now
+                onStdout(bytes)
+            }, onStderr: { bytes in
+                lastOutput = loop.now
                 stderrLines.feed(bytes, take)
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
                 child = nil
+                watchdog?.close()
                 stderrLines.finish(take)
+                if stalled {
+                    return then("no progress for \(DurationSyntax.format(config.stallTimeout)); the \(what) on "
+                                + "\(job.source.transport.summary) was stopped (is the source frozen or paused?)")
+                }
                 if status.succeeded { return then(nil) }
                 if vanishedIsFine, !cancelled,
                    let count = vanished.completeDespite(code: Int32(truncatingIfNeeded: status.code), signal: status.signal) {
@@ -379,6 +394,11 @@ public final class PurgeRun {
                      + (lastComplaint.map { ": \($0)" } ?? ""))
             })
             child = started
+            watchdog?.start(after: 1_000, repeat: 1_000) {
+                guard !stalled, loop.now - lastOutput > stallMs else { return }
+                stalled = true
+                started.stop(grace: 2_000)
+            }
             // Fed as the child reads: a checksum list or a batch can be larger than one write may queue.
             started.feedStdin(input) { [unowned self] error in
                 guard let error, error.name != "EPIPE", error.name != "ECANCELED" else { return }
@@ -387,6 +407,7 @@ public final class PurgeRun {
                 started.stop(grace: 2_000)
             }
         } catch {
+            watchdog?.close()
             then("cannot start \(argv[0]) for the \(what): \(error)")
         }
     }
