@@ -268,7 +268,14 @@ public final class SyncCycle {
                                   stdout: .ignore, stderr: .ignore)
             let finished = { remaining -= 1; if remaining == 0 { done() } }
             do {
-                _ = try Child(loop: loop, command: command, onFinished: { _, _ in finished() })
+                // `ssh -O exit` only talks to the local master; one that does not answer within 10 s (a master
+                // wedged on a dead link) is stopped, so the cycle never waits on it for ever.
+                let timer = try? UV.Timer(loop: loop)
+                let child = try Child(loop: loop, command: command, onFinished: { _, _ in
+                    timer?.close()
+                    finished()
+                })
+                timer?.start(after: 10_000) { child.stop(grace: 1_000) }
             } catch {
                 finished()
             }
