@@ -359,7 +359,9 @@ public final class PurgeRun {
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
                 child = nil
                 if status.succeeded { return then(nil) }
-                let said = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+                let lines = String(decoding: stderr, as: UTF8.self).split(separator: "\n").map(String.init)
+                if let ssh = SSHDiagnosis.diagnose(lines, target: job.source.transport.summary) { return then(ssh.line) }
+                let said = lines.last
                 then("the \(what) on \(job.source.transport.summary) failed (\(status))"
                      + (said.map { ": \($0)" } ?? ""))
             })
