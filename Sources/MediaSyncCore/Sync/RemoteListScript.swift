@@ -1,8 +1,9 @@
 /// The fixed shell script that lists one folder of a source in a single remote call.
 ///
 /// Run it as `sh -c "$text"` (ssh: `ssh host sh -c '<text>'`; docker: `docker exec -i C sh -c <text>`) and
-/// write `stdin(folder:)` to its standard input. It prints the source's clock (`date +%s`) on the first
-/// line, then `find` or `rsync` on the second line, then the listing in that format: GNU find's
+/// write `stdin(folder:)` to its standard input. It prints `mediasync-listing-begin` (what comes before it
+/// is a noisy remote shell's), the source's clock (`date +%s`) on the next line, then `find` or `rsync`,
+/// then the listing in that format: GNU find's
 /// `%T@ %s %P\0` records, or `rsync -r --list-only` lines where find has no `-printf` (busybox).
 ///
 /// Why it cannot be injected: the script is a constant; no byte of the folder path or of any file name is
@@ -12,6 +13,7 @@
 public enum RemoteListScript {
     /// The script text. It changes only with a new listing format (bump the parser with it).
     public static let text: String = """
+        echo mediasync-listing-begin
         unset CDPATH
         export LC_ALL=C TZ=UTC
         d=$(tr -d "\\000"; echo /)

@@ -90,6 +90,8 @@ public final class PurgeRun {
             if let error { return fail(error) }
             do {
                 makePlan(try RemoteListingParser.parseScriptOutput(output))
+            } catch let noise as RemoteShellNoise {
+                fail(NoisyShell.line(target: job.source.transport.summary, firstLine: noise.firstLine))
             } catch {
                 fail("the listing from the source could not be read: \(error)")
             }

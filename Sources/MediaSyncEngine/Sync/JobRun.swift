@@ -111,6 +111,11 @@ final class JobRun {
         let listing: RemoteListing
         do {
             listing = try RemoteListingParser.parseScriptOutput(listingOutput)
+        } catch let noise as RemoteShellNoise {
+            // Only the box's owner can silence the shell: no retry.
+            hasListed = false
+            return finish(failedWith: "\(job.id): " + NoisyShell.line(target: job.source.transport.summary,
+                                                                      firstLine: noise.firstLine), exitCode: nil)
         } catch {
             hasListed = false
             return finish(failedWith: "\(job.id): the listing from the source could not be read: \(error)", exitCode: nil)
