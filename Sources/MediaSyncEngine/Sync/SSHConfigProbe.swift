@@ -25,6 +25,7 @@ public enum SSHConfigProbe {
         let environment = commands.environment(parent: Command.currentEnvironment())
         guard executableInPath(argv[0], path: environment["PATH"]) else { return .sshMissing }
         Loop.prepareProcess()
+        fillClosedStandardDescriptors()
         guard let loop = try? Loop() else { return .failed("cannot start ssh (no event loop)") }
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
@@ -57,6 +58,16 @@ public enum SSHConfigProbe {
             return .failed(said.first ?? "ssh -G exited with \(status?.description ?? "an unknown status")")
         }
         return .resolved(resolved, warnings: said)
+    }
+
+    /// A command started with stdin (or stdout, stderr) closed would get its pipes on fds 0-2, which libuv
+    /// refuses (it asserts `fd > STDERR_FILENO` when closing them): /dev/null fills any such hole first.
+    private static func fillClosedStandardDescriptors() {
+        while true {
+            let fd = open("/dev/null", O_RDWR)
+            if fd < 0 { return }
+            if fd > STDERR_FILENO { close(fd); return }
+        }
     }
 
     private static func executableInPath(_ program: String, path: String?) -> Bool {
