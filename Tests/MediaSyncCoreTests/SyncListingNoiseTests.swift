@@ -49,6 +49,14 @@ struct SyncListingNoiseTests {
             + "e.g. put `[ -z \"$PS1\" ] && return` as the first line of that ~/.bashrc")
     }
 
+    @Test("noise is found in the output of a listing that failed too; clean or unmarked output has none")
+    func noiseInAFailedListing() {
+        #expect(RemoteListingParser.shellNoise(in: Array("Welcome!\nmediasync-listing-begin\n".utf8))?.firstLine == "Welcome!")
+        #expect(RemoteListingParser.shellNoise(in: Array("mediasync-listing-begin\n".utf8)) == nil)
+        #expect(RemoteListingParser.shellNoise(in: listing) == nil)
+        #expect(RemoteListingParser.shellNoise(in: []) == nil)
+    }
+
     @Test("errors after the marker count it as line 1")
     func lineNumbers() {
         #expect(throws: RemoteListingError(line: 2, reason: "expected the source's clock as `date +%s`",

@@ -174,15 +174,21 @@ struct SSHEndToEndTests {
         let source = aliasSource("gpu", configFile: configFile, root: root, folders: ["output"])
         let config = h.config([source], attempts: 3)
 
-        let run = try h.run(config)
-        let failed = try #require(run.finished("gpu/output"))
-        #expect(failed.state == .failed)
-        #expect(failed.attempts == 1, "the banner stays until someone edits the file: no retry storm")
-        let error = try #require(failed.error)
-        #expect(error.hasPrefix("gpu/output: the remote shell (ssh myalias) printed \"Welcome to your GPU box!\" before"),
-                "\(error)")
-        #expect(error.contains("~/.bashrc") && error.contains("`[ -z \"$PS1\" ] && return`"), "\(error)")
-        #expect(!error.contains("line 1") && !error.contains("could not be read") && !error.contains("\n"), "\(error)")
+        // A folder that is not there fails its listing as well; the banner is still what is named first,
+        // since it would break rsync anyway.
+        var withMissing = source
+        withMissing.folders = ["output", "not-there"]
+        let run = try h.run(h.config([withMissing], attempts: 3))
+        for job in ["gpu/output", "gpu/not-there"] {
+            let failed = try #require(run.finished(job))
+            #expect(failed.state == .failed)
+            #expect(failed.attempts == 1, "the banner stays until someone edits the file: no retry storm")
+            let error = try #require(failed.error)
+            #expect(error.hasPrefix("\(job): the remote shell (ssh myalias) printed \"Welcome to your GPU box!\" before"),
+                    "\(error)")
+            #expect(error.contains("~/.bashrc") && error.contains("`[ -z \"$PS1\" ] && return`"), "\(error)")
+            #expect(!error.contains("line 1") && !error.contains("could not be read") && !error.contains("\n"), "\(error)")
+        }
 
         // `mediasync sync` as the user runs it: exit 1, the one line, no parse error.
         let yaml = h.temp.sub("config.yaml")

@@ -106,6 +106,17 @@ public enum RemoteListingParser {
         }
     }
 
+    /// What a noisy remote shell printed before the list script's marker, if anything: also for a listing
+    /// that failed, since the noise breaks rsync whatever else went wrong.
+    public static func shellNoise(in output: [UInt8]) -> RemoteShellNoise? {
+        do {
+            _ = try afterStartMarker(output[...])
+            return nil
+        } catch {
+            return error as? RemoteShellNoise
+        }
+    }
+
     /// The output after the marker line and how many lines that skipped.
     static func afterStartMarker(_ output: ArraySlice<UInt8>) throws -> (ArraySlice<UInt8>, Int) {
         let marker = Array((startMarker + "\n").utf8)

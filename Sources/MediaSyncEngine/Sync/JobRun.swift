@@ -105,17 +105,19 @@ final class JobRun {
     private func listingFinished(_ status: TerminationStatus) {
         hasListed = status.succeeded
         cycle.listingEnded(self)
+        if stopReason != .cancelled, let noise = RemoteListingParser.shellNoise(in: listingOutput) {
+            // Only the box's owner can silence the shell: no retry. Named first even when the listing failed
+            // too, since the noise would break rsync anyway.
+            hasListed = false
+            return finish(failedWith: "\(job.id): " + NoisyShell.line(target: job.source.transport.summary,
+                                                                      firstLine: noise.firstLine), exitCode: nil)
+        }
         guard status.succeeded else {
             return failedAttempt(status: status, what: "listing")
         }
         let listing: RemoteListing
         do {
             listing = try RemoteListingParser.parseScriptOutput(listingOutput)
-        } catch let noise as RemoteShellNoise {
-            // Only the box's owner can silence the shell: no retry.
-            hasListed = false
-            return finish(failedWith: "\(job.id): " + NoisyShell.line(target: job.source.transport.summary,
-                                                                      firstLine: noise.firstLine), exitCode: nil)
         } catch {
             hasListed = false
             return finish(failedWith: "\(job.id): the listing from the source could not be read: \(error)", exitCode: nil)
