@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import MediaSyncCore
+import MediaSyncEngine
 
 /// `mediasync check-config`: validates the config file and shows what would be synced where.
 struct CheckConfig: ParsableCommand {
@@ -15,14 +16,17 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let (location, config) = try options.load()
-            print(Self.summary(of: config, from: location), terminator: "")
+            print(Self.summary(of: config, from: location, ssh: { SSHConfigProbe.probe($0, config: config) }),
+                  terminator: "")
         } catch let failure as ConfigFailure {
             throw failure.report()
         }
     }
 
     /// What a user needs to see to trust the config: where things land and what gets deleted.
-    static func summary(of config: Config, from location: ConfigLocation) -> String {
+    /// `ssh` tells what ssh resolves for an ssh source (nil for the others).
+    static func summary(of config: Config, from location: ConfigLocation,
+                        ssh: (Source) -> SSHConfigProbe.Outcome? = { _ in nil }) -> String {
         let format = DurationSyntax.format
         var lines = ["config:    \(location)"]
         lines.append("library:   \(config.library)")
@@ -59,11 +63,22 @@ struct CheckConfig: ParsableCommand {
         lines.append("\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"), \(jobs) folder\(jobs == 1 ? "" : "s"):")
         for source in config.sources {
             var details = [source.transport.summary, "root \(source.root)"]
-            if case let .ssh(_, _, _, identity?, _) = source.transport { details.append("key \(identity)") }
+            if case let .ssh(_, _, _, identity, _, configFile) = source.transport {
+                if let identity { details.append("key \(identity)") }
+                if let configFile { details.append("ssh config \(configFile)") }
+            }
             if let bwlimit = source.bwlimit { details.append("bwlimit \(bwlimit)") }
             details.append("purge \(source.purge ? "on" : "off")")
             if source.settle != config.settle { details.append("settle \(format(source.settle))") }
             lines.append("  \(source.name): " + details.joined(separator: ", "))
+            switch ssh(source) {
+            case let .resolved(resolved, warnings)?:
+                lines.append("    ssh resolves: \(resolved.summary) (ssh -G)")
+                for warning in warnings { lines.append("    ssh warns: \(warning)") }
+            case .sshMissing?: lines.append("    ssh resolves: unknown, ssh is not installed here (install openssh-client)")
+            case .failed(let why)?: lines.append("    ssh resolves: unknown, ssh -G said: \(why)")
+            case nil: break
+            }
             for folder in source.folders {
                 lines.append("    \(source.path(of: folder)) -> \(config.destination(of: source, folder: folder))")
             }

@@ -97,7 +97,8 @@ struct ConfigParseTests {
         #expect(config.purge == PurgeSettings(enabled: false, minAge: .seconds(86400), protect: [], verify: .size,
                                               dryRun: false))
         #expect(config.ingest == nil)
-        #expect(config.sources[0].transport == .ssh(host: "gpu.example", port: 22, user: "root", identity: nil, options: []))
+        // Port, user and key are ssh's to decide (its defaults, ~/.ssh/config) unless the config sets them.
+        #expect(config.sources[0].transport == .ssh(host: "gpu.example", port: nil, user: nil, identity: nil, options: []))
         #expect(config.sources[0].dest == "box")
         #expect(config.sources[0].purge == false)
     }

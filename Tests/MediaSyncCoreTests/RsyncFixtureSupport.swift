@@ -16,7 +16,8 @@ struct RsyncFixture: CustomStringConvertible {
     static let copyingRuns = ["incremental", "no-inc-recursive", "locale-de", "no-separators",
                               "names-utf8", "names-c", "ssh", "ssh-names"]
     static let allRuns = copyingRuns + ["unchanged", "missing-source", "ssh-no-rsync", "ssh-denied",
-                                        "ssh-hostkey", "ssh-refused"]
+                                        "ssh-hostkey", "ssh-refused", "ssh-hostkey-changed", "ssh-unknown-host",
+                                        "ssh-noisy-shell", "ssh-timeout"]
 
     static func load(_ name: String) throws -> RsyncFixture {
         guard let root = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {

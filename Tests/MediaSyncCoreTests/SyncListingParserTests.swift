@@ -41,7 +41,7 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         ("", 1, "missing the source's clock"),
         ("12x\nfind\n", 1, "clock"),
         ("100\n", 2, "missing the listing format"),
-        ("100\nls\n", 2, "expected `find` or `rsync`"),
+        ("100\nls\n", 2, "expected `find`, `rsync` or `absent`"),
         ("100\nfind\n1 2 a\0", 0, ""),
         ("100\nfind\n1 2 a\0" + "1 2 cut-short", 4, "does not end in NUL"),
         ("100\nfind\n1 2 a\0" + "1 x b\0", 4, "bad size"),

@@ -105,8 +105,12 @@ public struct Source: Sendable, Equatable, Hashable {
 public enum Transport: Sendable, Equatable, Hashable {
     /// A folder on this machine.
     case local
-    /// `ssh -p port user@host` with key authentication; `options` become extra `-o` options.
-    case ssh(host: String, port: Int, user: String, identity: String?, options: [String])
+    /// `ssh [-F configFile] [-p port] [-i identity] [user@]host` with key authentication; `options` become
+    /// extra `-o` options. `port`, `user` and `identity` are nil unless the config sets them: ssh then uses
+    /// its own defaults and the user's ssh config (`Host` aliases in `~/.ssh/config` work as in a shell).
+    /// `configFile` replaces `~/.ssh/config` (`-F`), e.g. for a service user whose home holds none.
+    case ssh(host: String, port: Int? = nil, user: String? = nil, identity: String? = nil, options: [String] = [],
+             configFile: String? = nil)
     /// `<command> exec -i container ...`; command is `docker` or a drop-in such as `podman`.
     case docker(container: String, command: String)
 
@@ -119,11 +123,13 @@ public enum Transport: Sendable, Equatable, Hashable {
         }
     }
 
-    /// Where the source lives, for people: `docker container forge-1`, `ssh root@host:2222`, `local`.
+    /// Where the source lives, for people: `docker container forge-1`, `ssh root@host port 2222`,
+    /// `ssh vast1` (an alias whose port and user come from the ssh config), `local`.
     public var summary: String {
         switch self {
         case .local: "local"
-        case let .ssh(host, port, user, _, _): "ssh \(user)@\(host)" + (port == 22 ? "" : " port \(port)")
+        case let .ssh(host, port, user, _, _, _):
+            "ssh " + (user.map { "\($0)@" } ?? "") + host + (port.map { $0 == 22 ? "" : " port \($0)" } ?? "")
         case let .docker(container, command): "\(command) container \(container)"
         }
     }

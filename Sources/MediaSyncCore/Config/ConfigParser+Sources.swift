@@ -4,7 +4,7 @@ extension ConfigParser {
     static let commonSourceKeys = ["name", "transport", "root", "folders", "dest", "bwlimit", "purge", "settle"]
     static let transportKeys: [TransportKind: [String]] = [
         .docker: ["container", "docker_command"],
-        .ssh: ["host", "port", "user", "identity", "ssh_options"],
+        .ssh: ["host", "port", "user", "identity", "ssh_options", "ssh_config"],
         .local: [],
     ]
 

@@ -27,13 +27,24 @@ extension ConfigParser {
             } else {
                 report(missing, "host", "an ssh source needs the host to connect to (the part after @ in your ssh command), e.g. `host: ssh4.vast.ai`")
             }
-            let port = keys["port"].map {
-                reader.int($0, range: 1...65535, example: "22", fix: "an ssh port is between 1 and 65535 (the number after -p in your ssh command)")
-            } ?? 22
-            let user = keys["user"].map { word($0, example: "root", what: "user name") } ?? "root"
+            // Port, user and key are passed to ssh only when set here: otherwise ssh's own defaults and the
+            // user's ssh config (a `Host vast1` alias with its Port, User and IdentityFile) decide.
+            var port: Int?? = .some(nil)
+            if let entry = keys["port"], !ConfigReader.isNull(entry.value) {
+                port = reader.int(entry, range: 1...65535, example: "22",
+                                  fix: "an ssh port is between 1 and 65535 (the number after -p in your ssh command)").map { .some($0) }
+            }
+            var user: String?? = .some(nil)
+            if let entry = keys["user"], !ConfigReader.isNull(entry.value) {
+                user = word(entry, example: "root", what: "user name").map { .some($0) }
+            }
             var identity: String??
             if let entry = keys["identity"], !ConfigReader.isNull(entry.value) {
-                identity = parseIdentity(entry)
+                identity = parseLocalPath(entry, example: "~/.ssh/vast", what: "key file", key: "identity")
+            }
+            var configFile: String??
+            if let entry = keys["ssh_config"], !ConfigReader.isNull(entry.value) {
+                configFile = parseLocalPath(entry, example: "~/.ssh/config", what: "ssh config file", key: "ssh_config")
             }
             let options = keys["ssh_options"].map { parseSSHOptions($0) } ?? []
             if let hostText = host, let at = hostText.firstIndex(of: "@") {
@@ -41,13 +52,16 @@ extension ConfigParser {
                               fix: "write `host: \(hostText[hostText.index(after: at)...])` and `user: \(hostText[..<at])`")
                 host = nil
             }
-            if let user, user.contains("@") {
-                reader.report(keys["user"]!.value, keys["user"]!.path, "`\(user)` has an `@` in it",
+            if case let .some(.some(name)) = user, name.contains("@") {
+                reader.report(keys["user"]!.value, keys["user"]!.path, "`\(name)` has an `@` in it",
                               fix: "put only the user name here and the host in `host:`")
                 return nil
             }
-            guard let host, let port, let user, let options, identity != .some(nil) else { return nil }
-            return .ssh(host: host, port: port, user: user, identity: identity ?? nil, options: options)
+            guard let host, let port, let user, let options, identity != .some(nil), configFile != .some(nil) else {
+                return nil
+            }
+            return .ssh(host: host, port: port, user: user, identity: identity ?? nil, options: options,
+                        configFile: configFile ?? nil)
         }
     }
 
@@ -77,13 +91,14 @@ extension ConfigParser {
         return text
     }
 
-    /// The key file, as a local absolute path: `.some(nil)` marks a reported problem.
-    private mutating func parseIdentity(_ entry: ConfigEntry) -> String?? {
-        guard let text = reader.string(entry, example: "~/.ssh/id_ed25519") else { return .some(nil) }
+    /// A file on this machine (the key, the ssh config), as an absolute path: `.some(nil)` marks a reported
+    /// problem.
+    private mutating func parseLocalPath(_ entry: ConfigEntry, example: String, what: String, key: String) -> String?? {
+        guard let text = reader.string(entry, example: example) else { return .some(nil) }
         let path = ConfigPath.expandTilde(text, home: home)
         guard path.hasPrefix("/") else {
             reader.report(entry.value, entry.path, "`\(text)` is a relative path",
-                          fix: "write the key file's full path, e.g. `identity: ~/.ssh/vast`")
+                          fix: "write the \(what)'s full path, e.g. `\(key): \(example)`")
             return .some(nil)
         }
         return .some(path)

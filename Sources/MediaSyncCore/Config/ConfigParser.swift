@@ -94,7 +94,7 @@ struct ConfigParser {
     }
 
     static let sourceOnlyKeys = ["name", "transport", "container", "host", "port", "user", "identity", "root",
-                                 "folders", "dest", "bwlimit", "docker_command", "ssh_options"]
+                                 "folders", "dest", "bwlimit", "docker_command", "ssh_options", "ssh_config"]
 
     private mutating func reportSyntax(_ error: any Error) {
         guard let yamlError = error as? YamlError else {

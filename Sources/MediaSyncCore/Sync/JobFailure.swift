@@ -60,6 +60,11 @@ public struct JobFailure: Sendable, Equatable {
         /// its root is an empty listing, not a failure.)
         var folderMissing: Bool { what == "listing" && signal == 0 && (code == 3 || code == 5) }
         /// The container runtime said the container exists but is stopped (docker, podman wording).
+        /// What ssh's own lines say went wrong (a changed host key, a refused key...), when they say.
+        var sshDiagnosis: SSHDiagnosis? {
+            guard code != 0 || signal != 0 else { return nil }
+            return SSHDiagnosis.diagnose(messages.map(\.text), target: transport)
+        }
         var containerNotRunning: Bool {
             messages.contains { m in
                 m.origin == .remote && (m.text.contains("is not running") || m.text.contains("container state improper"))
@@ -78,6 +83,9 @@ public struct JobFailure: Sendable, Equatable {
     public static func classify(_ attempt: Attempt) -> JobFailure {
         let line = describe(attempt)
         if attempt.stop == .cancelled { return JobFailure(line: line, retryable: false) }
+        if attempt.stop == nil, let ssh = attempt.sshDiagnosis {
+            return JobFailure(line: line, retryable: ssh.retryable)
+        }
         var kind: RsyncExit.Kind = attempt.stop == .stalled
             ? .retryable : RsyncExit.kind(exitCode: attempt.code, messages: attempt.messages)
         // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
@@ -100,6 +108,7 @@ public struct JobFailure: Sendable, Equatable {
         if a.diskFull {
             return "\(a.job): the library disk is full (\(a.library)): No space left on device"
         }
+        if let ssh = a.sshDiagnosis { return "\(a.job): \(ssh.line)" }
         if a.messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
             return "\(a.job): rsync is not installed on the source (\(a.transport)); install it there, e.g. `apt-get install rsync`"
         }

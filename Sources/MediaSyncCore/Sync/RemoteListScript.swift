@@ -1,8 +1,9 @@
 /// The fixed shell script that lists one folder of a source in a single remote call.
 ///
 /// Run it as `sh -c "$text"` (ssh: `ssh host sh -c '<text>'`; docker: `docker exec -i C sh -c <text>`) and
-/// write `stdin(root:folder:)` to its standard input. It prints the source's clock (`date +%s`) on the first
-/// line, then `find`, `rsync` or `absent` on the second line, then the listing in that format: GNU find's
+/// write `stdin(root:folder:)` to its standard input. It prints `mediasync-listing-begin` (what comes before
+/// it is a noisy remote shell's), the source's clock (`date +%s`) on the next line, then `find`, `rsync` or
+/// `absent`, then the listing in that format: GNU find's
 /// `%T@ %s %P\0` records, or `rsync -r --list-only` lines where find has no `-printf` (busybox). `absent`
 /// means the root is there but the folder is not (yet): Forge creates `img2img-images` only when that tab is
 /// first used, so such a folder is an empty one, not an error.
@@ -10,7 +11,7 @@
 /// Exit codes: 2 no path on stdin, 3 the root cannot be entered (missing or not allowed), 4 no clock,
 /// 5 the folder exists but cannot be entered. find's own 1 when entries vanish while it reads them (a
 /// generator or a person deleting) comes through as it is: its listing is complete for the rest, and
-/// `ListingExit` tells those messages from real failures.
+/// `VanishedFiles` tells those messages from real failures.
 ///
 /// Why it cannot be injected: the script is a constant; no byte of the folder path or of any file name is
 /// ever part of a command string. The paths arrive on stdin, are stored with a command substitution into
@@ -19,6 +20,7 @@
 public enum RemoteListScript {
     /// The script text. It changes only with a new listing format (bump the parser with it).
     public static let text: String = """
+        echo mediasync-listing-begin
         unset CDPATH
         export LC_ALL=C TZ=UTC
         nl=$(printf "\\nx"); nl=${nl%x}

@@ -69,23 +69,67 @@ public struct RemoteListingError: Error, Equatable, Sendable, CustomStringConver
     }
 }
 
+/// Text that reached the listing's stdout before the list script's first line: the remote login shell
+/// printed it (a banner in `~/.bashrc`), so it is named as such instead of being parsed.
+public struct RemoteShellNoise: Error, Equatable, Sendable {
+    /// The first non-empty line of the noise, made printable, at most 120 bytes; empty when the shell
+    /// printed only empty lines.
+    public var firstLine: String
+
+    public init(noise: ArraySlice<UInt8>) {
+        let lines = noise.split(separator: UInt8(ascii: "\n"))
+            .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
+        firstLine = lines.first { !$0.isEmpty }.map { RemoteListingError.printable($0.prefix(120)) } ?? ""
+    }
+}
+
 /// Parses the output of `RemoteListScript` and its two listing formats.
 public enum RemoteListingParser {
-    /// Parses the whole script output: clock line, format line (`find` / `rsync`), then records.
+    /// The list script's first line. Whatever comes before it was printed by the remote shell, not the script.
+    public static let startMarker = "mediasync-listing-begin"
+
+    /// Parses the whole script output: the start marker, clock line, format line (`find` / `rsync`), then
+    /// records. Output without the marker (from a script before it had one) is read from its clock line.
+    /// Throws `RemoteShellNoise` when something came before the marker.
     public static func parseScriptOutput(_ output: [UInt8]) throws -> RemoteListing {
-        let (clockLine, afterClock) = try headerLine(output[...], line: 1, what: "the source's clock")
-        let now = try parseClock(clockLine, line: 1)
-        let (formatLine, body) = try headerLine(afterClock, line: 2, what: "the listing format")
+        let (start, base) = try afterStartMarker(output[...])
+        let (clockLine, afterClock) = try headerLine(start, line: base + 1, what: "the source's clock")
+        let now = try parseClock(clockLine, line: base + 1)
+        let (formatLine, body) = try headerLine(afterClock, line: base + 2, what: "the listing format")
         switch String(decoding: formatLine, as: UTF8.self) {
         case "find":
-            return RemoteListing(now: now, files: try parseFindRecords(body, firstLine: 3), format: .find)
+            return RemoteListing(now: now, files: try parseFindRecords(body, firstLine: base + 3), format: .find)
         case "rsync":
-            return RemoteListing(now: now, files: try parseRsyncListOnly(body, firstLine: 3), format: .rsync)
+            return RemoteListing(now: now, files: try parseRsyncListOnly(body, firstLine: base + 3), format: .rsync)
         case "absent" where body.isEmpty:
             return RemoteListing(now: now, files: [], format: .absent)
         default:
-            throw RemoteListingError(line: 2, reason: "expected `find`, `rsync` or `absent`", bytes: formatLine)
+            throw RemoteListingError(line: base + 2, reason: "expected `find`, `rsync` or `absent`", bytes: formatLine)
         }
+    }
+
+    /// What a noisy remote shell printed before the list script's marker, if anything: also for a listing
+    /// that failed, since the noise breaks rsync whatever else went wrong.
+    public static func shellNoise(in output: [UInt8]) -> RemoteShellNoise? {
+        do {
+            _ = try afterStartMarker(output[...])
+            return nil
+        } catch {
+            return error as? RemoteShellNoise
+        }
+    }
+
+    /// The output after the marker line and how many lines that skipped.
+    static func afterStartMarker(_ output: ArraySlice<UInt8>) throws -> (ArraySlice<UInt8>, Int) {
+        let marker = Array((startMarker + "\n").utf8)
+        if output.starts(with: marker) { return (output.dropFirst(marker.count), 1) }
+        // Noise that does not end in a newline runs into the marker: search for it anywhere.
+        var index = output.startIndex
+        while let at = output[index...].firstIndex(of: marker[0]) {
+            if output[at...].starts(with: marker) { throw RemoteShellNoise(noise: output[output.startIndex..<at]) }
+            index = at + 1
+        }
+        return (output, 0)
     }
 
     /// Parses GNU find output: the clock as decimal seconds on the first line, then `%T@ %s %P\0` records.

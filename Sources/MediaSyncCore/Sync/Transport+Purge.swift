@@ -24,8 +24,8 @@ extension TransportCommands {
         switch source.transport {
         case .local:
             return ["/bin/sh", "-c", script]
-        case let .ssh(host, _, user, _, _):
-            return ["ssh"] + sshOptions + ["--", "\(user)@\(host)", ssh]
+        case .ssh:
+            return ["ssh"] + sshOptions + ["--", sshDestination, ssh]
         case let .docker(container, command):
             return [command, "exec", "-i", container, "sh", "-c", script]
         }

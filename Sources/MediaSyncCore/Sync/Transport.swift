@@ -77,8 +77,8 @@ public struct TransportCommands: Sendable, Equatable {
         switch source.transport {
         case .local:
             return ["/bin/sh", "-c", RemoteListScript.text]
-        case let .ssh(host, _, user, _, _):
-            return ["ssh"] + sshOptions + ["--", "\(user)@\(host)", RemoteListScript.sshCommand]
+        case .ssh:
+            return ["ssh"] + sshOptions + ["--", sshDestination, RemoteListScript.sshCommand]
         case let .docker(container, command):
             return [command, "exec", "-i", container, "sh", "-c", RemoteListScript.text]
         }
@@ -107,11 +107,11 @@ public struct TransportCommands: Sendable, Equatable {
         switch source.transport {
         case .local:
             spec = sourcePath
-        case let .ssh(host, _, user, _, _):
+        case .ssh:
             // `-s` (long name --secluded-args since 3.3, --protect-args before): the file list and paths
             // travel inside rsync's protocol, never through the remote shell.
             argv += ["-s", "-e", Self.rsyncShellCommand(["ssh"] + sshOptions)]
-            spec = "\(user)@\(host):\(sourcePath)"
+            spec = "\(sshDestination):\(sourcePath)"
         case let .docker(container, command):
             // `docker exec -i` has no shell behind it and needs blocking I/O (see NOTES.md).
             argv += ["-s", "--blocking-io", "-e", Self.rsyncShellCommand([command, "exec", "-i"])]
@@ -142,19 +142,37 @@ public struct TransportCommands: Sendable, Equatable {
     /// `ssh -O check`: exits 0 while a shared connection is up; nil when there is none.
     public func checkSharedConnectionArgv() -> [String]? { controlArgv("check") }
 
+    /// The control socket's name `%C` hashes the host, port and user ssh resolved, so the control command
+    /// gets every option the connection got (config file, port, user, the user's `-o` options): with fewer,
+    /// an alias or a `Port=` option would resolve elsewhere and miss the socket.
     private func controlArgv(_ verb: String) -> [String]? {
-        guard sharesConnection, case let .ssh(host, port, user, _, _) = source.transport,
-              let controlFolder else { return nil }
-        return ["ssh", "-O", verb, "-p", String(port), "-o", "ControlPath=\(controlFolder)/%C",
-                "--", "\(user)@\(host)"]
+        guard sharesConnection, case .ssh = source.transport, controlFolder != nil else { return nil }
+        return ["ssh", "-O", verb] + sshOptions + ["--", sshDestination]
+    }
+
+    /// `user@host`, or just `host` when the config names no user (ssh's config or its default decides).
+    public var sshDestination: String {
+        guard case let .ssh(host, _, user, _, _, _) = source.transport else { return "" }
+        return user.map { "\($0)@\(host)" } ?? host
+    }
+
+    /// ssh's options from the source's own settings: `-F`, `-p`, `-i`, each only when the config sets it, so
+    /// that ssh's defaults and the user's ssh config (`Host` aliases) decide the rest.
+    public var sshConfigArguments: [String] {
+        guard case let .ssh(_, port, _, identity, _, configFile) = source.transport else { return [] }
+        var argv: [String] = []
+        if let configFile { argv += ["-F", configFile] }
+        if let port { argv += ["-p", String(port)] }
+        if let identity { argv += ["-i", identity] }
+        return argv
     }
 
     /// The ssh options, in order; a default is left out when the user's `ssh_options` set the same
-    /// keyword (ssh keeps the first value it reads, so the user's would otherwise lose).
+    /// keyword (ssh keeps the first value it reads, so the user's would otherwise lose). These defaults
+    /// also beat the same keywords in the user's ssh config file; `ssh_options` is where to change them.
     public var sshOptions: [String] {
-        guard case let .ssh(_, port, _, identity, options) = source.transport else { return [] }
-        var argv = ["-p", String(port)]
-        if let identity { argv += ["-i", identity] }
+        guard case let .ssh(_, _, _, _, options, _) = source.transport else { return [] }
+        var argv = sshConfigArguments
         var defaults = ["BatchMode=yes", "ConnectTimeout=10", "StrictHostKeyChecking=accept-new",
                         "ServerAliveInterval=15", "ServerAliveCountMax=3"]
         if sharesConnection, let controlFolder {
@@ -168,7 +186,7 @@ public struct TransportCommands: Sendable, Equatable {
     }
 
     private func userSets(_ keyword: String) -> Bool {
-        guard case let .ssh(_, _, _, _, options) = source.transport else { return false }
+        guard case let .ssh(_, _, _, _, options, _) = source.transport else { return false }
         return options.contains { Self.keyword(of: $0).lowercased() == keyword.lowercased() }
     }
 

@@ -89,6 +89,8 @@ public final class PurgeRun {
             if let error { return fail(error) }
             do {
                 makePlan(try RemoteListingParser.parseScriptOutput(output))
+            } catch let noise as RemoteShellNoise {
+                fail(NoisyShell.line(target: job.source.transport.summary, firstLine: noise.firstLine))
             } catch {
                 fail("the listing from the source could not be read: \(error)")
             }
@@ -354,10 +356,15 @@ public final class PurgeRun {
         var stderrLines = RsyncOutputParser(stream: .stderr)
         var vanished = VanishedFiles()
         var lastComplaint: String?
+        // The first lines that are not about vanished files, for ssh's diagnosis (bounded: a listing of a
+        // busy folder can print thousands of vanished lines).
+        var complaints: [String] = []
         let take: (RsyncRecord) -> Void = { record in
             guard case .message(let message) = record else { return }
             vanished.add(message)
-            if !VanishedFiles.isAboutVanishedFiles(message.text) { lastComplaint = message.text }
+            guard !VanishedFiles.isAboutVanishedFiles(message.text) else { return }
+            lastComplaint = message.text
+            if complaints.count < 50 { complaints.append(message.text) }
         }
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
@@ -390,6 +397,7 @@ public final class PurgeRun {
                     log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
                     return then(nil)
                 }
+                if let ssh = SSHDiagnosis.diagnose(complaints, target: job.source.transport.summary) { return then(ssh.line) }
                 then("the \(what) on \(job.source.transport.summary) failed (\(status))"
                      + (lastComplaint.map { ": \($0)" } ?? ""))
             })

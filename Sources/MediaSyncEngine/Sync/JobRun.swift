@@ -111,6 +111,13 @@ final class JobRun {
             : nil
         hasListed = vanished != nil
         cycle.listingEnded(self)
+        if stopReason != .cancelled, let noise = RemoteListingParser.shellNoise(in: listingOutput) {
+            // Only the box's owner can silence the shell: no retry. Named first even when the listing failed
+            // too, since the noise would break rsync anyway.
+            hasListed = false
+            return finish(failedWith: "\(job.id): " + NoisyShell.line(target: job.source.transport.summary,
+                                                                      firstLine: noise.firstLine), exitCode: nil)
+        }
         guard let vanished else {
             return failedAttempt(status: status, what: "listing")
         }

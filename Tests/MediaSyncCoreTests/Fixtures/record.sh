@@ -10,9 +10,13 @@
 #   command          the exact rsync command line of the run
 #
 # Needs: rsync, openssh-server/client (sshd on a high loopback port, started and killed here),
-# localedef and the de_DE locale source (for the `.` thousands separator run). Run as root
-# (sshd wants /run/sshd and root logs in with the test key). Takes about half a minute.
+# localedef and the de_DE locale source (for the `.` thousands separator run), python3 (a port that
+# never answers). Run as root (sshd wants /run/sshd and root logs in with the test key; the noisy-shell
+# run creates the user `msnoisy` with `useradd` if it is missing). Takes about half a minute.
+#
+# `record.sh NAME...` records only the named runs (the trees are still made); without names, all.
 set -euo pipefail
+ONLY=" $* "
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 W="$(mktemp -d /tmp/mediasync-fixtures.XXXXXX)"
@@ -93,6 +97,7 @@ write_expected() {   # tree-root fixture-dir
 # run NAME ENV-LOCALE rsync-args...   (records one rsync run; never fails the script)
 run() {
     local name="$1" loc="$2"; shift 2
+    if [[ "$ONLY" != "  " && "$ONLY" != *" $name "* ]]; then return 0; fi
     local out="$HERE/$name"
     rm -rf "$out"; mkdir -p "$out"
     printf '%q ' env LC_ALL="$loc" rsync "$@" | sed "s|$W|\$W|g" > "$out/command"
@@ -205,7 +210,44 @@ run ssh-hostkey C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" \
     -e "ssh -p $PORT -i $W/clientkey -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$W/empty_known_hosts -o BatchMode=yes" \
     "root@127.0.0.1:$W/names/" "$W/dst-hostkey/"
 
+# A box recreated at the same address: known_hosts holds another key for it. mediasync's own
+# StrictHostKeyChecking=accept-new refuses, with ssh's banner and its `ssh-keygen -R` line, exit 255.
+ssh-keygen -q -t ed25519 -N '' -f "$W/oldhostkey"
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$W/oldhostkey.pub")" > "$W/known_hosts"
+run ssh-hostkey-changed C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" \
+    -e "ssh -p $PORT -i $W/clientkey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=$W/known_hosts -o BatchMode=yes" \
+    "root@127.0.0.1:$W/names/" "$W/dst-hostkey-changed/"
+
+# A host name that does not exist (an alias missing from ~/.ssh/config looks the same), exit 255.
+run ssh-unknown-host C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" -e "$SSH" \
+    "root@no-such-box.invalid:$W/names/" "$W/dst-unknown-host/"
+
+# A box whose ~/.bashrc prints a banner even for non-interactive shells: rsync's protocol breaks.
+if ! id msnoisy >/dev/null 2>&1; then useradd -m -s /bin/bash -p '*' msnoisy; fi
+NOISY_HOME="$(getent passwd msnoisy | cut -d: -f6)"
+printf 'echo "Welcome to your GPU box!"\n' > "$NOISY_HOME/.bashrc"
+chmod 755 "$W" "$W/names" "$W/names/sub dir"
+run ssh-noisy-shell C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" -e "$SSH" \
+    "msnoisy@127.0.0.1:$W/names/" "$W/dst-noisy/"
+
 kill "$SSHD_PID"; wait "$SSHD_PID" 2>/dev/null || true; SSHD_PID=""
+
+# A port whose listen queue is full drops the SYN: a genuine connect timeout (ConnectTimeout=2).
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = [socket.socket() for _ in range(4)]
+for c in fill:
+    c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+print(s.getsockname()[1], flush=True); time.sleep(60)' > "$W/blackhole.port" &
+BLACKHOLE_PID=$!
+for _ in $(seq 1 50); do [[ -s "$W/blackhole.port" ]] && break; sleep 0.1; done
+run ssh-timeout C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" \
+    -e "ssh -p $(cat "$W/blackhole.port") -o ConnectTimeout=2 -o BatchMode=yes" \
+    "root@127.0.0.1:$W/names/" "$W/dst-timeout/"
+kill "$BLACKHOLE_PID" 2>/dev/null || true
 
 # The sshd is gone: the port refuses connections, exit 255.
 run ssh-refused C.UTF-8 -a --info=progress2 --out-format="$OUTFMT" -e "$SSH" \
