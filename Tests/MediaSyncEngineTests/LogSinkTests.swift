@@ -19,6 +19,31 @@ import Testing
         #expect(try store.count() == 7)
     }
 
+    /// What `serve` does: the writer has long been idle (its buffer empty) when a line is logged. Before the
+    /// fix the idle writer slept until a batch of 100 filled or the process exited, so `mediasync logs` showed
+    /// nothing while serve ran.
+    @Test func anIdleWriterWritesALoneEntryWithoutBeingFlushed() throws {
+        let dir = try LogTestDir()
+        defer { dir.remove() }
+        let store = try LogStore(stateDirectory: dir.path)
+        let sink = LogSink(store: store, batchSize: 100, interval: 0.25)
+        defer { sink.close() }
+        // One entry, flushed: when flush returns, the writer has run and gone back to waiting on an empty buffer.
+        sink.append(logEntry(0))
+        sink.flush()
+        #expect(try store.count() == 1)
+        for round in 1...3 {
+            sink.append(logEntry(round))
+            // Written by the writer's own interval (a quarter second), not a flush, a full batch or close. The
+            // deadline only allows for a loaded machine; an idle writer that is never woken misses any deadline.
+            let deadline = Date().addingTimeInterval(10)
+            while try store.count() < round + 1 && Date() < deadline { usleep(20_000) }
+            #expect(try store.count() == round + 1, "entry \(round) was not written within 10 s by an idle writer")
+            // Idle again before the next round.
+            usleep(300_000)
+        }
+    }
+
     @Test func appendingNeverWaitsForALockedDatabase() throws {
         let dir = try LogTestDir()
         defer { dir.remove() }
