@@ -44,13 +44,14 @@ public final class LogStore: Sendable {
     }
 
     /// Opens the log at `path`. `readOnly` never creates or migrates: what `mediasync logs` uses, so looking
-    /// at the logs cannot change them.
+    /// at the logs cannot change them. `busyTimeout`: how long a write waits for a lock held elsewhere before
+    /// its batch fails (the writer thread waits, never the loop).
     public init(path: String, maxRows: Int = LogStore.defaultMaxRows, trimSlack: Int? = nil,
-                readOnly: Bool = false) throws {
+                readOnly: Bool = false, busyTimeout: TimeInterval = 5) throws {
         var configuration = Configuration()
         configuration.readonly = readOnly
         if !readOnly { configuration.journalMode = .wal }
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(busyTimeout)
         self.path = path
         self.maxRows = max(1, maxRows)
         self.trimSlack = max(1, trimSlack ?? self.maxRows / 10)
