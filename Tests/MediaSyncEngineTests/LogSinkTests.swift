@@ -130,7 +130,7 @@ final class SQLiteWriteLock {
     /// Lets the lock go and waits up to 30 s for the holder to end; false if it had to be killed.
     @discardableResult
     func release() -> Bool {
-        FileManager.default.createFile(atPath: releaseFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: releaseFile, contents: nil)
         let deadline = Date().addingTimeInterval(30)
         while isHeld {
             if Date() > deadline {
