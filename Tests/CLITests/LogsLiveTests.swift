@@ -145,6 +145,34 @@ struct LogsLiveTests {
         let status = follow.exitStatus(within: 10)
         #expect(status == 0, "logs -f after SIGTERM: \(String(describing: status)) (nil: still running after 10 s)")
     }
+
+    /// "Delete logs.sqlite whenever you like; it is made again" (operations.md): a follow goes on with the new file.
+    @Test func followGoesOnWithALogThatWasDeletedAndMadeAgain() throws {
+        let serve = try Self.startServe()
+        defer { serve.stop() }
+        let sync1 = try serve.cli(["sync", "--config", serve.configPath], timeout: 120)
+        #expect(sync1.status == 1, "folder b is missing: \(sync1.stderr)")
+        let out = serve.root + "/follow.out"
+        let err = serve.root + "/follow.err"
+        let follow = try Follow(["-f", "--json", "--config", serve.configPath], out, err)
+        defer { follow.stop() }
+        let first = Self.waitFor(out, timeout: 10) { $0.contains("\"cycle 1 finished") }
+        #expect(first.held, "logs -f did not show the first sync within 10 s: \(first.text)\n\(Self.read(err))")
+
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: serve.root + "/state/logs.sqlite" + suffix) }
+        let sync2 = try serve.cli(["sync", "--config", serve.configPath], timeout: 120)
+        #expect(sync2.status == 1, "\(sync2.stderr)")
+        let second = Self.waitFor(out, timeout: 10) { $0.contains("\"cycle 2 finished") }
+        #expect(second.held, "logs -f did not go on with the new log within 10 s: \(second.text)\n\(Self.read(err))")
+        let entries = Self.objects(second.text)
+        let cycle2 = entries.filter { $0["cycle"] as? Int == 2 }.compactMap { $0["message"] as? String }
+        #expect(cycle2.first == "cycle 2 started: 2 jobs (src/a, src/b)", "the new log from its start: \(cycle2)")
+        #expect(cycle2.count >= 4 && Set(cycle2).count == cycle2.count, "each line once: \(cycle2)")
+
+        follow.signal(SIGINT)
+        #expect(follow.exitStatus(within: 10) == 0)
+        #expect(Self.read(err).isEmpty, "\(Self.read(err))")
+    }
 }
 
 /// A running `mediasync logs ARGS` (stdout and stderr to files); reaped once, so a finished pid is never
