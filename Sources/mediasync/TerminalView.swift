@@ -67,13 +67,16 @@ final class TerminalView {
     }
 
     /// Writes everything, retrying on EINTR and short writes; a closed stderr is not worth dying for.
-    static func writeAll(fd: Int32, _ bytes: [UInt8]) {
+    /// False when the descriptor would not take it all (a reader that went away: EPIPE).
+    @discardableResult
+    static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return false }
             }
+            return true
         }
     }
 }

@@ -26,11 +26,12 @@ struct LogsCommandTests {
         return (config, state)
     }
 
-    /// Runs `mediasync sync` with posix_spawn and a clean signal mask. Foundation's Process starts the child
-    /// with the test thread's mask, where SIGCHLD is blocked, and libuv then never learns that rsync exited
-    /// (seen here: the cycle stalled forever). A shell or systemd never starts it that way.
-    private static func sync(_ cli: CLIRunner, _ config: String) throws -> CLIRunner.Result {
-        let out = cli.home.appendingPathComponent("sync-\(UUID().uuidString).out").path
+    /// Runs `mediasync ARGS` with posix_spawn and a clean signal mask, waiting at most `timeout` seconds.
+    /// Foundation's Process starts the child with the test thread's mask, where SIGCHLD is blocked, and libuv
+    /// then never learns that rsync exited (seen here: the cycle stalled forever). A shell or systemd never
+    /// starts it that way.
+    private static func mediasync(_ cli: CLIRunner, _ arguments: [String], timeout: Double = 120) throws -> CLIRunner.Result {
+        let out = cli.home.appendingPathComponent("run-\(UUID().uuidString).out").path
         let err = out + ".err"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,18 +52,44 @@ struct LogsCommandTests {
         var environment = ProcessInfo.processInfo.environment
         for key in ["MEDIASYNC_CONFIG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"] { environment[key] = nil }
         environment["HOME"] = cli.home.path
-        let argv = [try CLIRunner.binary(), "sync", "--config", config]
+        let argv = [try CLIRunner.binary()] + arguments
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, &cEnv)
         guard rc == 0 else { throw CLIRunnerError(message: "cannot start \(argv[0]): error \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return CLIRunner.Result(status: (status >> 8) & 0xFF,
-                                stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                                stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        let status = ServeHarness.wait(pid, timeout: timeout)
+        let result = CLIRunner.Result(status: status ?? -1,
+                                      stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                                      stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        guard status != nil else {
+            throw CLIRunnerError(message: "`mediasync \(arguments.joined(separator: " "))` did not end within \(Int(timeout)) s (killed): \(result.stderr)")
+        }
+        return result
+    }
+
+    private static func sync(_ cli: CLIRunner, _ config: String) throws -> CLIRunner.Result {
+        try mediasync(cli, ["sync", "--config", config])
+    }
+
+    private static func logs(_ cli: CLIRunner, _ arguments: [String]) throws -> CLIRunner.Result {
+        try mediasync(cli, ["logs"] + arguments, timeout: 60)
+    }
+
+    /// Moves the times of `cycle`'s entries an hour back, as if it had run an hour ago: `--since` is then
+    /// tested against real entries without waiting for time to pass. python3's sqlite3: CLITests has no SQLite.
+    private static func age(cycle: Int, in state: String) throws {
+        let script = "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\n"
+            + "n=c.execute('update log_entry set time_ms = time_ms - 3600000 where cycle = ?', (int(sys.argv[2]),)).rowcount\n"
+            + "c.commit()\nprint(n)"
+        let pid = try ServeHarness.spawn(["python3", "-c", script, state + "/logs.sqlite", "\(cycle)"],
+                                         environment: [:], output: state + "/age.out")
+        let status = ServeHarness.wait(pid, timeout: 30)
+        let output = (try? String(contentsOfFile: state + "/age.out", encoding: .utf8)) ?? ""
+        guard status == 0, let rows = Int(output.trimmingCharacters(in: .whitespacesAndNewlines)), rows > 0 else {
+            throw CLIRunnerError(message: "could not age cycle \(cycle)'s log entries (status \(String(describing: status))): \(output)")
+        }
     }
 
     private static func entries(_ result: CLIRunner.Result) -> [[String: Any]] {
@@ -76,15 +103,15 @@ struct LogsCommandTests {
     @Test func filtersWhatSyncLoggedByCycleSourceLevelAndTime() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
-        let (config, _) = try Self.setUp(cli)
+        let (config, state) = try Self.setUp(cli)
         let old = try Self.sync(cli, config)
         #expect(old.status == 1, "the bad source fails: \(old.stderr)")
-        // `--since 2s` below must leave cycle 1 out: it is over 3 s old by then.
-        usleep(3_200_000)
+        // `--since 30m` below must leave cycle 1 out: it ran "an hour ago".
+        try Self.age(cycle: 1, in: state)
         let now = try Self.sync(cli, config)
         #expect(now.status == 1, "\(now.stderr)")
 
-        let all = Self.entries(try cli.run(["logs", "--config", config, "--json"]))
+        let all = Self.entries(try Self.logs(cli, ["--config", config, "--json"]))
         #expect(all.count >= 8, "two cycles: start, two jobs, end each: \(all)")
         #expect(Set(all.compactMap { $0["cycle"] as? Int }) == [1, 2])
         for entry in all {
@@ -95,25 +122,26 @@ struct LogsCommandTests {
         let jobFailures = failed.filter { ($0["error"] as? String)?.contains("missing-folder") == true }
         #expect(Set(jobFailures.compactMap { $0["cycle"] as? Int }) == [1, 2], "each cycle's failed job, with its reason")
 
-        let cycle2 = Self.entries(try cli.run(["logs", "--config", config, "--json", "--cycle", "2"]))
+        let cycle2 = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--cycle", "2"]))
         #expect(!cycle2.isEmpty && cycle2.allSatisfy { $0["cycle"] as? Int == 2 })
         #expect(cycle2.contains { ($0["message"] as? String)?.hasPrefix("cycle 2 finished") == true })
 
-        let good = Self.entries(try cli.run(["logs", "--config", config, "--json", "--source", "good"]))
+        let good = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--source", "good"]))
         #expect(good.count == 2 && good.allSatisfy { $0["source"] as? String == "good" && $0["level"] as? String == "info" })
         #expect((good.first?["message"] as? String)?.hasPrefix("good/renders: done, 2 files") == true)
 
-        let errors = Self.entries(try cli.run(["logs", "--config", config, "--json", "--level", "error"]))
+        let errors = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--level", "error"]))
         #expect(!errors.isEmpty && errors.allSatisfy { ["error", "critical"].contains($0["level"] as? String) })
-        let warnings = Self.entries(try cli.run(["logs", "--config", config, "--json", "--level", "warning"]))
+        let warnings = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--level", "warning"]))
         #expect(warnings.count > errors.count, "the cycle summaries with a failed job are warnings")
 
-        let recent = Self.entries(try cli.run(["logs", "--config", config, "--json", "--since", "2s"]))
-        #expect(!recent.isEmpty && recent.allSatisfy { $0["cycle"] as? Int == 2 }, "cycle 1 is over 3 s old")
-        let week = Self.entries(try cli.run(["logs", "--config", config, "--json", "--since", "1h"]))
-        #expect(week.count == all.count)
+        let recent = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--since", "30m"]))
+        #expect(!recent.isEmpty && recent.allSatisfy { $0["cycle"] as? Int == 2 }, "cycle 1 is an hour old")
+        #expect(recent.count == all.filter { $0["cycle"] as? Int == 2 }.count, "all of cycle 2 is recent")
+        let day = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--since", "1d"]))
+        #expect(day.count == all.count)
 
-        let readable = try cli.run(["logs", "--config", config, "--level", "error", "--cycle", "1"])
+        let readable = try Self.logs(cli, ["--config", config, "--level", "error", "--cycle", "1"])
         #expect(readable.status == 0)
         let lines = readable.stdout.split(separator: "\n")
         #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("  error  ") && $0.contains("cycle 1  bad/missing-folder") })
@@ -123,14 +151,14 @@ struct LogsCommandTests {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
         let (config, state) = try Self.setUp(cli)
-        let level = try cli.run(["logs", "--config", config, "--level", "loud"])
+        let level = try Self.logs(cli, ["--config", config, "--level", "loud"])
         #expect(level.status == 2)
         #expect(level.stderr.contains("--level `loud` is not a level; use one of trace, debug, info, notice, warning, error, critical"))
-        let since = try cli.run(["logs", "--config", config, "--since", "2 hours"])
+        let since = try Self.logs(cli, ["--config", config, "--since", "2 hours"])
         #expect(since.status == 2)
         #expect(since.stderr.contains("--since `2 hours` is not a duration"))
         // Nothing synced yet: no log file, a note, and no file made by looking.
-        let empty = try cli.run(["logs", "--config", config])
+        let empty = try Self.logs(cli, ["--config", config])
         #expect(empty.status == 0 && empty.stdout.isEmpty)
         #expect(empty.stderr.contains("no log yet at"))
         #expect(!FileManager.default.fileExists(atPath: state + "/logs.sqlite"))

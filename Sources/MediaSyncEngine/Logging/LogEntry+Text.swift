@@ -57,7 +57,7 @@ extension LogQuery {
             sinceMs = nowMs - ms
         }
         if let limit, limit < 1 {
-            throw LogQueryError(message: "--lines \(limit): give a number of 1 or more")
+            throw LogQueryError(message: "--lines \(limit): give a number of 1 or more (0 only with --follow, for new entries only)")
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Hands log entries to a `LogStore` from a thread of its own, in batches, so the loop never waits on SQLite.
 ///
-/// `append` only takes a lock and appends to a buffer. The writer thread inserts the buffer in one
+/// `append` only takes a lock and appends to a buffer (and wakes the writer for the first entry of a batch, so
+/// its interval starts). The writer thread inserts the buffer in one
 /// transaction when it holds `batchSize` entries or `interval` has passed since the last write, whichever
 /// comes first. If the store stays stuck (disk full, a lock held elsewhere), the buffer stops at
 /// `maxBuffered` and newer entries are counted in `dropped` instead of growing memory without end; the
@@ -54,10 +55,14 @@ public final class LogSink: @unchecked Sendable {
         defer { condition.unlock() }
         guard !closing else { droppedCount += 1; return }
         guard buffer.count < maxBuffered else { droppedCount += 1; return }
-        if buffer.isEmpty { oldestBuffered = Date() }
+        // The first entry of a batch wakes the writer: idle, it waits with no deadline, and only now has one
+        // (`oldestBuffered + interval`). Without this wake-up a daemon's lone lines waited for a full batch or
+        // for exit, and `mediasync logs` showed nothing while `serve` ran.
+        let first = buffer.isEmpty
+        if first { oldestBuffered = Date() }
         buffer.append(entry)
         appended += 1
-        if buffer.count >= batchSize { condition.broadcast() }
+        if first || buffer.count >= batchSize { condition.broadcast() }
     }
 
     /// Blocks until every entry appended before this call has been written (or failed to be).

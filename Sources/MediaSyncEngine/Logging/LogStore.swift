@@ -44,13 +44,14 @@ public final class LogStore: Sendable {
     }
 
     /// Opens the log at `path`. `readOnly` never creates or migrates: what `mediasync logs` uses, so looking
-    /// at the logs cannot change them.
+    /// at the logs cannot change them. `busyTimeout`: how long a write waits for a lock held elsewhere before
+    /// its batch fails (the writer thread waits, never the loop).
     public init(path: String, maxRows: Int = LogStore.defaultMaxRows, trimSlack: Int? = nil,
-                readOnly: Bool = false) throws {
+                readOnly: Bool = false, busyTimeout: TimeInterval = 5) throws {
         var configuration = Configuration()
         configuration.readonly = readOnly
         if !readOnly { configuration.journalMode = .wal }
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(busyTimeout)
         self.path = path
         self.maxRows = max(1, maxRows)
         self.trimSlack = max(1, trimSlack ?? self.maxRows / 10)
@@ -115,21 +116,66 @@ public final class LogStore: Sendable {
 
     /// Entries matching `query`, oldest first; with a limit, the newest `limit` of them.
     public func entries(_ query: LogQuery) throws -> [LogEntry] {
+        try recent(query).entries
+    }
+
+    /// `entries(query)` and, read in the same transaction, the id of the newest entry in the log (0 when it is
+    /// empty): where `entries(after:matching:)` goes on from, so nothing written in between is missed.
+    public func recent(_ query: LogQuery) throws -> (entries: [LogEntry], newestId: Int64) {
+        var (sql, arguments) = Self.select(query)
+        sql += " ORDER BY id DESC"
+        if let limit = query.limit { sql += " LIMIT ?"; arguments += [limit] }
+        return try reading { db in
+            let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).reversed().map(Self.entry)
+            return (entries, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM log_entry") ?? 0)
+        }
+    }
+
+    /// Entries with an id above `afterId` that match `query` (its `limit` aside), oldest first, at most `max`
+    /// of them; and `readThrough`, the id the next call goes on from (entries that did not match are not read
+    /// again). One short read transaction, ended before returning: a follower never holds back a checkpoint.
+    public func entries(after afterId: Int64, matching query: LogQuery,
+                        max: Int = 1000) throws -> (entries: [LogEntry], readThrough: Int64) {
+        var (sql, arguments) = Self.select(query, afterId: afterId)
+        sql += " ORDER BY id LIMIT ?"
+        arguments += [max]
+        return try reading { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            if rows.count == max, let last = rows.last {
+                return (rows.map(Self.entry), last["id"])
+            }
+            let newest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM log_entry") ?? 0
+            return (rows.map(Self.entry), Swift.max(afterId, newest))
+        }
+    }
+
+    private static func select(_ query: LogQuery, afterId: Int64? = nil) -> (String, StatementArguments) {
         var clauses: [String] = []
         var arguments: StatementArguments = []
+        if let afterId { clauses.append("id > ?"); arguments += [afterId] }
         if let cycle = query.cycle { clauses.append("cycle = ?"); arguments += [cycle] }
         if let source = query.source { clauses.append("source = ?"); arguments += [source] }
         if let level = query.minimumLevel { clauses.append("level >= ?"); arguments += [level.severity] }
         if let since = query.sinceMs { clauses.append("time_ms >= ?"); arguments += [since] }
-        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        var sql = "SELECT id, time_ms, level, message, cycle, source, folder, fields FROM log_entry \(whereClause) ORDER BY id DESC"
-        if let limit = query.limit { sql += " LIMIT ?"; arguments += [limit] }
+        let whereClause = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        return ("SELECT id, time_ms, level, message, cycle, source, folder, fields FROM log_entry" + whereClause,
+                arguments)
+    }
+
+    private func reading<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: arguments).reversed().map(Self.entry)
-            }
+            return try queue.read(body)
         } catch {
             throw LogStoreError(path: path, underlying: error)
+        }
+    }
+
+    /// Checkpoints the WAL into the database and empties it; false when a reader's open transaction kept part
+    /// of it (what a follower must never do). For tests.
+    func checkpointTruncating() throws -> Bool {
+        try queue.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return row?[0] as Int? == 0
         }
     }
 
