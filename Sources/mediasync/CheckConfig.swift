@@ -16,20 +16,33 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let (location, config) = try options.load()
-            print(Self.summary(of: config, from: location, ssh: { SSHConfigProbe.probe($0, config: config) }),
+            print(Self.summary(of: config, from: location, ssh: { SSHConfigProbe.probe($0, config: config) },
+                               libraryFileSystem: Self.libraryFileSystem(config.library)),
                   terminator: "")
         } catch let failure as ConfigFailure {
             throw failure.report()
         }
     }
 
+    /// What the library's file system can do, as information (a USB drive's exFAT has limits mediasync works
+    /// around, and a person should know them); the probe's files are removed again.
+    static func libraryFileSystem(_ library: String) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: library, isDirectory: &isFolder), isFolder.boolValue else {
+            return "nothing yet: the folder does not exist (create it, or mount its disk)"
+        }
+        return LibraryProbe.probe(library: library).summary
+    }
+
     /// What a user needs to see to trust the config: where things land and what gets deleted.
     /// `ssh` tells what ssh resolves for an ssh source (nil for the others).
     static func summary(of config: Config, from location: ConfigLocation,
-                        ssh: (Source) -> SSHConfigProbe.Outcome? = { _ in nil }) -> String {
+                        ssh: (Source) -> SSHConfigProbe.Outcome? = { _ in nil },
+                        libraryFileSystem: String? = nil) -> String {
         let format = DurationSyntax.format
         var lines = ["config:    \(location)"]
         lines.append("library:   \(config.library)")
+        if let libraryFileSystem { lines.append("           on \(libraryFileSystem)") }
         lines.append("state dir: \(config.stateDirectory)")
         lines.append("socket:    \(config.socket)" + (config.socketGroup.map { " (group \($0))" } ?? ""))
         lines.append("cycle:     every \(format(config.interval)), up to \(config.concurrency) rsync children at once, "

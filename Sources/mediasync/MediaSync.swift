@@ -9,6 +9,6 @@ struct MediaSync: ParsableCommand {
         abstract: "Pull Forge and ComfyUI outputs from containers and GPU boxes into your media library.",
         version: MediaSyncVersion.string,
         subcommands: [Demo.self, Sync.self, Purge.self, Backfill.self, CheckConfig.self, Serve.self, Attach.self, Status.self,
-                      Trigger.self, Pause.self, Resume.self, Reload.self, Logs.self]
+                      Trigger.self, Pause.self, Resume.self, Reload.self, Logs.self, AdoptLibrary.self]
     )
 }

@@ -148,8 +148,10 @@ struct SupervisorStreamTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["state"] as? String == "idle")
 
-        // A failing source: --wait exits 1.
+        // A failing source: --wait exits 1. (A folder that is merely missing is "not created yet", so a file
+        // takes its place: it exists but cannot be entered.)
         try FileManager.default.removeItem(atPath: serve.sources + "/b")
+        FileManager.default.createFile(atPath: serve.sources + "/b", contents: Data("x".utf8))
         let failed = try serve.cli(["trigger", "--wait", "--source", "src", "--config", serve.configPath])
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("1 failed"), "\(failed.stdout)")

@@ -224,10 +224,16 @@ struct PurgeStallTests {
         let error = try #require(results.first?.error, "the purge did not fail: \(results)")
         #expect(error.contains("no progress for 2s") && error.contains("purge"), "error: \(error)")
         #expect(took < 60, "the frozen purge held the run for \(took)s")
-        #expect((results.first?.deleted ?? 0) > 0)
-        // What was deleted before the freeze is audited; the rest is still at the source, with its copy.
-        let left = try FileManager.default.contentsOfDirectory(atPath: root + "/out").count
-        #expect(left + (results.first?.deleted ?? 0) <= 3_000)
+        #expect(SyncHarnessPids.working(in: root + "/out").isEmpty, "the frozen delete script was not stopped")
+        // The next purge completes the job, and its audit holds exactly the files gone from the source (the
+        // frozen batch's deletions from its intent).
+        config.stallTimeout = .seconds(60)
+        let again = try PurgeRunner.run(config: config, options: PurgeOptions(childEnvironment: h.options.childEnvironment)) { _ in }
+        #expect(again.map(\.error) == [nil], "\(again)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: root + "/out")
+        #expect(left.isEmpty, "\(left.count) files left at the source")
+        let manifest = try ManifestStore(stateDirectory: config.stateDirectory)
+        #expect(try manifest.purgeHistory(since: 0).count == 3_000)
     }
 }
 

@@ -99,18 +99,22 @@ struct SyncRemoteFailureTests {
         #expect(h.leftovers() == [], "children outlived the cycle")
     }
 
-    @Test("ssh: a folder missing on the box fails with the reason, and no ssh master outlives the cycle")
+    @Test("ssh: a root missing on the box fails with the reason (a folder not created yet is empty), and no ssh master outlives the cycle")
     func missingRemoteFolder() throws {
         let server = try TestSSHD()
         let h = try SyncHarness("mf")
         let root = h.temp.sub("remote")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let run = try h.run(h.config([h.sshSource("gpu", server: server, root: root, folders: ["txt2img-images"])],
+        let missingRoot = h.temp.sub("not-mounted")
+        let run = try h.run(h.config([h.sshSource("gpu", server: server, root: root, folders: ["txt2img-images"]),
+                                      h.sshSource("box", server: server, root: missingRoot, folders: ["output"])],
                                      attempts: 2))
         #expect(run.result.jobsFailed == 1, "\(run.summary)")
+        #expect(run.finished("gpu/txt2img-images")?.note == "not created yet", "\(run.summary)")
         let error = try #require(run.result.errors.first)
-        #expect(error.hasPrefix("gpu/txt2img-images: "), "\(error)")
-        #expect(error.contains("txt2img-images") && !error.contains("\n"), "\(error)")
+        #expect(error.hasPrefix("box/output: the root \(missingRoot) does not exist"), "\(error)")
+        #expect(run.finished("box/output")?.attempts == 1, "a missing root is not retried")
+        #expect(!error.contains("\n"), "\(error)")
         // The listing reached the box over the shared connection, so its master must be ended too.
         #expect(h.leftovers(server: server, within: 2) == [], "children outlived the cycle")
     }

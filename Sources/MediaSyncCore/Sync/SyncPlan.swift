@@ -51,13 +51,19 @@ public struct SyncPlan: Equatable, Sendable {
             case mtimeInFuture = "mtime_in_future"
             /// Every `~N` name up to the limit is taken; the library folder needs a look.
             case noFreeLibraryName = "no_free_library_name"
+            /// The library's file system cannot hold the name (FAT and exFAT refuse `:` `?` `*`...); `detail`
+            /// says which part and why. It stays at the source, and the purge keeps it there.
+            case nameNotAllowed = "name_not_allowed"
         }
         public var remotePath: [UInt8]
         public var reason: Reason
         /// The source's `now` minus the file's mtime (negative for `mtimeInFuture`).
         public var ageSeconds: Int64
+        /// What a person needs to know beyond the reason, e.g. "`a:b.png` has `:`".
+        public var detail: String?
 
-        public init(remotePath: [UInt8], reason: Reason, ageSeconds: Int64) {
+        public init(remotePath: [UInt8], reason: Reason, ageSeconds: Int64, detail: String? = nil) {
+            self.detail = detail
             self.remotePath = remotePath
             self.reason = reason
             self.ageSeconds = ageSeconds
@@ -99,10 +105,12 @@ extension SyncPlan {
     ///   - refetch: fetch again files the user deleted from the library.
     ///   - libraryFile: what is on disk at a library-relative path (nil when nothing).
     ///   - isReserved: other names that must not be used (e.g. other jobs' manifest rows).
+    ///   - traits: what the library's file system keeps of mtimes and which names it refuses.
     public static func make(listing: RemoteListing, settleSeconds: Int64, manifest: [ManifestRow],
                             destinationPrefix: [UInt8], refetch: Bool,
                             libraryFile: ([UInt8]) -> LibraryFileFact?,
-                            isReserved: ([UInt8]) -> Bool = { _ in false }) -> SyncPlan {
+                            isReserved: ([UInt8]) -> Bool = { _ in false },
+                            traits: LibraryTraits = .posix) -> SyncPlan {
         var plan = SyncPlan()
         var rowsByPath: [[UInt8]: [ManifestRow]] = [:]
         var taken = Set<[UInt8]>()
@@ -133,15 +141,20 @@ extension SyncPlan {
                                               ageSeconds: age))
                 continue
             }
+            let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
+            if let problem = traits.names.problem(natural) {
+                plan.deferred.append(Deferred(remotePath: file.path, reason: .nameNotAllowed, ageSeconds: age,
+                                              detail: "\(problem), which the library's file system (\(traits.fileSystem)) cannot hold"))
+                continue
+            }
             if !rows.isEmpty {
                 needsNewName.append((file, .nameReused))
                 continue
             }
-            let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
             let onDisk = libraryFile(natural)
             let transfer = Transfer(remotePath: file.path, libraryPath: natural, size: file.size,
                                     mtime: file.mtime, reason: .new, renamedFrom: nil)
-            if onDisk == LibraryFileFact(size: file.size, mtime: file.mtime), !taken.contains(natural),
+            if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken.contains(natural),
                !isReserved(natural) {
                 plan.adopted.append(transfer)
                 taken.insert(natural)

@@ -17,8 +17,11 @@ import MediaSyncCore
 ///
 /// A move is `renameat2(RENAME_NOREPLACE)`, or `link()` + `unlink()` where the file system refuses that
 /// flag; both fail with EEXIST instead of replacing, so a file that appears in the library between any
-/// check and the move is still never overwritten. Folders on the way are opened with O_NOFOLLOW, so a
-/// symlink planted in the library cannot send a file elsewhere.
+/// check and the move is still never overwritten. exFAT and FAT offer neither: there the name is checked and
+/// then `rename()`d (`LibraryTraits.Move.checkedRename`); only a file another program creates at that very
+/// name between the check and the rename could be replaced. Which one is used is probed once per cycle
+/// (`LibraryProbe`), and mtimes compare in the file system's own steps. Folders on the way are opened
+/// with O_NOFOLLOW, so a symlink planted in the library cannot send a file elsewhere.
 public struct LibraryWriter: Sendable {
     /// What became of one staged file.
     public enum Outcome: Equatable, Sendable {
@@ -40,18 +43,25 @@ public struct LibraryWriter: Sendable {
 
     /// Absolute path of the library root.
     public let libraryRoot: String
-    /// Tests turn this off to run the link() + unlink() path that file systems without RENAME_NOREPLACE get.
-    let useRenameNoReplace: Bool
+    /// What the library's file system can do (how to move, mtime steps).
+    public let traits: LibraryTraits
     /// How many `~N` names are tried before giving up.
     let nameLimit: Int
 
-    public init(libraryRoot: String) {
-        self.init(libraryRoot: libraryRoot, useRenameNoReplace: true)
+    public init(libraryRoot: String, traits: LibraryTraits = .posix) {
+        self.init(libraryRoot: libraryRoot, traits: traits, nameLimit: 100_000)
     }
 
+    /// Tests turn `useRenameNoReplace` off to run the link() + unlink() path.
     init(libraryRoot: String, useRenameNoReplace: Bool, nameLimit: Int = 100_000) {
+        var traits = LibraryTraits.posix
+        if !useRenameNoReplace { traits.move = .link }
+        self.init(libraryRoot: libraryRoot, traits: traits, nameLimit: nameLimit)
+    }
+
+    init(libraryRoot: String, traits: LibraryTraits, nameLimit: Int) {
         self.libraryRoot = libraryRoot
-        self.useRenameNoReplace = useRenameNoReplace
+        self.traits = traits
         self.nameLimit = nameLimit
     }
 
@@ -94,6 +104,11 @@ public struct LibraryWriter: Sendable {
                 continue
             }
             if placed {
+                if !traits.keepsTimes {
+                    // The file system lost the time in the rename (fusefat): set it again on the library copy.
+                    var times = [timespec(tv_sec: Int(mtime), tv_nsec: 0), timespec(tv_sec: Int(mtime), tv_nsec: 0)]
+                    _ = BytePathC.with(name) { utimensat(parent, $0, &times, AT_SYMLINK_NOFOLLOW) }
+                }
                 return candidate == libraryPath ? .moved(libraryPath: candidate)
                     : .movedAside(libraryPath: candidate, planned: libraryPath)
             }
@@ -159,7 +174,7 @@ public struct LibraryWriter: Sendable {
             let kind = st.st_mode & S_IFMT == S_IFLNK ? "a symlink" : "not a regular file"
             throw .stagedFileNotAsPlanned(path: shown, problem: "is \(kind)")
         }
-        if Int64(st.st_size) != size || Int64(st.st_mtim.tv_sec) != mtime {
+        if Int64(st.st_size) != size || !traits.sameMTime(Int64(st.st_mtim.tv_sec), mtime) {
             throw .stagedFileNotAsPlanned(path: shown, problem: "has size \(st.st_size) and mtime \(st.st_mtim.tv_sec), "
                                           + "the listing said size \(size) and mtime \(mtime)")
         }
@@ -194,7 +209,21 @@ public struct LibraryWriter: Sendable {
     private func place(_ staged: [UInt8], into parent: Int32, name: [UInt8],
                        candidate: [UInt8]) throws(LibraryWriteError) -> Bool {
         var shown: String { show(candidate) }
-        if useRenameNoReplace {
+        var onFileSystem: String { " (the library is on \(traits.fileSystem))" }
+        if traits.move == .checkedRename {
+            var st = stat()
+            if BytePathC.with(name, { fstatat(parent, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 { return false }
+            guard errno == ENOENT else {
+                throw .from(errno: errno, operation: "look up the library name (fstatat)\(onFileSystem)", path: shown)
+            }
+            let renamed = BytePathC.with(staged) { from in BytePathC.with(name) { to in renameat(AT_FDCWD, from, parent, to) } }
+            if renamed == 0 { return true }
+            switch errno {
+            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case let code: throw .from(errno: code, operation: "move into library (rename)\(onFileSystem)", path: shown)
+            }
+        }
+        if traits.move == .renameNoReplace {
             let renamed = BytePathC.with(staged) { from in
                 BytePathC.with(name) { to in LibrarySyscalls.renameNoReplace(AT_FDCWD, from, parent, to) }
             }
@@ -204,7 +233,7 @@ public struct LibraryWriter: Sendable {
             // The file system does not know RENAME_NOREPLACE (or libc lacks renameat2): link below.
             case EINVAL, ENOSYS, EOPNOTSUPP: break
             case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
-            case let code: throw .from(errno: code, operation: "move into library", path: shown)
+            case let code: throw .from(errno: code, operation: "move into library (renameat2)\(onFileSystem)", path: shown)
             }
         }
         let from = BytePathC.c(staged), to = BytePathC.c(name)
@@ -213,7 +242,7 @@ public struct LibraryWriter: Sendable {
             switch errno {
             case EEXIST: return false
             case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
-            case let code: throw .from(errno: code, operation: "link into library", path: shown)
+            case let code: throw .from(errno: code, operation: "link into library (link)\(onFileSystem)", path: shown)
             }
         }
         _ = unlink(from)
@@ -223,7 +252,7 @@ public struct LibraryWriter: Sendable {
     private func isSameFile(in parent: Int32, name: [UInt8], size: Int64, mtime: Int64) -> Bool {
         var st = stat()
         guard BytePathC.with(name, { fstatat(parent, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else { return false }
-        return st.st_mode & S_IFMT == S_IFREG && Int64(st.st_size) == size && Int64(st.st_mtim.tv_sec) == mtime
+        return st.st_mode & S_IFMT == S_IFREG && Int64(st.st_size) == size && traits.sameMTime(Int64(st.st_mtim.tv_sec), mtime)
     }
 
     private func show(_ libraryPath: [UInt8]) -> String {

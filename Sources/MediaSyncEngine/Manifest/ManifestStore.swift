@@ -176,6 +176,14 @@ public final class ManifestStore: Sendable {
         }
     }
 
+    /// The library paths of the `limit` files recorded last: a sample of what must be in the library.
+    public func recentLibraryPaths(limit: Int) throws -> [[UInt8]] {
+        try read { db in
+            try Data.fetchAll(db, sql: "SELECT library_path FROM manifest_file ORDER BY id DESC LIMIT ?",
+                              arguments: [limit]).map { Array($0) }
+        }
+    }
+
     /// Number of rows, all jobs.
     public func count() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_file") ?? 0 }

@@ -44,6 +44,17 @@ public enum PurgeRunner {
             publish(.log(level: "info", message: "\(job.id): purge is off for source \(job.source.name) "
                          + "(set `purge: true` on it or `purge.enabled: true`); skipped", cycle: nil, job: job.id))
         }
+        // A library that is not the library (its drive not mounted) proves nothing: no file is purged for it.
+        if !jobs.isEmpty {
+            switch LibraryIdentity.check(library: config.library, stateDirectory: config.stateDirectory, manifest: manifest) {
+            case let .ready(note):
+                if let note { publish(.log(level: "info", message: note, cycle: nil, job: nil)) }
+            case let .refused(reason):
+                publish(.log(level: "error", message: reason, cycle: nil, job: nil))
+                return jobs.map { PurgeResult(job: $0.id, deleted: 0, kept: 0, bytesFreed: 0, dryRun: dryRun,
+                                              error: "\($0.id): purge: \(reason)") }
+            }
+        }
         Loop.prepareProcess()
         let loop = try Loop()
         // The ingest confirms files before they go (verify_before_purge) and hears of each deletion.

@@ -145,6 +145,8 @@ public final class Supervisor {
         let started = "supervisor started (pid \(getpid())) on \(config.socket), a cycle every \(DurationSyntax.format(config.interval))"
         if !busIsLogged { log("info", started) }
         publish(.log(level: "info", message: started, cycle: nil, job: nil))
+        publish(.log(level: "info", message: "library \(config.library) on \(LibraryProbe.probe(library: config.library).summary)",
+                     cycle: nil, job: nil))
         if let plan = scheduler.due(at: now) { startCycle(plan) }
         armIntervalTimer()
         notifyReady()

@@ -31,6 +31,7 @@ final class JobRun {
     private var retryTimer: UV.Timer?
     private var stopReason: JobFailure.Stop?
     private var messages: [RsyncMessage] = []
+    private var harmlessMessages = 0
     private var stdoutParser = RsyncOutputParser(stream: .stdout)
     private var stderrParser = RsyncOutputParser(stream: .stderr)
     private var listingOutput: [UInt8] = []
@@ -63,6 +64,14 @@ final class JobRun {
         }
         attempts += 1
         if hasListed { startTransfer() } else { startListing() }
+    }
+
+    /// Ends the job before it starts, e.g. when the library is not the library: `reason` is its error.
+    func refuse(_ reason: String) {
+        startedAt = cycle.now
+        attempts = 1
+        cycle.emit(.jobStarted(cycle: cycle.cycleID, job: eventJob))
+        finish(failedWith: "\(job.id): \(reason)", exitCode: nil)
     }
 
     func cancel() {
@@ -165,8 +174,12 @@ final class JobRun {
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             destinationPrefix: prefix, refetch: cycle.options.refetch,
             libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
-            isReserved: { reserved.contains($0) })
+            isReserved: { reserved.contains($0) }, traits: cycle.writer.traits)
         for deferred in plan.deferred {
+            if let detail = deferred.detail {
+                cycle.log("warning", "\(job.id): \(String(decoding: deferred.remotePath, as: UTF8.self)) stays at the source: \(detail)",
+                          job: self)
+            }
             cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: deferred.remotePath,
                                      reason: deferred.reason.rawValue))
         }
@@ -228,7 +241,7 @@ final class JobRun {
                 moveAnnounced(includingLast: false)
             }
         case .message(let m):
-            messages.append(m)
+            take(m)
         }
         if cycle.progress.record(record, for: id, at: now) { cycle.markProgress() }
     }
@@ -239,7 +252,7 @@ final class JobRun {
         for path in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { moveHome(path, final: true) }
         let code = Int32(truncatingIfNeeded: status.code)
         if pending.isEmpty && status.signal == 0 && stopReason == nil {
-            return finishDone(exitCode: code, mayPurge: code == 0)
+            return finishDone(exitCode: code, mayPurge: code == 0 || (code == 23 && onlyHarmlessComplaints))
         }
         if stopReason == nil, let vanished = VanishedFiles.completeDespite(code: code, signal: status.signal, messages: messages),
            vanished > 0 {
@@ -271,7 +284,8 @@ final class JobRun {
             }
             guard let transfer = pending[entry.name] else { continue }
             let staged = stagingPrefix + entry.name.drop(while: { $0 == UInt8(ascii: "/") })
-            if let fact = LibraryPaths.fact(staged), fact.size == transfer.size, fact.mtime == transfer.mtime {
+            if let fact = LibraryPaths.fact(staged), fact.size == transfer.size,
+               cycle.writer.traits.sameMTime(fact.mtime, transfer.mtime) {
                 moveHome(entry.name, final: false)
                 if pending[entry.name] == nil { continue }
             }
@@ -406,10 +420,28 @@ final class JobRun {
 
     // MARK: - Children
 
+    /// Keeps a message of rsync's for the failure's description, unless it only says what the library's file
+    /// system cannot do (fusefat: no permissions), which is counted instead.
+    private func take(_ message: RsyncMessage) {
+        if cycle.writer.traits.isHarmless(message.text) {
+            harmlessMessages += 1
+        } else {
+            messages.append(message)
+        }
+    }
+
+    /// rsync's 23 said nothing but what the library cannot take: the files are whole.
+    private var onlyHarmlessComplaints: Bool {
+        harmlessMessages > 0 && !messages.contains {
+            $0.severity == .error && !$0.text.hasPrefix("rsync error: some files/attrs were not transferred")
+        }
+    }
+
     private func spawn(_ argv: [String], environment: [String: String], input: [UInt8], onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
                        onFinished: @escaping (TerminationStatus) -> Void) {
         lastActivity = cycle.now
         messages = []
+        harmlessMessages = 0
         stderrParser = RsyncOutputParser(stream: .stderr)
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
@@ -417,11 +449,11 @@ final class JobRun {
         do {
             let started = try Child(loop: cycle.loop, command: command, onStdout: onStdout, onStderr: { [unowned self] bytes in
                 stderrParser.feed(bytes) { record in
-                    if case .message(let m) = record { self.messages.append(m) }
+                    if case .message(let m) = record { self.take(m) }
                 }
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
                 stderrParser.finish { record in
-                    if case .message(let m) = record { self.messages.append(m) }
+                    if case .message(let m) = record { self.take(m) }
                 }
                 child = nil
                 onFinished(status)

@@ -38,7 +38,8 @@ public final class SyncCycle {
     private var startedAt: Double = 0
     private var closing = false
     private var cancelled = false
-    let writer: LibraryWriter
+    /// Moves files home; made anew at each start with what the library's file system can do.
+    private(set) var writer: LibraryWriter
     /// The ingest door: when set, every `file_synced`, `file_purged` and `cycle_finished` is stored in its
     /// outbox in the transaction that records it, and the purge asks it to verify (`verify_before_purge`).
     public var ingest: IngestDoor?
@@ -73,6 +74,17 @@ public final class SyncCycle {
         } catch {
             emit(.log(level: "error", message: "cannot start the cycle's timer: \(error)", cycle: cycleID, job: nil))
         }
+        switch LibraryIdentity.check(library: config.library, stateDirectory: config.stateDirectory, manifest: manifest) {
+        case let .ready(note):
+            if let note { log("info", note) }
+        case let .refused(reason):
+            // Not a byte is written to a library that is not the library; every job says why.
+            log("error", reason)
+            for job in jobs { job.refuse(reason) }
+            finishIfDone()
+            return
+        }
+        writer = LibraryWriter(libraryRoot: config.library, traits: LibraryProbe.probe(library: config.library))
         ready = jobs
         schedule()
         finishIfDone()

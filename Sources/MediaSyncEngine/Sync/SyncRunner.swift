@@ -65,7 +65,7 @@ public enum SyncRunner {
 
     /// The library must exist (an unmounted disk must not be filled through its empty mount point);
     /// the state directory is ours and is made when missing.
-    static func prepareFolders(_ config: Config) throws {
+    public static func prepareFolders(_ config: Config) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: config.library, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw Failure(description: "library \(config.library) does not exist or is not a folder; create it (mkdir -p \(config.library)) or mount its disk, or fix `library:` in the config")

@@ -48,6 +48,7 @@ final class TestSSHD: @unchecked Sendable {
             MaxStartups 200:30:400
             MaxSessions 200
             PidFile none
+            Subsystem sftp internal-sftp
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let pid = try Tool.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config], stdoutTo: log)
             if Self.waitForListen(port: port, pid: pid) {
