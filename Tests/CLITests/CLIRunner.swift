@@ -46,32 +46,32 @@ struct CLIRunner {
 
     /// Runs mediasync with `arguments`; the environment is cleared of config-related variables and HOME
     /// points at the temp folder, plus `environment`.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Result {
         var env = ProcessInfo.processInfo.environment
         for key in ["MEDIASYNC_CONFIG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"] { env[key] = nil }
         env["HOME"] = home.path
         env.merge(environment) { $1 }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
-        process.arguments = arguments
-        process.environment = env
-        process.currentDirectoryURL = home
-        // Files, not pipes: no deadlock however much either stream prints.
-        let outURL = home.appendingPathComponent(".stdout-\(UUID().uuidString)")
-        let errURL = home.appendingPathComponent(".stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOf: outURL, encoding: .utf8),
-                      stderr: try String(contentsOf: errURL, encoding: .utf8))
+        // posix_spawn and files, not Foundation's Process and pipes: Process hangs here when tests run in
+        // parallel, and files cannot deadlock however much either stream prints. The wait has a limit.
+        let outPath = home.appendingPathComponent(".stdout-\(UUID().uuidString)").path
+        let errPath = home.appendingPathComponent(".stderr-\(UUID().uuidString)").path
+        // coreutils' `env -C` starts it in the temp folder (and execs it: the pid is mediasync's).
+        let pid = try Spawn.start(["/usr/bin/env", "-C", home.path, try Self.binary()] + arguments, environment: env,
+                                  stdout: outPath, stderr: errPath)
+        let deadline = Date().addingTimeInterval(timeout)
+        var status = Spawn.poll(pid)
+        while status == nil {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = Spawn.wait(pid)
+                throw CLIRunnerError(message: "mediasync \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
+            }
+            usleep(10_000)
+            status = Spawn.poll(pid)
+        }
+        return Result(status: status ?? -1,
+                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 
     func cleanUp() {
