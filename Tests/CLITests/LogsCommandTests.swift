@@ -4,13 +4,15 @@ import Testing
 /// `mediasync logs` read back what real `mediasync sync` runs kept in `<state_dir>/logs.sqlite`.
 @Suite("mediasync logs, run as a built binary")
 struct LogsCommandTests {
-    /// One source that syncs (`good`) and one whose folder is missing, so its job fails (`bad`).
+    /// One source that syncs (`good`) and one whose folder is a file, so its job fails (`bad`).
     private static func setUp(_ cli: CLIRunner) throws -> (config: String, state: String) {
         let root = cli.home.appendingPathComponent("gen").path
         try FileManager.default.createDirectory(atPath: root + "/renders", withIntermediateDirectories: true)
         for name in ["a.png", "b.png"] {
             try Data(repeating: 7, count: 2048).write(to: URL(fileURLWithPath: root + "/renders/" + name))
         }
+        // A file where the folder should be: the job fails each cycle (a merely missing folder is "not created yet").
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/not-a-folder"))
         let library = cli.home.appendingPathComponent("library").path
         try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
         let state = cli.home.appendingPathComponent("state").path
@@ -21,7 +23,7 @@ struct LogsCommandTests {
             retry: {attempts: 1}
             sources:
               - {name: good, transport: local, root: \(root), folders: [renders]}
-              - {name: bad, transport: local, root: \(root), folders: [missing-folder]}
+              - {name: bad, transport: local, root: \(root), folders: [not-a-folder]}
             """)
         return (config, state)
     }
@@ -33,32 +35,11 @@ struct LogsCommandTests {
     private static func mediasync(_ cli: CLIRunner, _ arguments: [String], timeout: Double = 120) throws -> CLIRunner.Result {
         let out = cli.home.appendingPathComponent("run-\(UUID().uuidString).out").path
         let err = out + ".err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var environment = ProcessInfo.processInfo.environment
         for key in ["MEDIASYNC_CONFIG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"] { environment[key] = nil }
         environment["HOME"] = cli.home.path
-        let argv = [try CLIRunner.binary()] + arguments
-        var cArgs = argv.map { strdup($0) } + [nil]
-        var cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, &cEnv)
-        guard rc == 0 else { throw CLIRunnerError(message: "cannot start \(argv[0]): error \(rc)") }
+        // Spawn starts it with a clean signal mask (see there).
+        let pid = try Spawn.start([try CLIRunner.binary()] + arguments, environment: environment, stdout: out, stderr: err)
         let status = ServeHarness.wait(pid, timeout: timeout)
         let result = CLIRunner.Result(status: status ?? -1,
                                       stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
@@ -118,8 +99,8 @@ struct LogsCommandTests {
             #expect(entry["time"] is String && entry["level"] is String && entry["message"] is String)
         }
         let failed = all.filter { $0["level"] as? String == "error" && $0["source"] as? String == "bad" }
-        #expect(failed.allSatisfy { $0["folder"] as? String == "missing-folder" })
-        let jobFailures = failed.filter { ($0["error"] as? String)?.contains("missing-folder") == true }
+        #expect(failed.allSatisfy { $0["folder"] as? String == "not-a-folder" })
+        let jobFailures = failed.filter { ($0["error"] as? String)?.contains("not-a-folder") == true }
         #expect(Set(jobFailures.compactMap { $0["cycle"] as? Int }) == [1, 2], "each cycle's failed job, with its reason")
 
         let cycle2 = Self.entries(try Self.logs(cli, ["--config", config, "--json", "--cycle", "2"]))
@@ -144,7 +125,7 @@ struct LogsCommandTests {
         let readable = try Self.logs(cli, ["--config", config, "--level", "error", "--cycle", "1"])
         #expect(readable.status == 0)
         let lines = readable.stdout.split(separator: "\n")
-        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("  error  ") && $0.contains("cycle 1  bad/missing-folder") })
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("  error  ") && $0.contains("cycle 1  bad/not-a-folder") })
     }
 
     @Test func badFiltersExit2AndSayHowToFixThem() throws {

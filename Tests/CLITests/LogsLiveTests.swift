@@ -5,10 +5,12 @@ import Testing
 /// nothing while serve runs").
 @Suite("mediasync logs while serve runs")
 struct LogsLiveTests {
-    /// A serve whose source has a folder that syncs (`a`) and one that is missing (`b`, an error each cycle).
+    /// A serve whose source has a folder that syncs (`a`) and one that cannot be entered (`b`, an error each cycle).
     private static func startServe() throws -> ServeHarness {
         let serve = try ServeHarness(folders: ["a"])
         try serve.writeConfig(folders: ["a", "b"], interval: "1h")
+        // `b` is a file, not a folder: its job fails each cycle (a merely missing folder is "not created yet").
+        FileManager.default.createFile(atPath: serve.sources + "/b", contents: Data("x".utf8))
         try serve.makeFiles("a", count: 3, size: 2000)
         return serve
     }

@@ -6,10 +6,12 @@ import Testing
 @Suite("mediasync serve: the log on stderr and in logs.sqlite")
 struct ServeLoggingTests {
     @Test func stderrIsJSONLinesAndLogsListTheCycle() throws {
-        // `b` is missing on the source: its job fails, which must be an error line naming the job.
+        // `b` cannot be entered on the source: its job fails, which must be an error line naming the job.
         let serve = try ServeHarness(folders: ["a"])
         defer { serve.stop() }
         try serve.writeConfig(folders: ["a", "b"], interval: "1h")
+        // `b` is a file, not a folder: its job fails each cycle (a merely missing folder is "not created yet").
+        FileManager.default.createFile(atPath: serve.sources + "/b", contents: Data("x".utf8))
         try serve.makeFiles("a", count: 3, size: 2000)
         try serve.start()
         let client = try SocketClient(path: serve.socket)

@@ -33,6 +33,17 @@ struct JobFailureTests {
         #expect(!noRsync.retryable && noRsync.line.contains("install it there"))
     }
 
+    @Test("files that arrived but that the library refused are named with the call and the file system, not 'did not arrive'")
+    func libraryRefused() {
+        let refused = attempt(code: 0, messages: [RsyncMessage(severity: .error, origin: .rsync,
+            text: JobFailure.libraryPrefix + "link into library (link) (the library is on fuseblk on /dev/sdb1): /mnt/usb/a.png: Operation not permitted")],
+            pending: 20)
+        #expect(refused.line == "gpu1/outputs: 20 files arrived but could not be moved into the library: link into library (link) (the library is on fuseblk on /dev/sdb1): /mnt/usb/a.png: Operation not permitted")
+        #expect(!refused.retryable)
+        let missing = attempt(code: 0, pending: 2)
+        #expect(missing.line.contains("2 planned files did not arrive in staging") && missing.retryable)
+    }
+
     @Test("a stall, a dropped connection and a stopped container are tried again")
     func retried() {
         let stalled = attempt(code: 20, signal: 15, stop: .stalled)

@@ -52,6 +52,11 @@ public struct JobFailure: Sendable, Equatable {
             self.sourceRoot = sourceRoot
         }
 
+        /// Why the library refused a staged file (the system call and the file system), when it did.
+        var libraryRefusal: String? {
+            messages.first { $0.text.hasPrefix(JobFailure.libraryPrefix) }.map { String($0.text.dropFirst(JobFailure.libraryPrefix.count)) }
+        }
+
         var diskFull: Bool {
             messages.contains { $0.text.contains("No space left on device") || $0.text.contains("library disk full") }
         }
@@ -75,6 +80,9 @@ public struct JobFailure: Sendable, Equatable {
     public var line: String
     public var retryable: Bool
 
+    /// Marks a message that says why a staged file could not be moved into the library.
+    public static let libraryPrefix = "library: "
+
     public init(line: String, retryable: Bool) {
         self.line = line
         self.retryable = retryable
@@ -90,7 +98,9 @@ public struct JobFailure: Sendable, Equatable {
             ? .retryable : RsyncExit.kind(exitCode: attempt.code, messages: attempt.messages)
         // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
         if kind == .fatal && attempt.containerNotRunning { kind = .retryable }
-        let retryable = !attempt.diskFull && !attempt.folderMissing
+        // A library that refused a move (permissions, a file system without what the move needs) does not
+        // change by itself within a cycle.
+        let retryable = !attempt.diskFull && !attempt.folderMissing && attempt.libraryRefusal == nil
             && (kind == .retryable || kind == .partial || (kind == .ok && attempt.pendingFiles > 0))
         return JobFailure(line: line, retryable: retryable)
     }
@@ -125,6 +135,10 @@ public struct JobFailure: Sendable, Equatable {
             return "\(a.job): \(message.text)"
         }
         if a.signal != 0 { return "\(a.job): \(a.what) was \(a.status)" }
+        if a.code == 0 && a.pendingFiles > 0, let refused = a.libraryRefusal {
+            return "\(a.job): \(a.pendingFiles) file\(a.pendingFiles == 1 ? "" : "s") arrived but could not be moved into the library: "
+                + refused
+        }
         if a.code == 0 && a.pendingFiles > 0 {
             return "\(a.job): rsync finished but \(a.pendingFiles) planned file\(a.pendingFiles == 1 ? "" : "s") did not arrive in staging"
         }

@@ -320,7 +320,7 @@ final class JobRun {
             } else if case .stagedFileNotAsPlanned = error {
                 return  // not delivered: the retry fetches it
             } else {
-                messages.append(RsyncMessage(severity: .error, origin: .rsync, text: error.description))
+                messages.append(RsyncMessage(severity: .error, origin: .rsync, text: JobFailure.libraryPrefix + error.description))
             }
         }
     }
