@@ -3,9 +3,6 @@ import Foundation
 import MediaSyncCore
 import MediaSyncEngine
 
-/// Set by the SIGINT handler of `attach`: Ctrl-C detaches (the supervisor is not touched).
-nonisolated(unsafe) private var attachInterrupted: sig_atomic_t = 0
-
 /// `mediasync attach`: the supervisor's live view, or its raw event lines for scripts.
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,25 +24,14 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         let client = try socket.connect()
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in attachInterrupted = 1 }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0 // no SA_RESTART: a blocked poll returns with EINTR
-        sigaction(SIGINT, &action, nil)
-        sigaction(SIGTERM, &action, nil)
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
+        StopSignals.install()
 
         var request = #"{"cmd":"attach""#
         if let since { request += #","since":\#(since)"# }
         try? client.send(request + "}")
         let raw = json || isatty(1) != 1
         let view = raw ? nil : AttachView()
-        while attachInterrupted == 0 {
+        while stopRequested == 0 {
             let next: BlockingControlClient.ReadResult
             do {
                 next = try client.next(timeoutMs: 100)

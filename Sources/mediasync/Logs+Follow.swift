@@ -4,7 +4,6 @@ import MediaSyncCore
 import MediaSyncEngine
 
 /// Set by the SIGINT and SIGTERM handler of `logs --follow`: the follow ends at its next wake-up, exit 0.
-nonisolated(unsafe) private var followStopped: sig_atomic_t = 0
 
 extension Logs {
     /// `logs --follow`: the recent entries, then each new one as it is written, until SIGINT or SIGTERM.
@@ -15,16 +14,16 @@ extension Logs {
     /// followed from the new file's start; a deleted one is read on while no new file is there, since the
     /// daemon that had it open still writes to it.
     static func follow(path: String, query: LogQuery, json: Bool) throws {
-        installStopHandlers()
+        StopSignals.install()
         var announcedWait = false
         var firstQuery = query
-        while followStopped == 0 {
+        while stopRequested == 0 {
             guard let (store, identity) = try open(path: path, announcedWait: &announcedWait) else { return }
             let follower = LogFollower(store: store, query: firstQuery)
             guard write(try reading { try follower.start() }, json: json) else { return }
             // A replacement log is all new: every entry of it that matches is shown.
             firstQuery = follower.followQuery
-            while followStopped == 0 {
+            while stopRequested == 0 {
                 let entries = try reading { try follower.next() }
                 // stdout gone (`logs -f | head`): the reader has what it wanted.
                 guard write(entries, json: json) else { return }
@@ -38,7 +37,7 @@ extension Logs {
     /// Opens the log read-only, first waiting for it to exist (saying so once); nil when stopped meanwhile.
     private static func open(path: String, announcedWait: inout Bool) throws -> (LogStore, FileIdentity)? {
         var firstFailure: Date?
-        while followStopped == 0 {
+        while stopRequested == 0 {
             guard let identity = fileIdentity(path) else {
                 if !announcedWait {
                     announcedWait = true
@@ -98,19 +97,4 @@ extension Logs {
         return poll(&stdout, 1, Int32(LogFollower.pollInterval * 1000)) <= 0 || stdout.revents == 0
     }
 
-    /// SIGINT (Ctrl-C) and SIGTERM end the follow normally, with exit 0, as they do `journalctl -f`.
-    private static func installStopHandlers() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in followStopped = 1 }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0 // no SA_RESTART: the poll of `pause` returns with EINTR
-        sigaction(SIGINT, &action, nil)
-        sigaction(SIGTERM, &action, nil)
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
-    }
 }

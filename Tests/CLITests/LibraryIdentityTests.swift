@@ -82,3 +82,33 @@ import Testing
         #expect(after.of("file_synced").count == 1, "a.png is home already")
     }
 }
+
+/// Under `serve`, a library whose drive went away fails each cycle's jobs with the reason, writes nothing,
+/// and the first cycle after the drive is back works.
+@Suite struct LibraryIdentityServeTests {
+    @Test(.timeLimit(.minutes(2)))
+    func serveRefusesAnUnmountedLibraryUntilItIsBack() throws {
+        let serve = try ServeHarness(folders: ["a"], interval: "1h")
+        defer { serve.stop() }
+        try serve.makeFiles("a", count: 2, size: 100)
+        try serve.start()
+        let first = try serve.cli(["trigger", "--wait", "--config", serve.configPath])
+        #expect(first.status == 0, "\(first.stdout) \(first.stderr)")
+
+        let real = serve.library + ".real"
+        try FileManager.default.moveItem(atPath: serve.library, toPath: real)
+        try FileManager.default.createDirectory(atPath: serve.library, withIntermediateDirectories: false)
+        try serve.makeFiles("a", count: 1, size: 100, prefix: "new")
+        let refused = try serve.cli(["trigger", "--wait", "--config", serve.configPath])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        let status = try serve.cli(["status", "--config", serve.configPath])
+        #expect(status.stdout.contains("not mounted"), "status: \(status.stdout)")
+        #expect(LibraryIdentityTests.entries(serve.library).isEmpty, "serve wrote into the empty folder")
+
+        try FileManager.default.removeItem(atPath: serve.library)
+        try FileManager.default.moveItem(atPath: real, toPath: serve.library)
+        let back = try serve.cli(["trigger", "--wait", "--config", serve.configPath])
+        #expect(back.status == 0, "\(back.stdout) \(back.stderr)")
+        #expect(FileManager.default.fileExists(atPath: serve.library + "/src/a/new0.png"))
+    }
+}

@@ -4,13 +4,21 @@ import Testing
 /// posix_spawn and waitpid for the sync tests (a copy of MediaSyncEngineTests' `Tool` idea; CLITests
 /// cannot import that target).
 enum Spawn {
-    static func start(_ argv: [String], environment: [String: String], stdout: String, stderr: String) throws -> pid_t {
+    /// Starts `argv` with stdin from /dev/null and stdout/stderr into files (truncated, or appended to when
+    /// `append`; the same path for both shares one file).
+    static func start(_ argv: [String], environment: [String: String], stdout: String, stderr: String,
+                      append: Bool = false) throws -> pid_t {
+        let mode = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, mode, 0o644)
+        if stderr == stdout {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, mode, 0o644)
+        }
         // A clean signal mask and default handlers, as a shell or systemd starts a program: the test thread
         // may block SIGCHLD, and a mediasync started with it blocked never learns that rsync exited.
         var attributes = posix_spawnattr_t()

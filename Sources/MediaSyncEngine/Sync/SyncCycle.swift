@@ -78,10 +78,19 @@ public final class SyncCycle {
         case let .ready(note):
             if let note { log("info", note) }
         case let .refused(reason):
-            // Not a byte is written to a library that is not the library; every job says why.
+            // Not a byte is written to a library that is not the library; every job says why. On the next
+            // turn of the loop, not inside start(): whoever started the cycle (a trigger's reply) speaks first.
             log("error", reason)
-            for job in jobs { job.refuse(reason) }
-            finishIfDone()
+            guard let timer = try? UV.Timer(loop: loop) else {
+                for job in jobs { job.refuse(reason) }
+                return finishIfDone()
+            }
+            // Strong: the last job's end can end the cycle and let its owner drop it inside this callback.
+            timer.start(after: 0) { [self] in
+                timer.close()
+                for job in jobs { job.refuse(reason) }
+                finishIfDone()
+            }
             return
         }
         writer = LibraryWriter(libraryRoot: config.library, traits: LibraryProbe.probe(library: config.library))
