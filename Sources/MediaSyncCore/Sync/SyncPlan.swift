@@ -112,24 +112,35 @@ extension SyncPlan {
                             isReserved: ([UInt8]) -> Bool = { _ in false },
                             traits: LibraryTraits = .posix) -> SyncPlan {
         var plan = SyncPlan()
-        var rowsByPath: [[UInt8]: [ManifestRow]] = [:]
-        var taken = Set<[UInt8]>()
-        for row in manifest {
-            rowsByPath[row.remotePath, default: []].append(row)
-            taken.insert(row.libraryPath)
+        // Most remote paths have one row; the few reused names keep their other rows aside.
+        var rowByPath: [PathKey: Int] = [:]
+        var moreRows: [PathKey: [Int]] = [:]
+        var taken = Set<PathKey>()
+        rowByPath.reserveCapacity(manifest.count)
+        taken.reserveCapacity(manifest.count + listing.files.count)
+        for (index, row) in manifest.enumerated() {
+            let key = PathKey(row.remotePath)
+            if rowByPath[key] == nil { rowByPath[key] = index } else { moreRows[key, default: []].append(index) }
+            taken.insert(PathKey(row.libraryPath))
+        }
+        /// The row recording `file` as it is now, if any (no allocation for the usual single row).
+        func home(of file: RemoteFile, key: PathKey) -> ManifestRow? {
+            guard let first = rowByPath[key] else { return nil }
+            if manifest[first].isSameFile(as: file) { return manifest[first] }
+            return moreRows[key]?.lazy.map { manifest[$0] }.first { $0.isSameFile(as: file) }
         }
         // Natural names are claimed first, renames second: a remote file literally named `a~2.png` keeps
         // its own name rather than losing it to a rename of `a.png` that sorts before it.
         var needsNewName: [(RemoteFile, Transfer.Reason)] = []
         for file in listing.files.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
-            let rows = rowsByPath[file.path] ?? []
-            if let home = rows.first(where: { $0.isSameFile(as: file) }) {
+            let key = PathKey(file.path)
+            if let home = home(of: file, key: key) {
                 if libraryFile(home.libraryPath) != nil {
                     plan.skippedHome += 1
                 } else if refetch {
                     plan.add(Transfer(remotePath: file.path, libraryPath: home.libraryPath, size: file.size,
                                       mtime: file.mtime, reason: .refetch, renamedFrom: nil))
-                    taken.insert(home.libraryPath)
+                    taken.insert(PathKey(home.libraryPath))
                 } else {
                     plan.skippedUserDeleted.append(file.path)
                 }
@@ -147,20 +158,20 @@ extension SyncPlan {
                                               detail: "\(problem), which the library's file system (\(traits.fileSystem)) cannot hold"))
                 continue
             }
-            if !rows.isEmpty {
+            if rowByPath[key] != nil {
                 needsNewName.append((file, .nameReused))
                 continue
             }
             let onDisk = libraryFile(natural)
             let transfer = Transfer(remotePath: file.path, libraryPath: natural, size: file.size,
                                     mtime: file.mtime, reason: .new, renamedFrom: nil)
-            if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken.contains(natural),
+            if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken.contains(PathKey(natural)),
                !isReserved(natural) {
                 plan.adopted.append(transfer)
-                taken.insert(natural)
-            } else if onDisk == nil, !taken.contains(natural), !isReserved(natural) {
+                taken.insert(PathKey(natural))
+            } else if onDisk == nil, !taken.contains(PathKey(natural)), !isReserved(natural) {
                 plan.add(transfer)
-                taken.insert(natural)
+                taken.insert(PathKey(natural))
             } else {
                 needsNewName.append((file, .new))
             }
@@ -168,14 +179,14 @@ extension SyncPlan {
         for (file, reason) in needsNewName {
             let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
             let free = LibraryNaming.firstFree(natural) { candidate in
-                taken.contains(candidate) || isReserved(candidate) || libraryFile(candidate) != nil
+                taken.contains(PathKey(candidate)) || isReserved(candidate) || libraryFile(candidate) != nil
             }
             guard let name = free else {
                 plan.deferred.append(Deferred(remotePath: file.path, reason: .noFreeLibraryName,
                                               ageSeconds: listing.now - file.mtime))
                 continue
             }
-            taken.insert(name)
+            taken.insert(PathKey(name))
             plan.add(Transfer(remotePath: file.path, libraryPath: name, size: file.size, mtime: file.mtime,
                               reason: reason, renamedFrom: natural))
         }

@@ -161,16 +161,25 @@ public final class ManifestStore: Sendable {
 
     /// Every recorded library path under the library-relative folder `prefix` (any job's), in one query:
     /// what the planner must not hand out again, loaded once per job instead of asked once per file.
-    public func libraryPaths(under prefix: [UInt8]) throws -> Set<[UInt8]> {
+    /// `exceptJob` (source, folder) leaves that job's own rows out: its planner has them already.
+    public func libraryPaths(under prefix: [UInt8], exceptJob: (source: String, folder: String)? = nil) throws -> Set<[UInt8]> {
         // Paths under `prefix/` sort between `prefix/` and `prefix0` ('0' follows '/'): a range on the
         // library_path index (BLOBs compare with memcmp), not a scan.
         let low = prefix.isEmpty ? Data() : Data(prefix + [UInt8(ascii: "/")])
         let high = prefix.isEmpty ? Data([0xff, 0xff, 0xff, 0xff]) : Data(prefix + [UInt8(ascii: "0")])
         return try read { db in
             var paths = Set<[UInt8]>()
-            let cursor = try Data.fetchCursor(db, sql: """
-                SELECT library_path FROM manifest_file WHERE library_path >= ? AND library_path < ?
-                """, arguments: [low, high])
+            let cursor: DatabaseValueCursor<Data>
+            if let exceptJob {
+                cursor = try Data.fetchCursor(db, sql: """
+                    SELECT library_path FROM manifest_file WHERE library_path >= ? AND library_path < ?
+                    AND NOT (source = ? AND folder = ?)
+                    """, arguments: [low, high, exceptJob.source, exceptJob.folder])
+            } else {
+                cursor = try Data.fetchCursor(db, sql: """
+                    SELECT library_path FROM manifest_file WHERE library_path >= ? AND library_path < ?
+                    """, arguments: [low, high])
+            }
             while let path = try cursor.next() { paths.insert(Array(path)) }
             return paths
         }

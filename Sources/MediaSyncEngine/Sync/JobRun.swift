@@ -36,7 +36,7 @@ final class JobRun {
     private var stderrParser = RsyncOutputParser(stream: .stderr)
     private var listingOutput: [UInt8] = []
     /// Planned files not home yet, by their path inside the folder.
-    private var pending: [[UInt8]: SyncPlan.Transfer] = [:]
+    private var pending: [PathKey: SyncPlan.Transfer] = [:]
     /// Files rsync announced, in order, not moved home yet, with how often a move found them not ready.
     private var announced: [(name: [UInt8], misses: Int)] = []
     private var lastTransferNumber = 0
@@ -161,11 +161,11 @@ final class JobRun {
         } catch {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
-        // Every name any job recorded under this job's folder, in one query: the planner only hands out
-        // names under `prefix`, so names elsewhere cannot collide.
+        // Every name another job recorded under this job's folder, in one query (the planner has this job's
+        // own rows, and only hands out names under `prefix`, so names elsewhere cannot collide).
         let reserved: Set<[UInt8]>
         do {
-            reserved = try cycle.manifest.libraryPaths(under: prefix)
+            reserved = try cycle.manifest.libraryPaths(under: prefix, exceptJob: (source, job.folder))
         } catch {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
@@ -189,7 +189,8 @@ final class JobRun {
             bytesHome += adopted.size
             cycle.fileHome(self, adopted, libraryPath: adopted.libraryPath)
         }
-        for transfer in plan.transfers { pending[transfer.remotePath] = transfer }
+        pending.reserveCapacity(plan.transfers.count)
+        for transfer in plan.transfers { pending[PathKey(transfer.remotePath)] = transfer }
         _ = cycle.progress.plan(id, files: plan.transfers.count, bytes: plan.totalBytes, at: cycle.now)
         cycle.markProgress()
         if pending.isEmpty {
@@ -215,7 +216,7 @@ final class JobRun {
         stdoutParser = RsyncOutputParser(stream: .stdout)
         announced = []
         lastTransferNumber = 0
-        let list = TransportCommands.filesFromStdin(pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }))
+        let list = TransportCommands.filesFromStdin(pendingPaths())
         let commands = cycle.transportCommands(for: job.source)
         let argv = commands.rsyncArgv(folder: job.folder, destination: staging)
         spawn(argv, environment: cycle.childEnvironment(commands), input: list, onStdout: { [unowned self] bytes in
@@ -235,7 +236,7 @@ final class JobRun {
             }
         case .file(let f):
             lastActivity = now
-            if f.isFile, pending[f.name] != nil {
+            if f.isFile, pending[PathKey(f.name)] != nil {
                 announced.append((f.name, 0))
                 // rsync announces a file as it starts on it, so those announced before are done (or failed).
                 moveAnnounced(includingLast: false)
@@ -249,7 +250,7 @@ final class JobRun {
     private func transferFinished(_ status: TerminationStatus) {
         stdoutParser.finish { record in self.handle(record) }
         // Every planned file that rsync completed is in staging under its own name: move them all.
-        for path in pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { moveHome(path, final: true) }
+        for path in pendingPaths() { moveHome(path, final: true) }
         let code = Int32(truncatingIfNeeded: status.code)
         if pending.isEmpty && status.signal == 0 && stopReason == nil {
             return finishDone(exitCode: code, mayPurge: code == 0 || (code == 23 && onlyHarmlessComplaints))
@@ -258,7 +259,7 @@ final class JobRun {
            vanished > 0 {
             // Deleted at the source after the listing: not in the manifest, so nothing is lost; if they come
             // back, a later cycle lists them again.
-            let gone = pending.keys.sorted(by: { $0.lexicographicallyPrecedes($1) })
+            let gone = pendingPaths()
             pending.removeAll()
             for path in gone {
                 cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: path, reason: "vanished"))
@@ -282,12 +283,12 @@ final class JobRun {
                 kept.append(entry)
                 continue
             }
-            guard let transfer = pending[entry.name] else { continue }
+            guard let transfer = pending[PathKey(entry.name)] else { continue }
             let staged = stagingPrefix + entry.name.drop(while: { $0 == UInt8(ascii: "/") })
             if let fact = LibraryPaths.fact(staged), fact.size == transfer.size,
                cycle.writer.traits.sameMTime(fact.mtime, transfer.mtime) {
                 moveHome(entry.name, final: false)
-                if pending[entry.name] == nil { continue }
+                if pending[PathKey(entry.name)] == nil { continue }
             }
             if entry.misses < 2 { kept.append((entry.name, entry.misses + 1)) }
         }
@@ -295,12 +296,12 @@ final class JobRun {
     }
 
     private func moveHome(_ remotePath: [UInt8], final: Bool) {
-        guard let transfer = pending[remotePath] else { return }
+        guard let transfer = pending[PathKey(remotePath)] else { return }
         let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })
         do {
             let outcome = try cycle.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
                                                 mtime: transfer.mtime, folders: libraryFolder)
-            pending[remotePath] = nil
+            pending[PathKey(remotePath)] = nil
             filesHome += 1
             bytesHome += transfer.size
             var home = transfer
@@ -314,7 +315,7 @@ final class JobRun {
             guard final else { return }
             if case .stagedFileNotAsPlanned = error, LibraryPaths.exists(staged) {
                 // rsync sent what the file is now: it changed after the listing. A later cycle takes it.
-                pending[remotePath] = nil
+                pending[PathKey(remotePath)] = nil
                 cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: remotePath, reason: "changed"))
                 cycle.log("info", "\(job.id): \(String(decoding: remotePath, as: UTF8.self)) changed during the sync; a later cycle takes it", job: self)
             } else if case .stagedFileNotAsPlanned = error {
@@ -323,6 +324,11 @@ final class JobRun {
                 messages.append(RsyncMessage(severity: .error, origin: .rsync, text: JobFailure.libraryPrefix + error.description))
             }
         }
+    }
+
+    /// The planned paths not home yet, sorted (rsync's list and the sweep after it go in name order).
+    private func pendingPaths() -> [[UInt8]] {
+        pending.keys.map(\.bytes).sorted(by: { $0.lexicographicallyPrecedes($1) })
     }
 
     // MARK: - Endings

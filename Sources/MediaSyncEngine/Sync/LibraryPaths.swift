@@ -16,12 +16,12 @@ enum LibraryPaths {
     /// Size and mtime of a regular file at `path` (no symlink followed), or nil.
     static func fact(_ path: [UInt8]) -> LibraryFileFact? {
         var st = stat()
-        guard lstat(BytePathC.c(path), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard BytePathC.with(path, { lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return LibraryFileFact(size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec))
     }
 
     static func exists(_ path: [UInt8]) -> Bool {
         var st = stat()
-        return lstat(BytePathC.c(path), &st) == 0
+        return BytePathC.with(path) { lstat($0, &st) } == 0
     }
 }
