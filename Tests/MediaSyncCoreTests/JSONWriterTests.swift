@@ -61,6 +61,23 @@ struct JSONWriterTests {
         #expect(JSONWriter.formatDecimal(value, decimals: decimals) == expected)
     }
 
+    // Found by bin/fuzz event-json (crash input in Sources/mediasync-fuzz/Corpus/event-json/crash-formatDecimal-huge):
+    // a finite Double of 2^63 or more trapped converting to Int64 ("NaN and infinity become null" promised
+    // every other Double is written).
+    @Test("a finite Double past Int64 is written as a JSON number, not a crash", arguments: [
+        9.223372036854775807e18, -9.223372036854775807e18, 1e20, -1e20, 1.5e300, Double.greatestFiniteMagnitude,
+    ])
+    func hugeDouble(value: Double) throws {
+        for decimals in 0...3 {
+            var w = JSONWriter()
+            w.object { $0.field("seconds", value, decimals: decimals) }
+            let json = try decode(w.bytes)
+            #expect(json["seconds"] as? Double == value, "\(String(decoding: w.bytes, as: UTF8.self))")
+        }
+        // Just below 2^63 stays a plain integer.
+        #expect(JSONWriter.formatDecimal(9.2e18, decimals: 1) == "9200000000000000000")
+    }
+
     @Test("timestamps match Foundation's RFC 3339 formatter over a wide range")
     func timestamps() {
         let formatter = ISO8601DateFormatter()
