@@ -22,13 +22,17 @@ struct FuzzInput {
         return v
     }
 
-    /// Mostly small numbers (the ones that matter), sometimes any 64-bit value.
+    /// Mostly small numbers (the ones that matter), sometimes any 64-bit value or one at a type's edge.
     mutating func int64() -> Int64 {
-        switch byte() % 4 {
-        case 0: Int64(byte())
-        case 1: -Int64(byte())
-        case 2: Int64(truncatingIfNeeded: uint64() & 0xFFFF_FFFF)
-        default: Int64(bitPattern: uint64())
+        switch byte() % 5 {
+        case 0: return Int64(byte())
+        case 1: return -Int64(byte())
+        case 2: return Int64(truncatingIfNeeded: uint64() & 0xFFFF_FFFF)
+        case 3: return Int64(bitPattern: uint64())
+        default:
+            let edges: [Int64] = [.min, .min + 1, .max, .max - 1, -1, Int64(Int32.min), Int64(Int32.max),
+                                  Int64(UInt32.max), 1 << 53, -(1 << 53)]
+            return edges[Int(byte()) % edges.count]
         }
     }
 
