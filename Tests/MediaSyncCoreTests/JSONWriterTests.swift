@@ -78,6 +78,19 @@ struct JSONWriterTests {
         #expect(JSONWriter.formatDecimal(9.2e18, decimals: 1) == "9200000000000000000")
     }
 
+    // Found by bin/fuzz event-json once its Int64s included the type's edges (input:
+    // Sources/mediasync-fuzz/Corpus/event-json/random-600, which builds an event at Int64.min + 1 ms):
+    // floorDiv negated its argument and overflowed for any time within a day of Int64.min. Expected strings
+    // computed with Python's exact integers and the same civil-from-days algorithm.
+    @Test("a time at the edge of Int64 is formatted, not a crash", arguments: [
+        (Int64.min, "-292275055-05-16T16:47:04.192Z"), (Int64.min + 1, "-292275055-05-16T16:47:04.193Z"),
+        (Int64.max, "292278994-08-17T07:12:55.807Z"), (-1, "1969-12-31T23:59:59.999Z"),
+        (-86_400_001, "1969-12-30T23:59:59.999Z"),
+    ])
+    func timestampEdges(ms: Int64, expected: String) {
+        #expect(Timestamp.rfc3339(milliseconds: ms) == expected)
+    }
+
     @Test("timestamps match Foundation's RFC 3339 formatter over a wide range")
     func timestamps() {
         let formatter = ISO8601DateFormatter()
