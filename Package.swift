@@ -53,6 +53,9 @@ let package = Package(
         ]),
         // Benchmarks, run by bin/bench in release mode; never part of the tests.
         .executableTarget(name: "mediasync-bench", dependencies: ["MediaSyncCore"]),
+        // libFuzzer targets (docs/fuzzing.md): bin/fuzz builds this with -sanitize=fuzzer,address; the plain
+        // build is a replayer of inputs, so the harnesses always compile. Corpus/ holds the seed inputs.
+        .executableTarget(name: "mediasync-fuzz", dependencies: ["MediaSyncCore"], exclude: ["Corpus"]),
 
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore"],

@@ -61,6 +61,36 @@ struct JSONWriterTests {
         #expect(JSONWriter.formatDecimal(value, decimals: decimals) == expected)
     }
 
+    // Found by bin/fuzz event-json (crash input in Sources/mediasync-fuzz/Corpus/event-json/crash-formatDecimal-huge):
+    // a finite Double of 2^63 or more trapped converting to Int64 ("NaN and infinity become null" promised
+    // every other Double is written).
+    @Test("a finite Double past Int64 is written as a JSON number, not a crash", arguments: [
+        9.223372036854775807e18, -9.223372036854775807e18, 1e20, -1e20, 1.5e300, Double.greatestFiniteMagnitude,
+    ])
+    func hugeDouble(value: Double) throws {
+        for decimals in 0...3 {
+            var w = JSONWriter()
+            w.object { $0.field("seconds", value, decimals: decimals) }
+            let json = try decode(w.bytes)
+            #expect(json["seconds"] as? Double == value, "\(String(decoding: w.bytes, as: UTF8.self))")
+        }
+        // Just below 2^63 stays a plain integer.
+        #expect(JSONWriter.formatDecimal(9.2e18, decimals: 1) == "9200000000000000000")
+    }
+
+    // Found by bin/fuzz event-json once its Int64s included the type's edges (input:
+    // Sources/mediasync-fuzz/Corpus/event-json/random-600, which builds an event at Int64.min + 1 ms):
+    // floorDiv negated its argument and overflowed for any time within a day of Int64.min. Expected strings
+    // computed with Python's exact integers and the same civil-from-days algorithm.
+    @Test("a time at the edge of Int64 is formatted, not a crash", arguments: [
+        (Int64.min, "-292275055-05-16T16:47:04.192Z"), (Int64.min + 1, "-292275055-05-16T16:47:04.193Z"),
+        (Int64.max, "292278994-08-17T07:12:55.807Z"), (-1, "1969-12-31T23:59:59.999Z"),
+        (-86_400_001, "1969-12-30T23:59:59.999Z"),
+    ])
+    func timestampEdges(ms: Int64, expected: String) {
+        #expect(Timestamp.rfc3339(milliseconds: ms) == expected)
+    }
+
     @Test("timestamps match Foundation's RFC 3339 formatter over a wide range")
     func timestamps() {
         let formatter = ISO8601DateFormatter()

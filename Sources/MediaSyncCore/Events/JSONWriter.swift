@@ -149,12 +149,17 @@ public struct ObjectWriter: Sendable {
 }
 
 extension JSONWriter {
-    /// Formats without exponent notation, trimming trailing zeros: 12.50 -> "12.5", 3.0 -> "3".
+    /// Formats without exponent notation, trimming trailing zeros: 12.50 -> "12.5", 3.0 -> "3". A finite value
+    /// too large for Int64 (2^63 and up) is written in Swift's shortest form, e.g. `1e+20`, still a JSON number.
     public static func formatDecimal(_ value: Double, decimals: Int) -> String {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (value * scale).rounded()
-        guard abs(scaled) < 9e15 else { return String(Int64(value.rounded())) }
+        guard abs(scaled) < 9e15 else {
+            let whole = value.rounded()
+            if let n = Int64(exactly: whole) { return String(n) }
+            return "\(whole)"
+        }
         let n = Int64(scaled)
         let negative = n < 0
         let magnitude = negative ? -n : n

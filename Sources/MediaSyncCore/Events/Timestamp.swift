@@ -3,7 +3,8 @@ public enum Timestamp {
     /// Formats milliseconds since the Unix epoch.
     public static func rfc3339(milliseconds ms: Int64) -> String {
         let days = floorDiv(ms, 86_400_000)
-        let msOfDay = ms - days * 86_400_000
+        // Not `ms - days * 86_400_000`: near Int64.min that product is below Int64.min.
+        let msOfDay = floorMod(ms, 86_400_000)
         let (y, m, d) = civil(fromDays: days)
         let h = msOfDay / 3_600_000
         let min = (msOfDay / 60_000) % 60
@@ -37,8 +38,16 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
+    /// Division rounding toward minus infinity, for any `a` (Int64.min included) and `b > 0`.
     @inline(__always) static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
+        let q = a / b
+        return a % b < 0 ? q - 1 : q
+    }
+
+    /// The remainder that goes with `floorDiv`: in `0..<b` for `b > 0`.
+    @inline(__always) static func floorMod(_ a: Int64, _ b: Int64) -> Int64 {
+        let r = a % b
+        return r < 0 ? r + b : r
     }
 
     @inline(__always) static func pad(_ v: Int64, _ width: Int) -> String {

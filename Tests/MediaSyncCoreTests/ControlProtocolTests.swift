@@ -1,8 +1,8 @@
-import MediaSyncEngine
+import MediaSyncCore
 import Testing
 
 @Suite("Control protocol: request lines")
-struct SupervisorProtocolTests {
+struct ControlProtocolTests {
     func parse(_ text: String) -> Result<ControlRequest, ControlRequestError> {
         ControlRequest.parse(Array(text.utf8))
     }

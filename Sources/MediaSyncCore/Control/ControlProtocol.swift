@@ -1,7 +1,7 @@
 import Foundation
-import MediaSyncCore
 
-/// The control socket's wire format (docs/protocol.md): one JSON object per line each way.
+/// The control socket's wire format (docs/protocol.md): one JSON object per line each way. Pure (the
+/// supervisor's `ControlConnection` feeds it), so it is tested and fuzzed without a loop.
 public enum ControlProtocol {
     /// Bumped when a change breaks clients; `hello` carries it.
     public static let version = 1
