@@ -19,6 +19,15 @@ public struct RemoteFile: Hashable, Sendable {
     public var displayPath: String { String(decoding: path, as: UTF8.self) }
 }
 
+extension Array where Element == RemoteFile {
+    /// In byte order of their paths (what the parser hands over), checked in one pass.
+    public var isSortedByPath: Bool {
+        guard count > 1 else { return true }
+        for index in 1..<count where self[index].path.lexicographicallyPrecedes(self[index - 1].path) { return false }
+        return true
+    }
+}
+
 /// A folder's listing: its regular files and the source's clock when it was taken.
 public struct RemoteListing: Equatable, Sendable {
     /// Which program produced the records; `absent` when the folder does not exist (yet) under its root.
@@ -98,14 +107,21 @@ public enum RemoteListingParser {
         let (formatLine, body) = try headerLine(afterClock, line: base + 2, what: "the listing format")
         switch String(decoding: formatLine, as: UTF8.self) {
         case "find":
-            return RemoteListing(now: now, files: try parseFindRecords(body, firstLine: base + 3), format: .find)
+            return RemoteListing(now: now, files: sortedByPath(try parseFindRecords(body, firstLine: base + 3)), format: .find)
         case "rsync":
-            return RemoteListing(now: now, files: try parseRsyncListOnly(body, firstLine: base + 3), format: .rsync)
+            return RemoteListing(now: now, files: sortedByPath(try parseRsyncListOnly(body, firstLine: base + 3)), format: .rsync)
         case "absent" where body.isEmpty:
             return RemoteListing(now: now, files: [], format: .absent)
         default:
             throw RemoteListingError(line: base + 2, reason: "expected `find`, `rsync` or `absent`", bytes: formatLine)
         }
+    }
+
+    /// Sorted in place (the array is ours alone), so the planner needs no sorted copy of a big folder.
+    static func sortedByPath(_ files: [RemoteFile]) -> [RemoteFile] {
+        var files = files
+        files.sort { $0.path.lexicographicallyPrecedes($1.path) }
+        return files
     }
 
     /// What a noisy remote shell printed before the list script's marker, if anything: also for a listing

@@ -111,36 +111,34 @@ extension SyncPlan {
                             libraryFile: ([UInt8]) -> LibraryFileFact?,
                             isReserved: ([UInt8]) -> Bool = { _ in false },
                             traits: LibraryTraits = .posix) -> SyncPlan {
+        make(listing: listing, settleSeconds: settleSeconds,
+             manifest: ManifestIndex(prefix: destinationPrefix, rows: manifest), refetch: refetch,
+             libraryFile: libraryFile, isReserved: isReserved, traits: traits)
+    }
+
+    /// The same, with the job's rows already in a `ManifestIndex` (what the engine loads, compactly).
+    public static func make(listing: RemoteListing, settleSeconds: Int64, manifest: ManifestIndex, refetch: Bool,
+                            libraryFile: ([UInt8]) -> LibraryFileFact?,
+                            isReserved: ([UInt8]) -> Bool = { _ in false },
+                            traits: LibraryTraits = .posix) -> SyncPlan {
         var plan = SyncPlan()
-        // Most remote paths have one row; the few reused names keep their other rows aside.
-        var rowByPath: [PathKey: Int] = [:]
-        var moreRows: [PathKey: [Int]] = [:]
-        var taken = Set<PathKey>()
-        rowByPath.reserveCapacity(manifest.count)
-        taken.reserveCapacity(manifest.count + listing.files.count)
-        for (index, row) in manifest.enumerated() {
-            let key = PathKey(row.remotePath)
-            if rowByPath[key] == nil { rowByPath[key] = index } else { moreRows[key, default: []].append(index) }
-            taken.insert(PathKey(row.libraryPath))
-        }
-        /// The row recording `file` as it is now, if any (no allocation for the usual single row).
-        func home(of file: RemoteFile, key: PathKey) -> ManifestRow? {
-            guard let first = rowByPath[key] else { return nil }
-            if manifest[first].isSameFile(as: file) { return manifest[first] }
-            return moreRows[key]?.lazy.map { manifest[$0] }.first { $0.isSameFile(as: file) }
-        }
+        let destinationPrefix = manifest.prefix
+        // Library names claimed by this plan; those of the manifest's rows are `manifest.isTaken`.
+        var claimed = Set<PathKey>()
+        func taken(_ path: [UInt8]) -> Bool { claimed.contains(PathKey(path)) || manifest.isTaken(path) }
         // Natural names are claimed first, renames second: a remote file literally named `a~2.png` keeps
         // its own name rather than losing it to a rename of `a.png` that sorts before it.
         var needsNewName: [(RemoteFile, Transfer.Reason)] = []
-        for file in listing.files.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
-            let key = PathKey(file.path)
-            if let home = home(of: file, key: key) {
-                if libraryFile(home.libraryPath) != nil {
+        // The parser hands the listing over sorted; a listing from elsewhere is sorted here.
+        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) })
+        for file in files {
+            if let home = manifest.home(of: file) {
+                if libraryFile(home) != nil {
                     plan.skippedHome += 1
                 } else if refetch {
-                    plan.add(Transfer(remotePath: file.path, libraryPath: home.libraryPath, size: file.size,
+                    plan.add(Transfer(remotePath: file.path, libraryPath: home, size: file.size,
                                       mtime: file.mtime, reason: .refetch, renamedFrom: nil))
-                    taken.insert(PathKey(home.libraryPath))
+                    claimed.insert(PathKey(home))
                 } else {
                     plan.skippedUserDeleted.append(file.path)
                 }
@@ -158,20 +156,20 @@ extension SyncPlan {
                                               detail: "\(problem), which the library's file system (\(traits.fileSystem)) cannot hold"))
                 continue
             }
-            if rowByPath[key] != nil {
+            if manifest.knows(file.path) {
                 needsNewName.append((file, .nameReused))
                 continue
             }
             let onDisk = libraryFile(natural)
             let transfer = Transfer(remotePath: file.path, libraryPath: natural, size: file.size,
                                     mtime: file.mtime, reason: .new, renamedFrom: nil)
-            if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken.contains(PathKey(natural)),
+            if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken(natural),
                !isReserved(natural) {
                 plan.adopted.append(transfer)
-                taken.insert(PathKey(natural))
-            } else if onDisk == nil, !taken.contains(PathKey(natural)), !isReserved(natural) {
+                claimed.insert(PathKey(natural))
+            } else if onDisk == nil, !taken(natural), !isReserved(natural) {
                 plan.add(transfer)
-                taken.insert(PathKey(natural))
+                claimed.insert(PathKey(natural))
             } else {
                 needsNewName.append((file, .new))
             }
@@ -179,14 +177,14 @@ extension SyncPlan {
         for (file, reason) in needsNewName {
             let natural = LibraryNaming.join(prefix: destinationPrefix, file.path)
             let free = LibraryNaming.firstFree(natural) { candidate in
-                taken.contains(PathKey(candidate)) || isReserved(candidate) || libraryFile(candidate) != nil
+                taken(candidate) || isReserved(candidate) || libraryFile(candidate) != nil
             }
             guard let name = free else {
                 plan.deferred.append(Deferred(remotePath: file.path, reason: .noFreeLibraryName,
                                               ageSeconds: listing.now - file.mtime))
                 continue
             }
-            taken.insert(PathKey(name))
+            claimed.insert(PathKey(name))
             plan.add(Transfer(remotePath: file.path, libraryPath: name, size: file.size, mtime: file.mtime,
                               reason: reason, renamedFrom: natural))
         }

@@ -126,6 +126,27 @@ public final class ManifestStore: Sendable {
         }
     }
 
+    /// One job's rows as the planner needs them, read with a cursor into a compact `ManifestIndex` (a folder of
+    /// 200,000 files is that many rows every cycle; no `ManifestRow` array is made).
+    public func index(source: String, folder: String, prefix: [UInt8]) throws -> ManifestIndex {
+        try read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT remote_path, size, mtime, library_path FROM manifest_file
+                WHERE source = ? AND folder = ? ORDER BY id
+                """)
+            let cursor = try Row.fetchCursor(statement, arguments: [source, folder])
+            var index = ManifestIndex(prefix: prefix)
+            while let row = try cursor.next() {
+                let remotePath = try row.withUnsafeData(atIndex: 0) { $0.map { [UInt8]($0) } ?? [] }
+                let size: Int64 = row[1], mtime: Int64 = row[2]
+                try row.withUnsafeData(atIndex: 3) { data in
+                    (data ?? Data()).withUnsafeBytes { index.add(remotePath: remotePath, size: size, mtime: mtime, libraryPath: $0) }
+                }
+            }
+            return index
+        }
+    }
+
     /// Every version of one remote path, oldest first (more than one after a name reuse).
     public func rows(source: String, folder: String, remotePath: [UInt8]) throws -> [ManifestRow] {
         try read { db in

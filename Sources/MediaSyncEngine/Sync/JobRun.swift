@@ -155,9 +155,9 @@ final class JobRun {
     private func makePlan(_ listing: RemoteListing) {
         // Library-relative: `<dest>/<folder>`.
         let prefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
-        let rows: [ManifestRow]
+        let rows: ManifestIndex
         do {
-            rows = try cycle.manifest.rows(source: source, folder: job.folder)
+            rows = try cycle.manifest.index(source: source, folder: job.folder, prefix: prefix)
         } catch {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
@@ -172,7 +172,7 @@ final class JobRun {
         let library = Array(cycle.config.library.utf8)
         let plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
-            destinationPrefix: prefix, refetch: cycle.options.refetch,
+            refetch: cycle.options.refetch,
             libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
             isReserved: { reserved.contains($0) }, traits: cycle.writer.traits)
         for deferred in plan.deferred {
