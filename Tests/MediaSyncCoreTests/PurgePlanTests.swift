@@ -22,10 +22,10 @@ struct PurgePlanTests {
                      isCommitted: (([UInt8]) -> Bool?)? = nil) -> PurgePlan {
         PurgePlan.make(listing: RemoteListing(now: sourceNow, files: files, format: .find), manifest: rows,
                        hostNow: hostNow, minAgeSeconds: day, protect: protect,
-                       libraryFile: { row in
-                           let name = String(decoding: row.libraryPath, as: UTF8.self)
+                       libraryFile: { libraryPath, size in
+                           let name = String(decoding: libraryPath, as: UTF8.self)
                            if missing.contains(name) { return nil }
-                           return PurgeLibraryFact(size: sizes[name] ?? row.size)
+                           return PurgeLibraryFact(size: sizes[name] ?? size)
                        }, isCommitted: isCommitted)
     }
 

@@ -35,7 +35,7 @@ public struct PurgeLibraryFact: Sendable, Equatable {
 ///
 /// ```swift
 /// let plan = PurgePlan.make(listing: listing, manifest: rows, hostNow: now, minAgeSeconds: 86_400,
-///                           protect: ["keep/*"], libraryFile: { row in fact(row.libraryPath) },
+///                           protect: ["keep/*"], libraryFile: { libraryPath, _ in fact(libraryPath) },
 ///                           isCommitted: nil)
 /// ```
 public struct PurgePlan: Sendable, Equatable {
@@ -91,18 +91,26 @@ public struct PurgePlan: Sendable, Equatable {
 
     /// Decides file by file. `libraryFile` is asked only for files that passed every check before it;
     /// `isCommitted` (nil when the ingest need not confirm) answers nil when the ingest gave no answer.
+    /// `libraryFile` gets a row's library path and recorded size.
     public static func make(listing: RemoteListing, manifest: [ManifestRow], hostNow: Int64, minAgeSeconds: Int64,
-                            protect: [String], libraryFile: (ManifestRow) -> PurgeLibraryFact?,
+                            protect: [String], libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
                             isCommitted: (([UInt8]) -> Bool?)?) -> PurgePlan {
-        var byPath: [[UInt8]: [ManifestRow]] = [:]
-        for row in manifest { byPath[row.remotePath, default: []].append(row) }
+        // Rows of one job share one folder: the prefix only decides which library paths are stored once.
+        make(listing: listing, manifest: ManifestIndex(prefix: [], rows: manifest), hostNow: hostNow,
+             minAgeSeconds: minAgeSeconds, protect: protect, libraryFile: libraryFile, isCommitted: isCommitted)
+    }
+
+    /// The same, with the job's rows in a `ManifestIndex` (what the engine loads, compactly).
+    public static func make(listing: RemoteListing, manifest: ManifestIndex, hostNow: Int64, minAgeSeconds: Int64,
+                            protect: [String], libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
+                            isCommitted: (([UInt8]) -> Bool?)?) -> PurgePlan {
         let skew = listing.now - hostNow
         var plan = PurgePlan(deletions: [], kept: [], clockSkewSeconds: skew, clockWarning: nil)
         if abs(skew) > maxClockSkewSeconds {
             plan.clockWarning = "the source's clock is \(describe(skew)) the host's; file ages are measured by the "
                 + "source's clock (fix the clock on the source, e.g. enable NTP there)"
         }
-        let files = listing.files.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted { $0.path.lexicographicallyPrecedes($1.path) }
         for file in files {
             func keep(_ reason: PurgeKeepReason, _ detail: String) {
                 plan.kept.append(Kept(path: file.path, reason: reason, detail: detail))
@@ -117,18 +125,17 @@ public struct PurgePlan: Sendable, Equatable {
             if age < minAgeSeconds {
                 keep(.tooYoung, "\(age)s old by the source's clock, min_age is \(minAgeSeconds)s"); continue
             }
-            let rows = byPath[file.path] ?? []
-            guard let row = rows.last(where: { $0.isSameFile(as: file) }) else {
-                if rows.isEmpty {
-                    keep(.notSynced, "not in the manifest")
-                } else {
+            guard let libraryPath = manifest.home(of: file) else {
+                if let latest = manifest.latest(of: file.path) {
                     keep(.changed, "size \(file.size) mtime \(file.mtime) differ from the synced copy "
-                        + "(size \(rows.last!.size) mtime \(rows.last!.mtime)): it changed after its sync")
+                        + "(size \(latest.size) mtime \(latest.mtime)): it changed after its sync")
+                } else {
+                    keep(.notSynced, "not in the manifest")
                 }
                 continue
             }
-            let libraryName = String(decoding: row.libraryPath, as: UTF8.self)
-            guard let fact = libraryFile(row) else {
+            let libraryName = String(decoding: libraryPath, as: UTF8.self)
+            guard let fact = libraryFile(libraryPath, file.size) else {
                 keep(.libraryMissing, "its library copy \(libraryName) is missing"); continue
             }
             if fact.size != file.size {
@@ -136,14 +143,14 @@ public struct PurgePlan: Sendable, Equatable {
                 continue
             }
             if let isCommitted {
-                switch isCommitted(row.libraryPath) {
+                switch isCommitted(libraryPath) {
                 case true?: break
                 case false?: keep(.notCommitted, "the ingest has not committed \(libraryName)"); continue
                 case nil: keep(.notCommitted, "the ingest gave no answer for \(libraryName)"); continue
                 }
             }
             plan.deletions.append(Deletion(path: file.path, size: file.size, mtime: file.mtime,
-                                           libraryPath: row.libraryPath, ageSeconds: age))
+                                           libraryPath: libraryPath, ageSeconds: age))
         }
         return plan
     }

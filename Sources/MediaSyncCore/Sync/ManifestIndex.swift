@@ -61,6 +61,13 @@ public struct ManifestIndex: Sendable {
         return entry.libraryPath ?? LibraryNaming.join(prefix: prefix, file.path)
     }
 
+    /// The size and mtime of the row recorded last for `remotePath`, if any.
+    public func latest(of remotePath: [UInt8]) -> (size: Int64, mtime: Int64)? {
+        let key = PathKey(remotePath)
+        guard let entry = more[key]?.last ?? first[key] else { return nil }
+        return (entry.size, entry.mtime)
+    }
+
     /// Whether any row has this remote path (with whatever size and mtime).
     public func knows(_ remotePath: [UInt8]) -> Bool { first[PathKey(remotePath)] != nil }
 

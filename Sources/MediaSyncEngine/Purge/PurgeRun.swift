@@ -109,9 +109,10 @@ public final class PurgeRun {
 
     private func makePlan(_ listing: RemoteListing) {
         recoverInterrupted(listing)
-        let rows: [ManifestRow]
+        let rows: ManifestIndex
         do {
-            rows = try manifest.rows(source: job.source.name, folder: job.folder)
+            rows = try manifest.index(source: job.source.name, folder: job.folder,
+                                      prefix: Array(ConfigPath.join(job.source.dest, job.folder).utf8))
         } catch {
             return fail("cannot read the manifest: \(error)")
         }
@@ -119,8 +120,8 @@ public final class PurgeRun {
         plan = PurgePlan.make(
             listing: listing, manifest: rows, hostNow: Int64(Date().timeIntervalSince1970),
             minAgeSeconds: Int64(config.purge.minAge.components.seconds), protect: config.purge.protect,
-            libraryFile: { row in
-                LibraryPaths.fact(LibraryPaths.join(library, row.libraryPath)).map { PurgeLibraryFact(size: $0.size) }
+            libraryFile: { path, _ in
+                LibraryPaths.fact(LibraryPaths.join(library, path)).map { PurgeLibraryFact(size: $0.size) }
             }, isCommitted: nil)
         if let warning = plan.clockWarning { log("warning", warning) }
         guard config.purge.verify == .checksum, !plan.deletions.isEmpty else { return decided() }
