@@ -35,6 +35,10 @@ final class JobRun {
     private var stdoutParser = RsyncOutputParser(stream: .stdout)
     private var stderrParser = RsyncOutputParser(stream: .stderr)
     private var listingOutput: [UInt8] = []
+    /// The manifest rows being read while the listing runs.
+    private var prefetch: ManifestPrefetch?
+    /// Library-relative: `<dest>/<folder>`.
+    private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
     /// Planned files not home yet, by their path inside the folder.
     private var pending: [PathKey: SyncPlan.Transfer] = [:]
     /// Files rsync announced, in order, not moved home yet, with how often a move found them not ready.
@@ -102,6 +106,7 @@ final class JobRun {
 
     private func startListing() {
         phase = .listing
+        prefetch = ManifestPrefetch(store: cycle.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
         _ = cycle.progress.transition(id, to: .listing, at: cycle.now)
         cycle.markProgress()
         let commands = cycle.transportCommands(for: job.source)
@@ -153,11 +158,11 @@ final class JobRun {
     }
 
     private func makePlan(_ listing: RemoteListing) {
-        // Library-relative: `<dest>/<folder>`.
-        let prefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
+        let prefix = libraryPrefix
         let rows: ManifestIndex
         do {
-            rows = try cycle.manifest.index(source: source, folder: job.folder, prefix: prefix)
+            rows = try (prefetch ?? ManifestPrefetch(store: cycle.manifest, source: source, folder: job.folder, prefix: prefix)).index()
+            prefetch = nil
         } catch {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
