@@ -175,7 +175,7 @@ final class JobRun {
             return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
         }
         let library = Array(cycle.config.library.utf8)
-        let plan = SyncPlan.make(
+        var plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             refetch: cycle.options.refetch,
             libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
@@ -194,9 +194,12 @@ final class JobRun {
             bytesHome += adopted.size
             cycle.fileHome(self, adopted, libraryPath: adopted.libraryPath)
         }
-        pending.reserveCapacity(plan.transfers.count)
+        let planned = plan.transfers.count
+        pending.reserveCapacity(planned)
         for transfer in plan.transfers { pending[PathKey(transfer.remotePath)] = transfer }
-        _ = cycle.progress.plan(id, files: plan.transfers.count, bytes: plan.totalBytes, at: cycle.now)
+        // The plan's copy goes now: a first sync of 200,000 files held every transfer twice while it ran.
+        plan.transfers = []
+        _ = cycle.progress.plan(id, files: planned, bytes: plan.totalBytes, at: cycle.now)
         cycle.markProgress()
         if pending.isEmpty {
             return finishDone(exitCode: nil)
