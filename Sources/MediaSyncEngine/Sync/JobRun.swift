@@ -40,7 +40,10 @@ final class JobRun {
     /// Library-relative: `<dest>/<folder>`.
     private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
     /// Planned files not home yet, by their path inside the folder.
-    private var pending: [PathKey: SyncPlan.Transfer] = [:]
+    private var pending: [PathKey: Int] = [:]
+    /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the
+    /// memory: its buckets hold every value inline, at a load factor of at most 3/4).
+    private var planned: [SyncPlan.Transfer] = []
     /// Files rsync announced, in order, not moved home yet, with how often a move found them not ready.
     private var announced: [(name: [UInt8], misses: Int)] = []
     private var lastTransferNumber = 0
@@ -194,12 +197,12 @@ final class JobRun {
             bytesHome += adopted.size
             cycle.fileHome(self, adopted, libraryPath: adopted.libraryPath)
         }
-        let planned = plan.transfers.count
-        pending.reserveCapacity(planned)
-        for transfer in plan.transfers { pending[PathKey(transfer.remotePath)] = transfer }
-        // The plan's copy goes now: a first sync of 200,000 files held every transfer twice while it ran.
+        planned = plan.transfers
         plan.transfers = []
-        _ = cycle.progress.plan(id, files: planned, bytes: plan.totalBytes, at: cycle.now)
+        pending = [:]
+        pending.reserveCapacity(planned.count)
+        for (index, transfer) in planned.enumerated() { pending[PathKey(transfer.remotePath)] = index }
+        _ = cycle.progress.plan(id, files: planned.count, bytes: plan.totalBytes, at: cycle.now)
         cycle.markProgress()
         if pending.isEmpty {
             return finishDone(exitCode: nil)
@@ -291,7 +294,7 @@ final class JobRun {
                 kept.append(entry)
                 continue
             }
-            guard let transfer = pending[PathKey(entry.name)] else { continue }
+            guard let transfer = pending[PathKey(entry.name)].map({ planned[$0] }) else { continue }
             let staged = stagingPrefix + entry.name.drop(while: { $0 == UInt8(ascii: "/") })
             if let fact = LibraryPaths.fact(staged), fact.size == transfer.size,
                cycle.writer.traits.sameMTime(fact.mtime, transfer.mtime) {
@@ -304,7 +307,7 @@ final class JobRun {
     }
 
     private func moveHome(_ remotePath: [UInt8], final: Bool) {
-        guard let transfer = pending[PathKey(remotePath)] else { return }
+        guard let transfer = pending[PathKey(remotePath)].map({ planned[$0] }) else { return }
         let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })
         do {
             let outcome = try cycle.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
