@@ -2,20 +2,24 @@
 """The soak of `bin/bench soak [minutes]` (issue 10), python3 standard library only.
 
 `mediasync serve` (interval 10s, settle 2s, purge on with min_age 3m) runs for N minutes against three
-sources: `local` (a folder on this machine), `gpu` (ssh to a loopback sshd that is restarted every 5
-minutes: listener and sessions killed, a new one started on the same port with the same host key) and
+sources: `local` (a folder on this machine), `gpu` (ssh to a loopback sshd, restarted every 5 minutes: at
+the next moment a gpu job runs, the listener and every session under it are killed and a new one starts on
+the same port with the same host key after 3 s, or 20 s every other time, which outlasts the retries) and
 `forge` (docker, played by the tests' bubblewrap shim). Per source, a generator writes a PNG-like file
-about every 200 ms, in place, named as ComfyUI or Forge name them (highest number present + 1, so a
-deleted newest file gets its name reused), and now and then deletes one of its older files (or the one it
-just wrote), as a person tidying a web gallery does. Everything written and deleted is recorded. One
-client is attached throughout (`mediasync attach --json`, reconnected with `--since` when cut off). serve's
-VmRSS, open fds, CPU and zombie children are sampled every 10 s.
+about every 200 ms, in place, named as ComfyUI or Forge name them (highest number present + 1), and a person
+deletes now and then: an older file, the one just made, the newest one after the GPU idled for 15-30 s, or a
+whole folder every 10 minutes (sources in turn); the last three make the generator reuse names the library
+already holds. Everything written and deleted is recorded. One client is attached throughout (`mediasync
+attach --json`, every line to events.jsonl); half way it is killed on purpose and comes back with `--since`,
+as it would after any cut. serve's VmRSS, open fds, CPU and zombie children are sampled every 10 s.
 
 At the end serve gets SIGTERM and must exit 0; then every file written must be in the library byte for byte,
 or still at the source, or have been deleted by the person before it was synced; every `file_purged` must
-have an identical library copy; no library file may hold bytes the generator never wrote; RSS and fds over
-the last 10 minutes within 10% of minutes 5-10 (runs under 20 minutes: last third against second third);
-no zombies; the client saw every seq. Prints PASS or FAIL with the figures; exit 1 on FAIL.
+have an identical library copy; no library file may hold bytes the generator never wrote; RSS (all samples)
+and open fds (samples between cycles) over the last 10 minutes within 10% of minutes 5-10, compared by
+median (runs under 20 minutes: last third against second third); no zombie left unreaped for a second; the
+client saw every seq; nothing of the run left 5 s after serve exited. Prints PASS or FAIL with the figures
+(also in summary.txt); exit 1 on FAIL.
 
 Called by bin/bench.d/soak.sh, which builds the binary and starts the first sshd (sshd_start).
 """
@@ -302,13 +306,19 @@ class SSHD:
                 time.sleep(0.05)
         return False
 
-    def restart(self, t):
+    def restart(self, t, busy=None, wait_s=0):
+        """Waits up to `wait_s` for `busy()` (the ssh source's job is running) so that the reboot hits a job."""
+        deadline = time.monotonic() + wait_s
+        while busy and not busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hit = bool(busy and busy())
         down = self.down_s[len(self.restarts) % len(self.down_s)]
         killed = self.stop()
         time.sleep(down)
         ok = self.start()
-        self.restarts.append({"t": t, "sessions_killed": killed, "ok": ok, "down": down})
-        log(f"sshd restarted on port {self.port} ({killed} session processes killed, down {down:g} s)"
+        self.restarts.append({"t": t, "sessions_killed": killed, "ok": ok, "down": down, "mid_job": hit})
+        log(f"sshd restarted on port {self.port} ({'during' if hit else 'not during'} a gpu job, {killed} session "
+            f"processes killed, down {down:g} s)"
             + ("" if ok else ": THE NEW SSHD DID NOT START"))
 
     def close(self):
@@ -333,6 +343,17 @@ class Client(threading.Thread):
         self.overflows = []
         self.errors = []
         self.proc = None
+        self.running = set()  # jobs between job_started and job_finished
+        self.in_cycle = False  # between cycle_started and cycle_finished
+        self.dropped = []     # times we cut the client off on purpose
+
+    def drop(self):
+        """Cuts the attach client off (SIGKILL), as a crashed or killed front end would be; it comes back with
+        --since."""
+        if self.proc and self.proc.poll() is None:
+            self.dropped.append({"time": time.time(), "seq": self.last_seq})
+            self.note(f"cutting the client off on purpose at seq {self.last_seq}")
+            self.proc.kill()
 
     def note(self, text):
         self.notes.write(f"{time.time():.3f} {text}\n")
@@ -368,6 +389,14 @@ class Client(threading.Thread):
                 elif kind == "overflow":
                     self.overflows.append(ev)
                     self.note(f"overflow: {line.decode().strip()}")
+                if kind == "cycle_started":
+                    self.in_cycle = True
+                elif kind == "cycle_finished":
+                    self.in_cycle = False
+                elif kind == "job_started":
+                    self.running.add(ev["job"])
+                elif kind == "job_finished":
+                    self.running.discard(ev["job"])
                 if isinstance(ev.get("seq"), int):
                     self.last_seq = max(self.last_seq, ev["seq"])
             rc = self.proc.wait()
@@ -436,6 +465,9 @@ def main():
     ap.add_argument("--pause-every", type=float, default=150, help="mean seconds between idle spells of a generator")
     ap.add_argument("--clear-every", type=float, default=600,
                     help="seconds between the person emptying a folder (sources take turns)")
+    ap.add_argument("--client-drop-at", type=float, default=None,
+                    help="seconds into the run when the attach client is killed and reconnects with --since "
+                         "(default: half way; negative: never)")
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args()
 
@@ -482,12 +514,16 @@ def main():
     for g in gens:
         g.start()
 
-    samples = []  # (t, rss_kib, fds, cpu_s, zombies, children)
+    samples = []  # (t, rss_kib, fds, cpu_s, zombies, children, busy)
     sample_file = open(os.path.join(work, "samples.tsv"), "w")
-    sample_file.write("t_s\trss_kib\tfds\tcpu_s\tzombies\tchildren\n")
+    sample_file.write("t_s\trss_kib\tfds\tcpu_s\tzombies\tchildren\tin_cycle\n")
+    zombies_seen, zombies_kept = 0, []  # zombie children seen; those still there a second later
     next_sample = 10.0
     next_restart = a.sshd_every
     restarters = []
+    drop_at = a.client_drop_at if a.client_drop_at is not None else duration / 2
+    if drop_at < 0:
+        drop_at = None
     next_report = 60.0
     died = None
     while True:
@@ -499,20 +535,32 @@ def main():
             break
         if t >= next_sample:
             try:
+                busy = client.in_cycle
                 st = proc_stat(serve.pid)
                 kids = children_of(serve.pid)
+                zombies = [p for p, state in kids if state == "Z"]
                 row = (round(t, 1), vm_rss_kib(serve.pid), len(os.listdir(f"/proc/{serve.pid}/fd")), st[2] / TICK,
-                       sum(1 for _, s in kids if s == "Z"), len(kids))
+                       len(zombies), len(kids), int(busy))
                 samples.append(row)
                 sample_file.write("\t".join(str(x) for x in row) + "\n")
                 sample_file.flush()
+                if zombies:  # one not reaped yet is normal for a moment; one still there a second later is not
+                    zombies_seen += len(zombies)
+                    time.sleep(1)
+                    zombies_kept += [(round(t), p, cmdline(p)) for p, state in children_of(serve.pid)
+                                     if state == "Z" and p in zombies]
             except (OSError, TypeError):
                 pass
             next_sample += 10
         if t >= next_restart:
-            restarters.append(threading.Thread(target=sshd.restart, args=(round(t),), daemon=True))
+            gpu_busy = (lambda: any(j.startswith("gpu/") for j in client.running))
+            restarters.append(threading.Thread(target=sshd.restart, args=(round(t), gpu_busy, 3 * a.interval),
+                                               daemon=True))
             restarters[-1].start()
             next_restart += a.sshd_every
+        if drop_at is not None and t >= drop_at:
+            client.drop()
+            drop_at = None
         if t >= next_report:
             s = samples[-1] if samples else None
             log(f"{t / 60:.0f} min: {len(written.rows)} written, {len(deleted.rows)} deleted by the person, "
@@ -525,7 +573,12 @@ def main():
         g.join()
     # Zombies right before the stop, too.
     final_kids = children_of(serve.pid) if died is None else []
-    final_zombies = sum(1 for _, s in final_kids if s == "Z")
+    final_zombies = [p for p, state in final_kids if state == "Z"]
+    if final_zombies:
+        zombies_seen += len(final_zombies)
+        time.sleep(1)
+        zombies_kept += [("end", p, cmdline(p)) for p, state in children_of(serve.pid)
+                         if state == "Z" and p in final_zombies]
     client.stopping.set()
     exit_code, stop_s = died, None
     if died is None:
@@ -547,12 +600,12 @@ def main():
     sshd.close()
     log(f"serve stopped (exit {exit_code}); checking")
     ok = verify(a, work, config, env, sources, written.rows, deleted.rows, client, samples, duration, exit_code,
-                stop_s, final_zombies, leftovers, sshd, died, seed)
+                stop_s, (zombies_seen, zombies_kept), leftovers, sshd, died, seed)
     sys.exit(0 if ok else 1)
 
 
 def verify(a, work, config, env, sources, written, deleted, client, samples, duration, exit_code, stop_s,
-           final_zombies, leftovers, sshd, died, seed):
+           zombies, leftovers, sshd, died, seed):
     fails = []
     lib = os.path.join(work, "lib")
     by_name = {s.name: s for s in sources}
@@ -671,15 +724,24 @@ def verify(a, work, config, env, sources, written, deleted, client, samples, dur
             return None
         return min(vals), statistics.median(vals), statistics.mean(vals), max(vals)
 
-    def within(k):
-        fa, fb = figs(A, k), figs(B, k)
+    def within(k, rows_a, rows_b):
+        fa, fb = figs(rows_a, k), figs(rows_b, k)
         if not fa or not fb:
             return None, fa, fb
         return abs(fb[1] - fa[1]) <= 0.10 * fa[1], fa, fb
 
-    rss_ok, rss_a, rss_b = within(1)
-    fd_ok, fd_a, fd_b = within(2)
-    max_zombies = max([s[4] for s in samples] + [final_zombies])
+    rss_ok, rss_a, rss_b = within(1, A, B)
+    # Open fds: rsync, ssh and listing pipes come and go with the jobs, so a sample taken in a cycle says
+    # how busy that moment was; the ones taken between cycles (idle) show a leak. Those are compared when
+    # each window has at least 3; all samples otherwise.
+    A_idle, B_idle = [s for s in A if not s[6]], [s for s in B if not s[6]]
+    fd_basis = "samples between cycles" if len(A_idle) >= 3 and len(B_idle) >= 3 else "all samples"
+    if fd_basis == "all samples":
+        fd_ok, fd_a, fd_b = within(2, A, B)
+    else:
+        fd_ok, fd_a, fd_b = within(2, A_idle, B_idle)
+    _, fd_all_a, fd_all_b = within(2, A, B)
+    zombies_seen, zombies_kept = zombies
 
     # Verdicts.
     if died is not None:
@@ -702,8 +764,8 @@ def verify(a, work, config, env, sources, written, deleted, client, samples, dur
         fails.append("open fds moved more than 10% between the windows")
     if rss_ok is None:
         fails.append("too few samples for the RSS/fd windows")
-    if max_zombies:
-        fails.append(f"up to {max_zombies} zombie children of serve")
+    if zombies_kept:
+        fails.append(f"{len(zombies_kept)} zombie children of serve still unreaped a second after they were seen")
     if missing:
         fails.append(f"the client missed {len(missing)} seqs")
     if client.gaps or client.overflows:
@@ -733,18 +795,21 @@ def verify(a, work, config, env, sources, written, deleted, client, samples, dur
       f"purge --history rows {history}")
     p(f"  file_kept: {dict(kept)}; file_deferred: {dict(deferred)}")
     downs = ", ".join(f"{r['down']:g}" for r in sshd.restarts)
+    hits = sum(1 for r in sshd.restarts if r["mid_job"])
     p(f"  cycles: {len(cycles)}; jobs failed: {len(failed_jobs)}; sshd restarts: {len(sshd.restarts)} at "
       f"{', '.join(str(r['t']) + ' s' for r in sshd.restarts)}, down {downs} s, "
-      f"{sum(r['sessions_killed'] for r in sshd.restarts)} session processes killed, "
+      f"{hits} during a gpu job, {sum(r['sessions_killed'] for r in sshd.restarts)} session processes killed, "
       f"{sum(1 for r in sshd.restarts if not r['ok'])} failed to start")
     for (job, err), n in failed_by.most_common(6):
-        p(f"    {n} x {job}: {err}")
+        p(f"    {n} x {err}")
     if warnings:
         p(f"  warning/error log events: {sum(warnings.values())}; most common:")
         for msg, n in warnings.most_common(6):
             p(f"    {n} x {msg}")
     p(f"  client: seq 1..{max_seq}, {len(missing)} missing, {dup} duplicates, {len(client.reconnects)} reconnects "
-      f"(--since), {len(client.gaps)} gaps, {len(client.overflows)} overflows, {client.connects} attaches")
+      f"with --since ({len(client.dropped)} after cutting it off on purpose"
+      + "".join(f" at seq {d['seq']}" for d in client.dropped) + f"), {len(client.gaps)} gaps, "
+      f"{len(client.overflows)} overflows, {client.connects} attaches")
     if missing:
         p(f"    first missing seqs: {missing[:20]}")
 
@@ -757,14 +822,16 @@ def verify(a, work, config, env, sources, written, deleted, client, samples, dur
     p(f"    RSS A: {fmt(rss_a, 1024, 'MiB', 1)}")
     p(f"    RSS B: {fmt(rss_b, 1024, 'MiB', 1)}  -> "
       + (f"{100 * (rss_b[1] - rss_a[1]) / rss_a[1]:+.1f}% {'ok' if rss_ok else 'FAIL'}" if rss_ok is not None else "-"))
-    p(f"    fds A: {fmt(fd_a, 1, '', 1)}")
-    p(f"    fds B: {fmt(fd_b, 1, '', 1)}  -> "
+    p(f"    samples taken during a cycle: A {len(A) - len(A_idle)}, B {len(B) - len(B_idle)}; open fds compared on {fd_basis}:")
+    p(f"    fds A: {fmt(fd_a, 1, '', 1)} ({len(A_idle)} between cycles; all {len(A)}: {fmt(fd_all_a, 1, '', 1)})")
+    p(f"    fds B: {fmt(fd_b, 1, '', 1)} ({len(B_idle)} between cycles; all {len(B)}: {fmt(fd_all_b, 1, '', 1)})  -> "
       + (f"{100 * (fd_b[1] - fd_a[1]) / fd_a[1]:+.1f}% {'ok' if fd_ok else 'FAIL'}" if fd_ok is not None else "-"))
     if samples:
         p(f"    whole run: RSS {min(s[1] for s in samples) / 1024:.1f}-{max(s[1] for s in samples) / 1024:.1f} MiB, "
           f"fds {min(s[2] for s in samples)}-{max(s[2] for s in samples)}, serve CPU {samples[-1][3]:.1f} s "
           f"({100 * samples[-1][3] / max(samples[-1][0], 1):.1f}% of one core), children up to {max(s[5] for s in samples)}")
-    p(f"  zombies: max {max_zombies} over {len(samples)} samples and at the end")
+    p(f"  zombies: {zombies_seen} seen in {len(samples)} samples and at the end (not yet reaped at that instant), "
+      f"{len(zombies_kept)} still there a second later" + "".join(f"; {z}" for z in zombies_kept[:5]))
     p(f"  stop: SIGTERM -> exit {exit_code}" + (f" in {stop_s:.2f} s" if stop_s is not None else "")
       + f"; processes left 5 s later: {len(leftovers)}")
     for pid, cl in leftovers[:5]:
