@@ -307,10 +307,11 @@ class SSHD:
         return False
 
     def restart(self, t, busy=None, wait_s=0):
-        """Waits up to `wait_s` for `busy()` (the ssh source's job is running) so that the reboot hits a job."""
+        """Waits up to `wait_s` for `busy()` (the ssh source's job is running) and a session on this sshd, so
+        that the reboot cuts a job's connection, not just its next one."""
         deadline = time.monotonic() + wait_s
-        while busy and not busy() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while busy and not (busy() and descendants(self.pid)) and time.monotonic() < deadline:
+            time.sleep(0.02)
         hit = bool(busy and busy())
         down = self.down_s[len(self.restarts) % len(self.down_s)]
         killed = self.stop()
@@ -526,48 +527,61 @@ def main():
         drop_at = None
     next_report = 60.0
     died = None
-    while True:
-        t = time.time() - t0
-        if serve.poll() is not None:
-            died = serve.returncode
-            break
-        if t >= duration:
-            break
-        if t >= next_sample:
-            try:
-                busy = client.in_cycle
-                st = proc_stat(serve.pid)
-                kids = children_of(serve.pid)
-                zombies = [p for p, state in kids if state == "Z"]
-                row = (round(t, 1), vm_rss_kib(serve.pid), len(os.listdir(f"/proc/{serve.pid}/fd")), st[2] / TICK,
-                       len(zombies), len(kids), int(busy))
-                samples.append(row)
-                sample_file.write("\t".join(str(x) for x in row) + "\n")
-                sample_file.flush()
-                if zombies:  # one not reaped yet is normal for a moment; one still there a second later is not
-                    zombies_seen += len(zombies)
-                    time.sleep(1)
-                    zombies_kept += [(round(t), p, cmdline(p)) for p, state in children_of(serve.pid)
-                                     if state == "Z" and p in zombies]
-            except (OSError, TypeError):
-                pass
-            next_sample += 10
-        if t >= next_restart:
-            gpu_busy = (lambda: any(j.startswith("gpu/") for j in client.running))
-            restarters.append(threading.Thread(target=sshd.restart, args=(round(t), gpu_busy, 3 * a.interval),
-                                               daemon=True))
-            restarters[-1].start()
-            next_restart += a.sshd_every
-        if drop_at is not None and t >= drop_at:
-            client.drop()
-            drop_at = None
-        if t >= next_report:
-            s = samples[-1] if samples else None
-            log(f"{t / 60:.0f} min: {len(written.rows)} written, {len(deleted.rows)} deleted by the person, "
-                f"client at seq {client.last_seq}" + (f", serve RSS {s[1] / 1024:.1f} MiB, {s[2]} fds" if s else ""))
-            next_report += 60
-        time.sleep(0.2)
 
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        while True:
+            t = time.time() - t0
+            if serve.poll() is not None:
+                died = serve.returncode
+                break
+            if t >= duration:
+                break
+            if t >= next_sample:
+                try:
+                    busy = client.in_cycle
+                    st = proc_stat(serve.pid)
+                    kids = children_of(serve.pid)
+                    zombies = [p for p, state in kids if state == "Z"]
+                    row = (round(t, 1), vm_rss_kib(serve.pid), len(os.listdir(f"/proc/{serve.pid}/fd")), st[2] / TICK,
+                           len(zombies), len(kids), int(busy))
+                    samples.append(row)
+                    sample_file.write("\t".join(str(x) for x in row) + "\n")
+                    sample_file.flush()
+                    if zombies:  # one not reaped yet is normal for a moment; one still there a second later is not
+                        zombies_seen += len(zombies)
+                        time.sleep(1)
+                        zombies_kept += [(round(t), p, cmdline(p)) for p, state in children_of(serve.pid)
+                                         if state == "Z" and p in zombies]
+                except (OSError, TypeError):
+                    pass
+                next_sample += 10
+            if t >= next_restart:
+                gpu_busy = (lambda: any(j.startswith("gpu/") for j in client.running))
+                restarters.append(threading.Thread(target=sshd.restart, args=(round(t), gpu_busy, 3 * a.interval),
+                                                   daemon=True))
+                restarters[-1].start()
+                next_restart += a.sshd_every
+            if drop_at is not None and t >= drop_at:
+                client.drop()
+                drop_at = None
+            if t >= next_report:
+                s = samples[-1] if samples else None
+                log(f"{t / 60:.0f} min: {len(written.rows)} written, {len(deleted.rows)} deleted by the person, "
+                    f"client at seq {client.last_seq}" + (f", serve RSS {s[1] / 1024:.1f} MiB, {s[2]} fds" if s else ""))
+                next_report += 60
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        log("interrupted: stopping serve and the generators; no verdict")
+        stop.set()
+        client.stopping.set()
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=30)
+        sshd.close()
+        sys.exit(130)
     stop.set()
     for g in gens:
         g.join()
