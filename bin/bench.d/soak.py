@@ -11,7 +11,8 @@ deletes now and then: an older file, the one just made, the newest one after the
 whole folder every 10 minutes (sources in turn); the last three make the generator reuse names the library
 already holds. Everything written and deleted is recorded. One client is attached throughout (`mediasync
 attach --json`, every line to events.jsonl); half way it is killed on purpose and comes back with `--since`,
-as it would after any cut. serve's VmRSS, open fds, CPU and zombie children are sampled every 10 s.
+as it would after any cut. serve's VmRSS, open fds, CPU and zombie children are sampled every 10 s
+(7-13 s, jittered, so the samples do not lock onto one phase of the 10 s cycles).
 
 At the end serve gets SIGTERM and must exit 0; then every file written must be in the library byte for byte,
 or still at the source, or have been deleted by the person before it was synced; every `file_purged` must
@@ -560,6 +561,7 @@ def main():
     sample_file.write("t_s\trss_kib\tfds\tcpu_s\tzombies\tchildren\tin_cycle\n")
     zombies_seen, zombies_kept = 0, []  # zombie children seen; those still there a second later
     next_sample = 10.0
+    jitter = random.Random(seed - 1)
     next_restart = a.sshd_every
     restarters = []
     drop_at = a.client_drop_at if a.client_drop_at is not None else duration / 2
@@ -597,7 +599,9 @@ def main():
                                          if state == "Z" and p in zombies]
                 except (OSError, TypeError):
                     pass
-                next_sample += 10
+                # 10 s on average, jittered: serve's cycles come every 10 s too, and a fixed step locks onto
+                # one phase of them (every sample inside a cycle, or none).
+                next_sample += jitter.uniform(7, 13)
             if t >= next_restart:
                 gpu_busy = (lambda: any(j.startswith("gpu/") for j in client.running))
                 restarters.append(threading.Thread(target=sshd.restart, args=(round(t), gpu_busy, 3 * a.interval),
