@@ -498,15 +498,17 @@ def main():
     ap.add_argument("--ssh-key", required=True)
     ap.add_argument("--docker-shim", required=True)
     ap.add_argument("--interval", type=int, default=10)
-    ap.add_argument("--min-age", default="3m")
-    ap.add_argument("--sshd-every", type=float, default=300)
+    ap.add_argument("--min-age", default=None, help="purge min_age (default 3m; a quarter of a run under 12 minutes)")
+    ap.add_argument("--sshd-every", type=float, default=None,
+                    help="seconds between sshd restarts (default 300; a third of a run under 15 minutes)")
     ap.add_argument("--sshd-down", default="3,20",
                     help="seconds the sshd stays down, per restart in turn (20 s outlasts the retries: a failed job)")
     ap.add_argument("--period", type=float, default=0.2, help="seconds between files, per source")
     ap.add_argument("--deleter-every", type=float, default=5, help="seconds between deletions, per source (mean)")
     ap.add_argument("--pause-every", type=float, default=150, help="mean seconds between idle spells of a generator")
-    ap.add_argument("--clear-every", type=float, default=600,
-                    help="seconds between the person emptying a folder (sources take turns)")
+    ap.add_argument("--clear-every", type=float, default=None,
+                    help="seconds between the person emptying a folder, sources in turn "
+                         "(default 600; a third of a run under 30 minutes)")
     ap.add_argument("--client-drop-at", type=float, default=None,
                     help="seconds into the run when the attach client is killed and reconnects with --since "
                          "(default: half way; negative: never)")
@@ -515,6 +517,14 @@ def main():
 
     work = a.work
     duration = a.minutes * 60
+    # A short run (`bin/bench soak 3`) gets the same events, compressed: files old enough to purge, a few sshd
+    # restarts and folder clears.
+    if a.min_age is None:
+        a.min_age = "3m" if duration >= 12 * 60 else f"{max(30, int(duration / 4))}s"
+    if a.sshd_every is None:
+        a.sshd_every = 300 if duration >= 15 * 60 else max(30, duration / 3)
+    if a.clear_every is None:
+        a.clear_every = 600 if duration >= 30 * 60 else max(40, duration / 3)
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     os.makedirs(os.path.join(work, "lib"), exist_ok=True)
     boxes = os.path.join(work, "boxes")
@@ -528,7 +538,8 @@ def main():
             os.makedirs(s.folder_path(f), exist_ok=True)
     config = write_config(a, work, sources)
     env = dict(os.environ, MEDIASYNC_DOCKER_SHIM_ROOT=boxes)
-    log(f"work dir {work}; {a.minutes:g} minutes; seed {seed}; sshd on port {a.ssh_port}")
+    log(f"work dir {work}; {a.minutes:g} minutes; seed {seed}; sshd on port {a.ssh_port}; purge min_age {a.min_age}, "
+        f"sshd restart every {a.sshd_every:g} s, a folder emptied every {a.clear_every:g} s")
 
     written = Recorder(os.path.join(work, "written.jsonl"))
     deleted = Recorder(os.path.join(work, "deleted.jsonl"))
@@ -840,7 +851,8 @@ def verify(a, work, config, env, sources, written, deleted, client, samples, dur
     out = []
     p = out.append
     p(f"soak: mediasync serve for {duration / 60:g} minutes (seed {seed}); 3 sources (local, gpu over ssh with the sshd "
-      f"restarted every {a.sshd_every / 60:g} min, forge via the docker shim), a file every {a.period:g} s per source")
+      f"restarted every {a.sshd_every / 60:g} min, forge via the docker shim), a file every {a.period:g} s per source, "
+      f"purge min_age {a.min_age}, a folder emptied every {a.clear_every / 60:g} min")
     p(f"  files written:            {len(written)} ({', '.join(f'{k} {v}' for k, v in sorted(per_source.items()))}), "
       f"{sum(w['size'] for w in written) / 1e6:.0f} MB, {sum(w['slow'] for w in written)} written slowly")
     p(f"  in the library, identical: {len(home_via_event) + len(home_via_walk)} "
