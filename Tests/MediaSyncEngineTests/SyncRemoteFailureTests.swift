@@ -50,12 +50,12 @@ struct SyncRemoteFailureTests {
         // After the freeze, and not long after it (a loaded machine only makes it later).
         let afterFreeze = warnedAt.timeIntervalSince(frozen.at)
         #expect(afterFreeze > 0 && afterFreeze < 20, "stall noticed \(afterFreeze)s after the freeze")
-        // Never before `stall_timeout` of silence: the last progress event went out at most one throttle
-        // spacing (100 ms) after the last record rsync printed, so the silence before the warning is at
-        // least 3 s less that. (The freeze itself comes up to a second after rsync's last record, which is
-        // why the freeze is no reference for this bound; the exact test is the job machine's, on manual time.)
+        // Not long before `stall_timeout` of silence. The last progress event trails rsync's last record by up
+        // to the throttle's spacing plus however late a loaded loop runs its tick (2.81 s was seen here with
+        // the other core busy), so this bound only catches a watchdog that fires far too early (a unit slip);
+        // the exact "after exactly stall_timeout" test needs the pure job machine on manual time (issue 12).
         let silence = warnedAt.timeIntervalSince(try #require(lastProgressAt))
-        #expect(silence >= 2.85, "stall warned after only \(silence)s of silence")
+        #expect(silence >= 2.0, "stall warned after only \(silence)s of silence")
         let copied = BytePath.read(Array((h.libraryFolder(source, "txt2img-images") + "/2026-11-24/00001-42.png").utf8))
         #expect(copied == content, "the library copy is not the source's bytes")
         #expect(BytePath.stat(Array((h.libraryFolder(source, "txt2img-images") + "/2026-11-24/00001-42.png").utf8))?
