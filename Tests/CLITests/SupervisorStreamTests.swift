@@ -35,14 +35,14 @@ struct SupervisorStreamTests {
         nonisolated(unsafe) var late: (snapshot: [String: Any]?, events: [[String: Any]]?) = (nil, nil)
         let group = DispatchGroup()
         for (i, client) in clients.enumerated() {
-            DispatchQueue.global().async(group: group) {
+            onThread(group) {
                 streams[i] = client.collect(until: { $0.type == "cycle_finished" }, timeout: 60)
             }
         }
         // The late client: attaches once the first file is home, while the cycle still runs.
         let spotter = try SocketClient(path: serve.socket)
         spotter.send(#"{"cmd":"attach"}"#)
-        DispatchQueue.global().async(group: group) {
+        onThread(group) {
             _ = spotter.collect(until: { event in
                 event.type == "progress" && ((event["overall"] as? [String: Any])?["bytes_done"] as? Int ?? 0) > 0
             }, timeout: 30)
@@ -158,5 +158,16 @@ struct SupervisorStreamTests {
         let unknown = try serve.cli(["trigger", "--source", "nope", "--config", serve.configPath])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no source named nope"))
+    }
+}
+
+/// Runs a blocking reader on a thread of its own. Dispatch's global queue runs about one block per core
+/// (two here), so a fourth blocking reader started only when another ended: the "late" client then attached
+/// after the cycle instead of in the middle of it.
+func onThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    Thread.detachNewThread {
+        body()
+        group.leave()
     }
 }

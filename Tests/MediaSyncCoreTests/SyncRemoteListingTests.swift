@@ -73,12 +73,17 @@ private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
         // does. Everything else, rsync included, is the real program.
         let bin = dir.path + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try """
+        // Written by a child process: a file this process had open for writing could be inherited by a child
+        // that another test forks meanwhile, and exec of the stub would then fail with ETXTBSY (dash then goes
+        // on to the real find in PATH: seen on a fresh machine).
+        let stub = """
             #!/bin/sh
             for a in "$@"; do [ "$a" = -printf ] && { echo "find: unrecognized: -printf" >&2; exit 1; }; done
             exec /usr/bin/find "$@"
-            """.write(toFile: bin + "/find", atomically: true, encoding: .utf8)
-        chmod(bin + "/find", 0o755)
+            """
+        let made = try runProgram("/bin/sh", ["-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", stub, bin + "/find"],
+                                  stdin: [], environment: ProcessInfo.processInfo.environment)
+        #expect(made.status == 0, "\(made.stderr)")
         let result = try runScript(root: dir.path, folder: folderName, path: bin + ":/usr/bin:/bin")
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let listing = try RemoteListingParser.parseScriptOutput(result.stdout)

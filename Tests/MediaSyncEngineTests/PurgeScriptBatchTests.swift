@@ -25,12 +25,14 @@ struct PurgeScriptBatchTests {
         try FileManager.default.createDirectory(atPath: shim, withIntermediateDirectories: true)
         let realStat = ["/usr/bin/stat", "/bin/stat"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let stat = try #require(realStat)
-        try """
+        // Written by a child process, so no child another test forks meanwhile inherits it open for writing
+        // (exec would fail with ETXTBSY and the shell would take the real stat further down PATH).
+        let script = """
             #!/bin/sh
             if [ "$#" -gt 5 ]; then rm -f -- "./img 11.png"; fi
             exec \(stat) "$@"
-            """.write(toFile: shim + "/stat", atomically: true, encoding: .utf8)
-        chmod(shim + "/stat", 0o755)
+            """
+        _ = try Tool.check(["/bin/sh", "-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", script, shim + "/stat"])
 
         let source = Source(name: "s", transport: .local, root: temp.path, folders: [PurgeScriptTests.folder])
         let commands = TransportCommands(source: source, controlFolder: "/unused", fallbackControlFolder: "/tmp",
