@@ -41,7 +41,10 @@ public enum LibraryIdentity {
         let marker = readMarker(library)
         let record = Record.read(stateDirectory)
         let device = deviceOf(library)
-        let filesHome = (try? manifest.count()) ?? 0
+        // A manifest that cannot be read proves nothing either way: nothing is written until it can be.
+        guard let filesHome = try? manifest.count() else {
+            return .refused("cannot read the manifest in \(stateDirectory) to check the library \(library); check that folder's disk and permissions")
+        }
         let fix = "mount it and try again; if you moved the library on purpose, run `mediasync adopt-library` "
             + "(see docs/operations.md)"
         switch (record, marker) {

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Foundation
 import MediaSyncCore
-import Synchronization
 
 /// Finds out what the library's file system can do by trying it, once per library and cycle, in a folder
 /// of its own under `<library>/.mediasync/`: whether `renameat2(RENAME_NOREPLACE)` or `link()` work, how
@@ -25,7 +24,7 @@ public enum LibraryProbe {
         }
         empty(folder)
         defer { empty(folder) }
-        let (step, keepsTimes) = mtimes(in: folder, library: library)
+        let (step, keepsTimes) = mtimes(in: folder, library: library, isFUSE: name.hasPrefix("fuse"))
         return LibraryTraits(fileSystem: name, move: moveMethod(in: folder), mtimeStep: step,
                              names: nameRules(in: folder), keepsTimes: keepsTimes, setsModes: setsModes(in: folder))
     }
@@ -35,7 +34,7 @@ public enum LibraryProbe {
     public static func describe(_ path: String) -> String {
         let real = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { $0.hasPrefix("/") ? $0 : path } ?? path
         let resolved = URL(fileURLWithPath: real).resolvingSymlinksInPath().path
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return "unknown" }
+        guard let text = readAll("/proc/self/mountinfo") else { return "unknown" }
         var best: (point: String, type: String, source: String)?
         for line in text.split(separator: "\n") {
             let halves = line.components(separatedBy: " - ")
@@ -65,7 +64,7 @@ public enum LibraryProbe {
 
     /// Writes a file, sets an mtime of an odd second and a half and reads it back (FAT keeps 2-second steps),
     /// then flushes the file system and reads it again (fusefat's delayed write stamps its own time over it).
-    private static func mtimes(in folder: String, library: String) -> (step: Int64, kept: Bool) {
+    private static func mtimes(in folder: String, library: String, isFUSE: Bool) -> (step: Int64, kept: Bool) {
         let file = folder + "/t"
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return (1, true) }
@@ -77,28 +76,20 @@ public enum LibraryProbe {
         guard utimensat(AT_FDCWD, file, &times, 0) == 0, stat(file, &st) == 0 else { return (1, true) }
         let difference = abs(Int64(st.st_mtim.tv_sec) - Int64(planned))
         let step: Int64 = difference == 0 ? 1 : max(2, difference + 1)
-        return (step, keepsTimes(file, planned: Int64(planned), step: step, library: library))
+        return (step, isFUSE ? keepsTimes(file, planned: Int64(planned), step: step, library: library) : true)
     }
 
-    /// fusefat stamps the time of a rename over a file's mtime a moment later (rsync's rename of its temporary
-    /// file, our move home). Kernel file systems keep what was set, so only FUSE ones are watched that long,
-    /// and once per mount and process.
+    /// fusefat stamps the time of a rename over a file's mtime when it next writes the file's entry (rsync's
+    /// rename of its temporary file, our move home). Opening and fsyncing the renamed file makes it do so at
+    /// once, so the probe needs no wait (a 1.5 s wait was not always long enough on a loaded machine).
     private static func keepsTimes(_ file: String, planned: Int64, step: Int64, library: String) -> Bool {
-        guard describe(library).hasPrefix("fuse") else { return true }
-        var st = stat()
-        guard stat(library, &st) == 0 else { return true }
-        if let known = watchedMounts.withLock({ $0[UInt64(st.st_dev)] }) { return known }
         let renamed = file + "r"
         guard rename(file, renamed) == 0 else { return true }
-        usleep(1_500_000)
-        let kept = stat(renamed, &st) == 0 && abs(Int64(st.st_mtim.tv_sec) - planned) < step
-        _ = stat(library, &st)
-        watchedMounts.withLock { $0[UInt64(st.st_dev)] = kept }
-        return kept
+        let fd = open(renamed, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+        var st = stat()
+        return stat(renamed, &st) == 0 && abs(Int64(st.st_mtim.tv_sec) - planned) < step
     }
-
-    /// FUSE mounts whose time keeping was watched, by device: whether they keep a set mtime.
-    private static let watchedMounts = Mutex<[UInt64: Bool]>([:])
 
     private static func setsModes(in folder: String) -> Bool {
         let file = folder + "/m"
@@ -128,6 +119,24 @@ public enum LibraryProbe {
         guard fd >= 0 else { return false }
         close(fd)
         return true
+    }
+
+    /// A /proc file read to its end. /proc reports a size of 0, and Foundation's `String(contentsOfFile:)`
+    /// then returned only the first part of mountinfo: a mount listed late (a USB drive mounted last) was
+    /// missed and the library described as the disk below it.
+    static func readAll(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += buffer[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Unlinks every entry by its raw name (a probe name need not be UTF-8).
