@@ -101,21 +101,16 @@ final class AttachView {
         }
     }
 
+    /// What `sync` shows of an event, and the start and end of each cycle (a supervisor runs many).
     private func show(_ body: EventBody) {
         switch body {
-        case let .progress(_, snapshot):
-            terminal.update(snapshot: snapshot)
         case let .cycleStarted(cycle, _):
             terminal.log(level: "info", message: "cycle \(cycle) started")
         case let .cycleFinished(cycle, f):
             terminal.log(level: f.jobsFailed > 0 ? "warning" : "info",
                          message: "cycle \(cycle) finished: \(f.jobsDone) done, \(f.jobsFailed) failed, \(f.files) files")
-        case let .jobFinished(_, result):
-            terminal.jobFinished(result)
-        case let .log(level, message, _, _) where level == "warning" || level == "error":
-            terminal.log(level: level, message: message)
         default:
-            break
+            terminal.show(body)
         }
     }
 
