@@ -61,21 +61,8 @@ extension Supervisor {
             client.sendReply(ControlProtocol.errorLine("already attached"))
             return
         }
-        var lines = [EventLine(seq: 0, type: "hello", line: ControlProtocol.okLine { o in
-            o.field("type", "hello")
-            o.field("version", MediaSyncVersion.string)
-            o.field("pid", Int(getpid()))
-            o.field("protocol", ControlProtocol.version)
-        })]
-        lines.append(EventLine(seq: 0, type: "snapshot", line: stateLine(type: "snapshot")))
-        if let since {
-            let replay = bus.replay(since: since)
-            if replay.missed > 0 {
-                lines.append(EventLine(seq: 0, type: "gap",
-                                       line: EventBus.gapLine(since: since, missed: replay.missed, timeMs: Self.wallMs())))
-            }
-            lines.append(contentsOf: replay.lines)
-        }
+        let lines = AttachGreeting.lines(version: MediaSyncVersion.string, pid: Int(getpid()), snapshot: stateLine(type: "snapshot"),
+                                         replay: since.map(bus.replay(since:)), since: since, timeMs: Self.wallMs())
         client.attach(sendingFirst: lines)
     }
 
