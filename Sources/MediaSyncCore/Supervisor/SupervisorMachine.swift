@@ -186,9 +186,10 @@ public struct SupervisorMachine: Sendable {
     }
 
     /// A client went away: it waits for nothing any more.
-    public mutating func clientClosed(_ client: Int) {
+    public mutating func clientClosed(_ client: Int) -> [SupervisorAction] {
         pendingWaiters.removeAll { $0 == client }
         cycle?.waiters.removeAll { $0 == client }
+        return []
     }
 
     // MARK: - Reload

@@ -7,7 +7,7 @@ extension Supervisor {
     func accept(_ pipe: UV.Pipe) {
         guard !machine.isStopping else { pipe.close(); return }
         let connection = clients.add(pipe, onRequest: { [unowned self] client, request in handle(request, from: client) },
-                                     onClosed: { [unowned self] client in machine.clientClosed(client.id) })
+                                     onClosed: { [unowned self] client in feed { machine, _ in machine.clientClosed(client.id) } })
         guard let peer = connection.peer, ControlSocket.allows(peer, group: server?.group) else {
             let who = connection.peer.map { "uid \($0.uid) (pid \($0.pid))" } ?? "an unknown peer"
             log("warning", "refused a control connection from \(who): only uid \(getuid()), root"
@@ -36,10 +36,10 @@ extension Supervisor {
         case let .trigger(sources, wait):
             trigger(client, sources: sources, wait: wait)
         case .pause:
-            perform(machine.pause(at: time))
+            feed { $0.pause(at: $1) }
             client.sendReply(ControlProtocol.okLine { $0.field("state", machine.scheduler.state.rawValue) })
         case .resume:
-            perform(machine.resume(at: time))
+            feed { $0.resume(at: $1) }
             client.sendReply(ControlProtocol.okLine { $0.field("state", machine.scheduler.state.rawValue) })
         case .reload:
             switch reload() {
@@ -67,8 +67,7 @@ extension Supervisor {
     }
 
     private func trigger(_ client: ControlConnection, sources: [String]?, wait: Bool) {
-        let (answer, actions) = machine.trigger(client: client.id, sources: sources, wait: wait, at: time)
-        perform(actions)
+        let answer = ask { $0.trigger(client: client.id, sources: sources, wait: wait, at: $1) }
         switch answer {
         case let .unknownSources(unknown):
             client.sendReply(ControlProtocol.errorLine("no source named \(unknown.joined(separator: ", ")); the sources are: \(config.sources.map(\.name).joined(separator: ", "))"))
@@ -98,9 +97,10 @@ extension Supervisor {
         let result = loadConfig()
         switch result {
         case let .failure(failure):
-            perform(machine.reloadRejected(failure.errors))
+            feed { machine, _ in machine.reloadRejected(failure.errors) }
         case let .success(new):
-            perform(machine.reloaded(new, ingest: ingest.map { ($0.settings, $0.isHalted) }, at: time))
+            let running = ingest.map { (settings: $0.settings, halted: $0.isHalted) }
+            feed { $0.reloaded(new, ingest: running, at: $1) }
         }
         return result
     }

@@ -25,7 +25,7 @@ extension Supervisor {
     /// READY=1 with the current status: at start once the socket listens, and at the end of a reload.
     func notifyReady() {
         guard let systemd else { return }
-        systemd.ready(status: machine.readyStatus(at: time))
+        systemd.ready(status: ask { ($0.readyStatus(at: $1), []) })
     }
 
     /// WATCHDOG=1 every `watchdogPeriod` from a loop timer: a loop that hangs stops the pings and systemd

@@ -66,18 +66,19 @@ public final class Supervisor {
     /// not be repeated to `log`.
     var busIsLogged = false
 
-    /// Every decision: when cycles run, who waits for them, shutdown's steps, what a reload changes.
-    var machine: SupervisorMachine
+    /// Every decision: when cycles run, who waits for them, shutdown's steps, what a reload changes. It
+    /// changes only through `feed` and `ask`.
+    private(set) var machine: SupervisorMachine
     /// The control socket's connections and the live lines they share.
     let clients: ControlClients
-    var loop: Loop!
-    var manifest: ManifestStore!
+    private(set) var loop: Loop!
+    private(set) var manifest: ManifestStore!
     /// The ingest door while `ingest` is configured.
-    var ingest: IngestDoor?
+    private(set) var ingest: IngestDoor?
     /// The running cycle.
-    var cycle: SyncCycle?
+    private(set) var cycle: SyncCycle?
     /// The socket while it accepts, and the group allowed in besides our uid.
-    var server: (socket: UnixServer, group: gid_t?)?
+    private(set) var server: (socket: UnixServer, group: gid_t?)?
     /// The interval and shutdown-deadline timers, the watchdog's, and the signal watchers.
     var timers = Timers()
 
@@ -141,7 +142,7 @@ public final class Supervisor {
         publish(.log(level: "info", message: started, cycle: nil, job: nil))
         publish(.log(level: "info", message: "library \(config.library) on \(LibraryProbe.probe(library: config.library).summary)",
                      cycle: nil, job: nil))
-        perform(machine.start(at: time))
+        feed { $0.start(at: $1) }
         notifyReady()
         startWatchdog()
         onReady?()
@@ -159,7 +160,7 @@ public final class Supervisor {
     }
 
     private func fanOut(_ event: Event, _ line: [UInt8]) {
-        perform(machine.observed(event, at: time))
+        feed { $0.observed(event, at: $1) }
         if case let .log(level, message, _, _) = event.body, level == "error" || level == "warning", !busIsLogged {
             log(level, message)
         }
@@ -168,7 +169,21 @@ public final class Supervisor {
 
     // MARK: - Performing the machine's actions
 
-    func perform(_ actions: [SupervisorAction]) {
+    /// Hands an event to the machine and performs what it returns: the only way the machine changes.
+    func feed(_ event: (inout SupervisorMachine, SupervisorTime) -> [SupervisorAction]) {
+        let time = self.time
+        perform(event(&machine, time))
+    }
+
+    /// `feed` for an event that also answers.
+    func ask<Answer>(_ event: (inout SupervisorMachine, SupervisorTime) -> (Answer, [SupervisorAction])) -> Answer {
+        let time = self.time
+        let (answer, actions) = event(&machine, time)
+        perform(actions)
+        return answer
+    }
+
+    private func perform(_ actions: [SupervisorAction]) {
         for action in actions { perform(action) }
     }
 
@@ -177,7 +192,7 @@ public final class Supervisor {
         case let .startCycle(plan):
             startCycle(plan)
         case let .armInterval(after):
-            timers.interval?.start(after: after) { [unowned self] in perform(machine.intervalFired(at: time)) }
+            timers.interval?.start(after: after) { [unowned self] in feed { $0.intervalFired(at: $1) } }
         case .stopInterval:
             timers.interval?.stop()
         case let .publish(level, message, cycle, job):
@@ -210,7 +225,7 @@ public final class Supervisor {
             cycle?.cancel()
         case let .armShutdownDeadline(after):
             if let timer = try? UV.Timer(loop: loop) {
-                timer.start(after: after) { [unowned self] in perform(machine.shutdownDeadlinePassed()) }
+                timer.start(after: after) { [unowned self] in feed { machine, _ in machine.shutdownDeadlinePassed() } }
                 timers.deadline = timer
             }
         case .finishShutdown:
@@ -228,7 +243,7 @@ public final class Supervisor {
 
     private func startCycle(_ plan: CycleScheduler.Plan) {
         let id = (try? manifest.startCycle(at: Self.wallMs() / 1000)) ?? machine.cycleID + 1
-        perform(machine.cycleStarted(id: id, plan: plan, at: time))
+        feed { $0.cycleStarted(id: id, plan: plan, at: $1) }
         var syncOptions = SyncOptions(sources: plan.sources, childEnvironment: options.childEnvironment,
                                       stopGraceMs: options.stopGraceMs)
         syncOptions.refetch = false
@@ -238,7 +253,7 @@ public final class Supervisor {
         cycle.ingest = ingest
         self.cycle = cycle
         cycle.start { [unowned self] result in cycleEnded(result) }
-        perform(machine.refreshStatus(at: time))
+        feed { $0.refreshStatus(at: $1) }
     }
 
     private func cycleEnded(_ result: CycleResult) {
@@ -247,13 +262,13 @@ public final class Supervisor {
                                   files: result.files, bytes: result.bytes)
         let totals = CycleTotals(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed, files: result.files,
                                  bytes: result.bytes, seconds: result.seconds)
-        perform(machine.cycleEnded(totals, at: time))
+        feed { $0.cycleEnded(totals, at: $1) }
     }
 
     // MARK: - Shutdown
 
     func shutdown(reason: String) {
-        perform(machine.shutdown(reason: reason))
+        feed { machine, _ in machine.shutdown(reason: reason) }
     }
 
     /// Everything closes; `loop.run()` returns once the last handle is gone.
