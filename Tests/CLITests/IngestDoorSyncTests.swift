@@ -98,7 +98,7 @@ import Testing
         let env = ProcessInfo.processInfo.environment.merging(["HOME": world.root]) { $1 }
         let pid = try Spawn.start([try CLIRunner.binary(), "purge", "--config", world.configPath, "--json"],
                                   environment: env, stdout: out, stderr: out + ".err")
-        let status = Spawn.wait(pid)
+        let status = try Spawn.wait(pid, what: "mediasync purge")
         let events = SyncResult.parse(Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
         let purge = SyncResult(status: status, stdout: [], stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "",
                                events: events)

@@ -34,7 +34,7 @@ import Testing
             usleep(5_000)
         }
         kill(pid, SIGKILL)
-        _ = Spawn.wait(pid)
+        Spawn.reap(pid)
         #expect(seen >= 50, "the purge did not get going: \(seen) file_purged events")
         // The delete script dies with mediasync (its parent-death signal): nothing of the killed run may
         // still be deleting 5 s later (its cwd is inside the test's folder while it works).
