@@ -24,7 +24,7 @@ import Testing
         // per folder run of the delete script, SIGKILLs mediasync right after the second rm deleted its files.
         // So the purge is midway whatever the load (a kill timed from this thread could come after its end).
         let bin = world.root + "/bin"
-        try Self.writeKillingRM(in: bin, counter: world.root + "/rm-calls")
+        try Self.writeSignallingRM(in: bin, counter: world.root + "/rm-calls", signal: "KILL")
         let out = world.root + "/purge.out"
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = world.root
@@ -62,10 +62,10 @@ import Testing
         #expect(try check("after the next run", exact: true) == count)
     }
 
-    /// An `rm` that runs the real one, counts its calls in `counter`, and on the second call SIGKILLs the
-    /// mediasync it runs under (found up its parent chain). Written by a child process (ETXTBSY: see
-    /// SyncRemoteListingTests).
-    static func writeKillingRM(in bin: String, counter: String) throws {
+    /// An `rm` that runs the real one, counts its calls in `counter`, and on the second call sends `signal`
+    /// (KILL, INT, TERM) to the mediasync it runs under (found up its parent chain). Written by a child process
+    /// (ETXTBSY: see SyncRemoteListingTests).
+    static func writeSignallingRM(in bin: String, counter: String, signal: String) throws {
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let script = """
             #!/bin/sh
@@ -74,7 +74,7 @@ import Testing
             if [ "$n" -eq 2 ]; then
               p=$PPID
               while [ "$p" -gt 1 ] && [ "$(cat /proc/$p/comm)" != mediasync ]; do p=$(cut -d" " -f4 /proc/$p/stat); done
-              [ "$p" -gt 1 ] && kill -KILL "$p"
+              [ "$p" -gt 1 ] && kill -\(signal) "$p"
             fi
             exit $rc
             """
