@@ -4,7 +4,7 @@ import Testing
 /// `concurrency:` is a promise to the user's disk and link: never more rsync children than that, and the
 /// overall percent they watch only goes up and ends at 100.
 @Suite struct SyncLocalConcurrencyTests {
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func neverMoreRsyncChildrenThanConcurrencyAndPercentOnlyRises() throws {
         let world = try SyncWorld()
         let folders = ["txt2img-images", "img2img-images", "extras-images", "txt2img-grids"]
