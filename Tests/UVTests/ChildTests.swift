@@ -38,24 +38,29 @@ import Glibc
         var writeError: UVError?
         let box = Captured()
         try withLoop { loop in
-            // The child closes its stdin, says so, then exits: we write only after it said so, so the write
-            // hits a dead pipe however late either side runs.
+            // The child closes its stdin, says so, and lives on: we write only after it said so, so the write
+            // hits a dead pipe however late either side runs. It lives until the write has failed (ended
+            // then), so its exit cannot close our stdin first and cancel the write instead (seen under load).
             var child: Child?
-            child = try Child(loop: loop, command: sh("exec 0<&-; echo closed", stdin: .pipe),
+            child = try Child(loop: loop, command: sh("exec 0<&-; echo closed; exec sleep 60", stdin: .pipe),
                               onStdout: { bytes in
                                   box.stdout += bytes
                                   guard box.stdoutText.contains("closed"), let target = child else { return }
                                   child = nil
                                   // SIGPIPE is ignored (Loop.prepareProcess), so this is an EPIPE, not our death.
-                                  try? target.write(Array(repeating: 1, count: 300_000)) { writeError = $0 }
-                                  target.closeStdin()
+                                  try? target.write(Array(repeating: 1, count: 300_000)) { error in
+                                      writeError = error
+                                      target.closeStdin()
+                                      target.stop(grace: 5_000)
+                                  }
                               }) { status, _ in
                 box.status = status
                 box.finishedCount += 1
             }
         }
-        #expect(box.status?.succeeded == true)
         #expect(writeError?.name == "EPIPE", "\(String(describing: writeError))")
+        #expect(box.status?.signal == SIGTERM, "ended by our stop after the failed write: \(String(describing: box.status))")
+        #expect(box.finishedCount == 1)
     }
 
     @Test func stderrWrittenAfterStdoutClosedIsStillCaptured() throws {
