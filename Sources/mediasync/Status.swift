@@ -28,6 +28,11 @@ struct Status: ParsableCommand {
             ControlCommand.fail("mediasync: the supervisor did not answer; is it stuck? (check `journalctl -u mediasync`)")
             throw ExitCode(3)
         }
+        // A refusal (a peer it does not serve) is an error, not a status, with or without --json.
+        guard reply["ok"] as? Bool != false else {
+            ControlCommand.fail("mediasync: " + (reply["error"] as? String ?? "the supervisor refused the request"))
+            throw ExitCode(1)
+        }
         if json {
             FileHandle.standardOutput.write(Data(line + [0x0A]))
             return

@@ -63,7 +63,7 @@ struct CLIRunner {
         while status == nil {
             if Date() > deadline {
                 kill(pid, SIGKILL)
-                _ = Spawn.wait(pid)
+                Spawn.reap(pid)
                 throw CLIRunnerError(message: "mediasync \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
             }
             usleep(10_000)

@@ -27,7 +27,7 @@ import Testing
 
     /// Waits for the watcher; the row count it saw and the pids it killed.
     static func killed(_ killer: (pid: pid_t, out: String)) throws -> (rows: Int, pids: [pid_t]) {
-        let status = Spawn.wait(killer.pid)
+        let status = try Spawn.wait(killer.pid, what: "the ingest killer script (\(killer.out))")
         let out = (try? String(contentsOfFile: killer.out, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: killer.out + ".err", encoding: .utf8)) ?? ""
         let fields = out.split(whereSeparator: \.isWhitespace)

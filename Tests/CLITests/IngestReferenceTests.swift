@@ -60,7 +60,7 @@ import Testing
             + IngestScript.line(#"{"v":1,"seq":10,"type":"cycle_finished","id":3002,"cycle":3,"jobs_done":1,"jobs_failed":0,"files":1000,"bytes":1,"seconds":1.5}"#)
         #expect(try child.send(other, expecting: 2).map(\.ack) == [3001, 3002])
 
-        #expect(child.finish() == 0, "closing stdin is a normal stop; log:\n\(child.log)")
+        #expect(try child.finish() == 0, "closing stdin is a normal stop; log:\n\(child.log)")
         #expect(try db.count() == 1000)
     }
 
@@ -74,7 +74,7 @@ import Testing
         _ = try child.send(IngestScript.hello, expecting: 1)
         let replies = try child.exchange(IngestScript.fileSynced(ids: 1...3) + IngestScript.line("this is not json")) { _ in false }
         #expect(replies.replies.map(\.ack) == [1, 2, 3])
-        let status = child.waitForExit()
+        let status = try child.waitForExit()
         #expect(status != 0 && status < 128, "a protocol error is an exit status, not a crash: \(status)")
         #expect(child.log.contains("not JSON"), "the log says what was wrong: \(child.log)")
         #expect(try db.count() == 3)
@@ -92,7 +92,7 @@ import Testing
         let sent = try first.exchange(IngestScript.fileSynced(ids: 1...total)) { $0.count >= 500 }
         kill(first.pid, SIGKILL)
         let acked = (sent.replies + (try first.drainAndWait())).compactMap(\.ack)
-        #expect(first.waitForExit() == 128 + SIGKILL)
+        #expect(try first.waitForExit() == 128 + SIGKILL)
         try #require(acked.count < total, "the kill came after every event was acked; nothing was in flight")
         #expect(acked == Array(1...acked.count), "acks come in order")
 
@@ -107,7 +107,7 @@ import Testing
         let redelivered = try second.send(unacked.flatMap { IngestScript.fileSynced(id: $0, index: $0) },
                                           expecting: unacked.count)
         #expect(redelivered.map(\.ack) == unacked)
-        #expect(second.finish() == 0)
+        #expect(try second.finish() == 0)
 
         let rows = try db.query("SELECT \(db.hexPath) FROM media_files")
         #expect(rows.count == total, "each file exactly once")

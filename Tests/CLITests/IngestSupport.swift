@@ -66,7 +66,7 @@ final class IngestChild {
     deinit {
         if input >= 0 { close(input) }
         close(output)
-        if exitStatus == nil { kill(pid, SIGKILL); _ = Spawn.wait(pid) }
+        if exitStatus == nil { kill(pid, SIGKILL); Spawn.reap(pid) }
     }
 
     var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
@@ -111,9 +111,9 @@ final class IngestChild {
     }
 
     /// Closes stdin (what the supervisor does to stop the ingest) and waits for the exit status.
-    func finish() -> Int32 {
+    func finish() throws -> Int32 {
         closeInput()
-        return waitForExit()
+        return try waitForExit()
     }
 
     func closeInput() {
@@ -124,13 +124,14 @@ final class IngestChild {
     func drainAndWait() throws -> [IngestReply] {
         closeInput()
         let replies = try exchange([], timeout: 30) { _ in false }.replies
-        _ = waitForExit()
+        _ = try waitForExit()
         return replies
     }
 
-    func waitForExit() -> Int32 {
+    /// The exit status, waiting up to `timeout` seconds (then the child is killed and this throws).
+    func waitForExit(timeout: Double = 60) throws -> Int32 {
         if let status = exitStatus { return status }
-        let status = Spawn.wait(pid)
+        let status = try Spawn.wait(pid, timeout: timeout, what: "the ingest program (log: \(stderrPath))")
         exitStatus = status
         return status
     }
@@ -212,7 +213,7 @@ func ingestRun(_ argv: [String]) throws -> String {
     let base = "/tmp/msync-ingest-run-\(UUID().uuidString.prefix(8))"
     defer { unlink(base + ".out"); unlink(base + ".err") }
     let pid = try Spawn.start(argv, environment: ProcessInfo.processInfo.environment, stdout: base + ".out", stderr: base + ".err")
-    let status = Spawn.wait(pid)
+    let status = try Spawn.wait(pid, what: argv.joined(separator: " "))
     let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
     guard status == 0 else {
         let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""

@@ -12,7 +12,7 @@ import Testing
         (FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []).sorted()
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func anUnmountedLibraryIsRefusedWithPurgeOnAndWorksAgainWhenBack() throws {
         let world = try SyncWorld()
         try world.writeConfig(sources: [("gpu", ["out"], "purge: true")],
@@ -56,7 +56,7 @@ import Testing
         #expect(!RawFS.exists(world.source("out/d.png")))
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func aDeliberateMoveIsRefusedUntilAdopted() throws {
         let world = try SyncWorld()
         try world.writeConfig(sources: [("gpu", ["out"], "")], top: ["settle: 0s"])
@@ -86,7 +86,7 @@ import Testing
 /// Under `serve`, a library whose drive went away fails each cycle's jobs with the reason, writes nothing,
 /// and the first cycle after the drive is back works.
 @Suite struct LibraryIdentityServeTests {
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func serveRefusesAnUnmountedLibraryUntilItIsBack() throws {
         let serve = try ServeHarness(folders: ["a"], interval: "1h")
         defer { serve.stop() }

@@ -135,7 +135,7 @@ final class ServeHarness: @unchecked Sendable {
             usleep(20_000)
         } while Date() < deadline
         kill(pid, SIGKILL)
-        _ = waitpid(pid, nil, 0)
+        Spawn.reap(pid)
         return nil
     }
 

@@ -4,7 +4,7 @@ import Testing
 /// `concurrency:` is a promise to the user's disk and link: never more rsync children than that, and the
 /// overall percent they watch only goes up and ends at 100.
 @Suite struct SyncLocalConcurrencyTests {
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func neverMoreRsyncChildrenThanConcurrencyAndPercentOnlyRises() throws {
         let world = try SyncWorld()
         let folders = ["txt2img-images", "img2img-images", "extras-images", "txt2img-grids"]
@@ -31,8 +31,14 @@ import Testing
         #expect(run.status == 0, "stderr: \(run.stderr)")
         run.checkEnvelope(jobs: 4)
         #expect(most <= 2, "saw \(most) rsync children at once with concurrency 2")
-        // The run takes seconds at 4M per job; two at once must have been seen, or the sampling is broken.
-        #expect(most == 2, "never saw two rsync children at once in \(samples) samples")
+        // The sampling sees rsync children at all (else the bound above proves nothing). How many it caught at
+        // once depends on when a loaded machine let it look; the events say it exactly:
+        #expect(most >= 1, "never saw an rsync child in \(samples) samples")
+        // Two jobs were copying at once (the slots were used), and never more than two.
+        let copying = run.of("progress").map { event in
+            ((event["jobs"] as? [[String: Any]]) ?? []).filter { $0["state"] as? String == "transferring" }.count
+        }
+        #expect(copying.max() == 2, "jobs copying at once, per progress event: \(copying)")
 
         let percents = run.of("progress").compactMap { ($0["overall"] as? [String: Any])?["percent"] as? Double }
         #expect(percents.count >= 3)

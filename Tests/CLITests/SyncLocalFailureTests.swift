@@ -22,7 +22,7 @@ import Testing
         return lstat(path, &st) == 0 ? Int(st.st_size) : nil
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func killedRsyncIsRetriedAndNoHalfFileEverHasTheFinalName() throws {
         let world = try SyncWorld()
         try world.writeConfig(sources: [("forge", ["txt2img"], "bwlimit: 8M")],
@@ -65,7 +65,7 @@ import Testing
         #expect(RawFS.tree(world.library)[Array("forge/txt2img/big video.mp4".utf8)]?.mtime == 1_767_225_600)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func aFullLibraryDiskFailsClearlyAndLeavesNoTruncatedFile() throws {
         let world = try SyncWorld()
         try Spawn.check(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", world.library])
@@ -115,7 +115,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: world.library))
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func aFolderNotCreatedYetIsAnEmptyFolderNotAFailure() throws {
         // The README's own Forge example on a box that only ran txt2img: img2img and extras do not exist yet.
         let world = try SyncWorld()
@@ -141,7 +141,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: world.sourceRoot + "/img2img-images"), "mediasync must not create source folders")
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))
     func aMissingRootOrAFolderThatCannotBeEnteredFailsItsJobOnce() throws {
         let world = try SyncWorld()
         let missingRoot = world.root + "/no-such-root"

@@ -24,7 +24,7 @@ import Testing
         let out = world.root + "/history.out"
         let pid = try Spawn.start([try CLIRunner.binary(), "purge", "--config", world.configPath, "--history", "--json"],
                                   environment: ProcessInfo.processInfo.environment.merging(["HOME": world.root]) { $1 }, stdout: out, stderr: out + ".err")
-        #expect(Spawn.wait(pid) == 0)
+        #expect(try Spawn.wait(pid, what: "mediasync purge --history") == 0)
         return SyncResult.parse(Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 

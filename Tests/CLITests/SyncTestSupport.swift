@@ -86,7 +86,7 @@ final class SyncProcess {
         while poll() == nil {
             if Date() > deadline {
                 kill(pid, SIGKILL)
-                status = Spawn.wait(pid)
+                status = Spawn.reap(pid)
                 throw SyncTestError("mediasync sync did not finish within \(Int(timeout))s")
             }
             usleep(20_000)

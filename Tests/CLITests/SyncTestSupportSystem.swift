@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// posix_spawn and waitpid for the sync tests (a copy of MediaSyncEngineTests' `Tool` idea; CLITests
-/// cannot import that target).
+/// cannot import that target). Every wait has a limit and names what it waited for.
 enum Spawn {
     /// Starts `argv` with stdin from /dev/null and stdout/stderr into files (truncated, or appended to when
     /// `append`; the same path for both shares one file).
@@ -48,10 +48,31 @@ enum Spawn {
         return decode(status)
     }
 
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return decode(status)
+    /// Waits up to `timeout` seconds for `pid` and returns its exit status (128+signal when killed). Past the
+    /// limit the child is killed and the wait throws, naming `what` it waited for: a test never hangs here.
+    @discardableResult
+    static func wait(_ pid: pid_t, timeout: Double = 120, what: @autoclosure () -> String) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let status = poll(pid) { return status }
+            if Date() > deadline { break }
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL)
+        reap(pid)
+        throw SyncTestError("\(what()) (pid \(pid)) did not end within \(Int(timeout)) s; killed it")
+    }
+
+    /// Reaps `pid` after it was sent a signal that ends it (SIGKILL): at most `timeout` seconds, so a child
+    /// stuck in the kernel leaves a zombie instead of hanging the test. Its status, or nil.
+    @discardableResult
+    static func reap(_ pid: pid_t, timeout: Double = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = poll(pid) { return status }
+            usleep(5_000)
+        }
+        return poll(pid)
     }
 
     private static func decode(_ status: Int32) -> Int32 {
@@ -63,7 +84,7 @@ enum Spawn {
         let dir = "/tmp/msync-e2e-tool-\(UUID().uuidString.prefix(8))"
         defer { unlink(dir + ".out"); unlink(dir + ".err") }
         let pid = try start(argv, environment: ProcessInfo.processInfo.environment, stdout: dir + ".out", stderr: dir + ".err")
-        let status = wait(pid)
+        let status = try wait(pid, what: argv.joined(separator: " "))
         guard status == 0 else {
             let err = (try? String(contentsOfFile: dir + ".err", encoding: .utf8)) ?? ""
             throw SyncTestError("\(argv.joined(separator: " ")) exited \(status): \(err)")

@@ -36,12 +36,10 @@ struct ConfigLocatorTests {
         #expect(throws: ConfigNotFound(looked: ["/xdg/mediasync/config.yaml", "/etc/mediasync/config.yaml"])) {
             try locate(["XDG_CONFIG_HOME": "/xdg"], existing: [])
         }
-        do {
-            _ = try locate(existing: [])
-        } catch {
-            #expect(error.description.contains("/home/ada/.config/mediasync/config.yaml"))
-            #expect(error.description.contains("/etc/mediasync/config.yaml"))
-            #expect(error.description.contains("--config"))
-        }
+        let error = #expect(throws: ConfigNotFound.self) { try locate(existing: []) }
+        let message = error?.description ?? ""
+        #expect(message.contains("/home/ada/.config/mediasync/config.yaml"), "\(message)")
+        #expect(message.contains("/etc/mediasync/config.yaml"), "\(message)")
+        #expect(message.contains("--config"), "\(message)")
     }
 }

@@ -63,22 +63,14 @@ func mediaTempDir() throws -> URL {
     return dir
 }
 
+/// Runs `/usr/bin/env arguments...` (at most 120 s) and returns its stdout; throws with its stderr when it fails.
 @discardableResult
 func runTool(_ arguments: [String]) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw PNGError("\(arguments.first ?? "?") failed: " + String(decoding: err, as: UTF8.self))
+    let out = try TestProcess.run(["/usr/bin/env"] + arguments)
+    guard out.status == 0 else {
+        throw PNGError("\(arguments.first ?? "?") failed: " + out.stderr)
     }
-    return out
+    return Data(out.stdout)
 }
 
 /// The texts of `png` as Python reads them: [type, keyword, value, language, translated keyword].

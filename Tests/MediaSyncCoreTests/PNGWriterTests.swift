@@ -44,20 +44,11 @@ private func verifyWithPython(_ png: [UInt8]) throws -> (PythonVerdict, [UInt8])
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = dir.appendingPathComponent("00012-3912345.png"), pixels = dir.appendingPathComponent("pixels")
     try Data(png).write(to: file)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", pythonChecker, file.path, pixels.path]
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw PNGError("python rejected the PNG: " + String(decoding: err, as: UTF8.self))
+    let run = try TestProcess.run(["/usr/bin/env", "python3", "-c", pythonChecker, file.path, pixels.path])
+    guard run.status == 0 else {
+        throw PNGError("python rejected the PNG: " + run.stderr)
     }
-    return (try JSONDecoder().decode(PythonVerdict.self, from: out), Array(try Data(contentsOf: pixels)))
+    return (try JSONDecoder().decode(PythonVerdict.self, from: Data(run.stdout)), Array(try Data(contentsOf: pixels)))
 }
 
 private let forgeText = PNGWriter.forgeParameters(prompt: "a cat in a hat", seed: 3_912_345, width: 512, height: 512)

@@ -81,6 +81,16 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
+extension SeededRandom {
+    /// The seed of a randomized test: `MEDIASYNC_TEST_SEED` (decimal or 0x hex) to replay or explore, else
+    /// `fallback`, so every run checks the same samples. Put it in every failure message.
+    static func testSeed(fallback: UInt64) -> UInt64 {
+        guard let text = ProcessInfo.processInfo.environment["MEDIASYNC_TEST_SEED"], !text.isEmpty else { return fallback }
+        if text.hasPrefix("0x") { return UInt64(text.dropFirst(2), radix: 16) ?? fallback }
+        return UInt64(text) ?? fallback
+    }
+}
+
 func sortedNames(_ names: [[UInt8]]) -> [[UInt8]] {
     names.sorted { $0.lexicographicallyPrecedes($1) }
 }

@@ -80,18 +80,39 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     }
 
     @Test func randomBytesNeverCrash() {
-        // A deterministic generator (xorshift) so a failure can be replayed.
+        // A deterministic generator (xorshift) so a failure can be replayed. Half the inputs are random bytes
+        // after a header, half a valid listing with one byte changed: both outcomes must occur, or the
+        // check on parsed listings below would never run.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
         let alphabet = bytes("0123456789 .,-/:\\#\n\0-rwxdl") + [0xff]
-        for _ in 0..<2_000 {
-            var output = bytes(state & 1 == 0 ? "100\nfind\n" : "100\nrsync\n")
-            for _ in 0..<Int(state % 200) {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                output.append(alphabet[Int(state % UInt64(alphabet.count))])
+        let valid: [[UInt8]] = [
+            bytes("1795168900\nfind\n1795168800.5 3000 sub/a b.png\0" + "1795168801.0 7 c.png\0"),
+            bytes("1795168900\nrsync\n-rw-r--r--      3,000 2026/11/20 10:00:00 sub/a.png\n-rw-r--r-- 7 2026/11/20 10:00:01 c.png\n"),
+        ]
+        var parsed = 0, refused = 0
+        for round in 0..<2_000 {
+            var output: [UInt8]
+            if round % 2 == 0 {
+                output = bytes(next() & 1 == 0 ? "100\nfind\n" : "100\nrsync\n")
+                for _ in 0..<Int(next() % 200) { output.append(alphabet[Int(next() % UInt64(alphabet.count))]) }
+            } else {
+                output = valid[Int(next() % 2)]
+                output[Int(next() % UInt64(output.count))] = alphabet[Int(next() % UInt64(alphabet.count))]
             }
-            if let listing = try? RemoteListingParser.parseScriptOutput(output) {
-                #expect(listing.files.allSatisfy { !$0.path.isEmpty && $0.path.first != UInt8(ascii: "/") })
+            do {
+                let listing = try RemoteListingParser.parseScriptOutput(output)
+                parsed += 1
+                #expect(listing.files.allSatisfy { !$0.path.isEmpty && $0.path.first != UInt8(ascii: "/") },
+                        "round \(round): \(listing.files)")
+                #expect(listing.files.allSatisfy { !$0.path.split(separator: UInt8(ascii: "/")).contains([0x2E, 0x2E][...]) },
+                        "round \(round): a `..` component got through")
+            } catch is RemoteListingError {
+                refused += 1
+            } catch {
+                Issue.record("round \(round): not a RemoteListingError: \(error)")
             }
         }
+        #expect(parsed >= 100 && refused >= 100, "parsed \(parsed), refused \(refused) of 2000")
     }
 }

@@ -65,31 +65,32 @@ private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned2"))
     }
 
-    @Test func rsyncFallbackListsTheSameTree() throws {
+    /// The script under busybox, as in an Alpine-based container: busybox `sh` runs it, and `find` (which has
+    /// no `-printf`), `tr` and `date` are busybox applets, so it falls back to `rsync -r --list-only`. Real
+    /// Debian busybox; only rsync is the real one.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/busybox"),
+                   "busybox is not installed (bin/_setup.sh installs it: apt-get install busybox)"))
+    func rsyncFallbackUnderBusyboxListsTheSameTree() throws {
         let dir = try SyncTempDir()
         defer { dir.remove() }
         try makeTree(in: dir, folder: folderName)
-        // Stand-in for busybox find (not installed here): a `find` that rejects -printf the way busybox
-        // does. Everything else, rsync included, is the real program.
         let bin = dir.path + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        // Written by a child process: a file this process had open for writing could be inherited by a child
-        // that another test forks meanwhile, and exec of the stub would then fail with ETXTBSY (dash then goes
-        // on to the real find in PATH: seen on a fresh machine).
-        let stub = """
-            #!/bin/sh
-            for a in "$@"; do [ "$a" = -printf ] && { echo "find: unrecognized: -printf" >&2; exit 1; }; done
-            exec /usr/bin/find "$@"
-            """
-        let made = try runProgram("/bin/sh", ["-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", stub, bin + "/find"],
-                                  stdin: [], environment: ProcessInfo.processInfo.environment)
-        #expect(made.status == 0, "\(made.stderr)")
-        let result = try runScript(root: dir.path, folder: folderName, path: bin + ":/usr/bin:/bin")
+        for applet in ["sh", "find", "tr", "date", "stat", "cat"] {
+            try FileManager.default.createSymbolicLink(atPath: bin + "/" + applet, withDestinationPath: "/usr/bin/busybox")
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = bin + ":/usr/bin:/bin"
+        let result = try runProgram(bin + "/sh", ["-c", RemoteListScript.text],
+                                    stdin: RemoteListScript.stdin(root: Array(dir.path.utf8), folder: folderName),
+                                    environment: environment)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let listing = try RemoteListingParser.parseScriptOutput(result.stdout)
-        #expect(listing.format == .rsync)
+        #expect(listing.format == .rsync, "busybox find has no -printf: the rsync branch must run")
         #expect(fileSet(listing.files) == fileSet(treeFiles))
+        #expect(listing.now >= Int64(Date().timeIntervalSince1970) - 60, "busybox date's clock: \(listing.now)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned2"))
     }
 
     @Test func plainRsyncListOnlyParsesUnderUTF8LocaleToo() throws {

@@ -53,23 +53,9 @@ struct SyncTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a real program, feeding `stdin`, and returns its stdout, stderr and exit status.
+/// Runs a real program, feeding `stdin`, and returns its stdout, stderr and exit status (at most 120 s).
 func runProgram(_ executable: String, _ arguments: [String], stdin: [UInt8],
                 environment: [String: String]? = nil) throws -> (stdout: [UInt8], stderr: String, status: Int32) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let input = Pipe(), output = Pipe(), errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    input.fileHandleForWriting.write(Data(stdin))
-    try input.fileHandleForWriting.close()
-    // stderr is small; read stdout to EOF first so a large listing cannot block the child.
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (Array(out), String(decoding: err, as: UTF8.self), process.terminationStatus)
+    let out = try TestProcess.run([executable] + arguments, stdin: stdin, environment: environment)
+    return (out.stdout, out.stderr, out.status)
 }

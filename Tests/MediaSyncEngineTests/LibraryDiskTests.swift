@@ -182,7 +182,7 @@ struct LibraryDiskTests {
         let staging = library + "/.mediasync/staging/box/out"
         let copying = Self.wait(timeout: 60) { (Self.stagedBytes(staging)) > 2 << 20 }
         kill(pid, SIGKILL)
-        Tool.wait(pid)
+        Tool.reap(pid)
         #expect(copying, "\(kind): the killed run never got going")
         #expect(BytePath.stat(Array((home + "big.bin").utf8)) == nil, "\(kind): a partial big.bin has its final name")
         let after = try h.run(config.withoutPurge())

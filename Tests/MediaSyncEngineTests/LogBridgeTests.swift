@@ -30,7 +30,7 @@ import Testing
         logging.close()
 
         let entries = try LogStore(stateDirectory: dir.path).entries(LogQuery())
-        #expect(entries.count == 5, "job_started and file_synced are not logged: \(entries.map(\.message))")
+        try #require(entries.count == 5, "job_started and file_synced are not logged: \(entries.map(\.message))")
         #expect(entries.allSatisfy { $0.cycle == 7 })
         #expect(entries[0].message == "cycle 7 started: 2 jobs (gpu1/outputs/txt2img, forge/extras-images)")
         #expect(entries[1].level == .warning && entries[1].source == "gpu1" && entries[1].folder == "outputs/txt2img")
@@ -47,7 +47,7 @@ import Testing
 
         // The same entries went to stderr as JSON lines, in the same order.
         let lines = pipe.lines().compactMap(jsonObject)
-        #expect(lines.count == 5)
+        try #require(lines.count == 5, "\(pipe.lines())")
         #expect(lines[3]["level"] as? String == "error")
         #expect(lines[3]["error"] as? String == "ssh: connect to host 10.0.0.5 port 41022: Connection refused")
         #expect(lines[3]["job"] as? String == "gpu1/outputs/txt2img")

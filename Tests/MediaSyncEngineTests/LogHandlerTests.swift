@@ -17,7 +17,7 @@ import Testing
         logger.debug("below the level: never written")
 
         let lines = pipe.lines()
-        #expect(lines.count == 2)
+        try #require(lines.count == 2, "\(lines)")
         let first = try #require(jsonObject(lines[0]), "not JSON: \(lines[0])")
         #expect(first["time"] as? String == "2026-11-20T10:20:00.123Z")
         #expect(first["level"] as? String == "error")

@@ -136,7 +136,7 @@ final class SQLiteWriteLock {
         while isHeld {
             if Date() > deadline {
                 kill(pid, SIGKILL)
-                while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
+                Tool.reap(pid)
                 pid = 0
                 return false
             }

@@ -51,7 +51,9 @@ struct SyncLiveSourceTests {
 
         func wait() -> Set<String> {
             start()
-            _ = done.wait(timeout: .now() + 120)
+            if done.wait(timeout: .now() + 120) == .timedOut {
+                Issue.record("the deleter did not finish its \(paths.count) deletions within 120 s")
+            }
             return lock.withLock { deleted }
         }
     }

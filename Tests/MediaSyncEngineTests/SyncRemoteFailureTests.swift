@@ -88,8 +88,10 @@ struct SyncRemoteFailureTests {
         #expect(error.hasPrefix("down/output: "), "the error names the job: \(error)")
         #expect(error.contains("Connection refused"), "the error gives ssh's reason: \(error)")
         #expect(!error.contains("\n"), "one line: \(error.debugDescription)")
-        // Three quick tries with 1 s and 2 s between them, not ssh's default minutes-long connect wait.
-        #expect(run.seconds < 30)
+        // Three quick tries with 1 s and 2 s between them (about 4 s here), not ssh's default connect wait of
+        // minutes: a bound ten times the expected run holds on a loaded machine and still catches that. The
+        // backoff sequence itself is tested exactly on manual time by the job machine's tests.
+        #expect(run.seconds < 60, "three refused tries took \(run.seconds) s")
 
         let done = try #require(run.finished("scratch/renders"))
         #expect(done.state == .done)
@@ -116,7 +118,7 @@ struct SyncRemoteFailureTests {
         #expect(run.finished("box/output")?.attempts == 1, "a missing root is not retried")
         #expect(!error.contains("\n"), "\(error)")
         // The listing reached the box over the shared connection, so its master must be ended too.
-        #expect(h.leftovers(server: server, within: 2) == [], "children outlived the cycle")
+        #expect(h.leftovers(server: server, within: 10) == [], "children outlived the cycle")
     }
 
     @Test("docker: missing container and missing rsync fail at once and say why; a stopped container is retried then fails")

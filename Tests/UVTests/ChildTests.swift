@@ -8,38 +8,59 @@ import Glibc
     @Test func outputHeldOpenByAnEscapedGrandchildIsCutAfterTheGrace() throws {
         let box = Captured()
         var took: UInt64 = 0
+        var grandchild: Int32 = 0
+        var grandchildAliveAtFinish = false
         try withLoop { loop in
             let start = loop.now
-            // setsid puts the grandchild outside our group: only the grace ends our wait for EOF.
-            _ = try Child(loop: loop, command: sh("echo before; setsid sleep 10 & echo after"),
-                      onStdout: { box.stdout += $0 }, outputGraceAfterExit: 200) { status, _ in
+            // setsid puts the grandchild outside our group: only the grace ends our wait for EOF. It holds
+            // stdout open for 60 s, far past any loaded machine's delay, and prints its pid first.
+            _ = try Child(loop: loop, command: sh("echo before; setsid sleep 60 & echo \"pid $!\"; echo after"),
+                          onStdout: { box.stdout += $0 }, outputGraceAfterExit: 200) { status, _ in
                 box.status = status
                 box.finishedCount += 1
                 took = loop.now - start
+                let line = box.stdoutText.split(separator: "\n").first { $0.hasPrefix("pid ") }
+                grandchild = line.flatMap { Int32($0.dropFirst(4)) } ?? 0
+                grandchildAliveAtFinish = grandchild > 0 && !isDead(grandchild)
             }
         }
-        #expect(box.stdoutText == "before\nafter\n")
+        if grandchild > 0 { kill(grandchild, SIGKILL) }
+        #expect(box.stdoutText.hasPrefix("before\n") && box.stdoutText.hasSuffix("after\n"), "\(box.stdoutText)")
         #expect(box.status?.succeeded == true)
         #expect(box.finishedCount == 1)
-        #expect(took >= 200 && took < 8_000)
+        // Finished while the grandchild still held the pipe: the grace cut the wait, not the grandchild's end.
+        #expect(grandchildAliveAtFinish, "the grandchild \(grandchild) was gone when the child finished")
+        // Not before the grace (loop time only runs late on a loaded machine, never early).
+        #expect(took >= 200, "finished \(took) ms after start, before the 200 ms grace")
     }
 
     @Test func writingToAChildThatAlreadyExitedFailsWithoutKillingUs() throws {
         var writeError: UVError?
         let box = Captured()
         try withLoop { loop in
-            // The child closes its stdin at once and lives on a little: our writes hit a dead pipe.
-            let child = try capture(loop, sh("exec 0<&-; sleep 0.3", stdin: .pipe), into: box)
-            let writer = try Timer(loop: loop)
-            writer.start(after: 100) {
-                // SIGPIPE is ignored (Loop.prepareProcess), so this is an EPIPE, not our death.
-                try? child.write(Array(repeating: 1, count: 300_000)) { writeError = $0 }
-                child.closeStdin()
-                writer.close()
+            // The child closes its stdin, says so, and lives on: we write only after it said so, so the write
+            // hits a dead pipe however late either side runs. It lives until the write has failed (ended
+            // then), so its exit cannot close our stdin first and cancel the write instead (seen under load).
+            var child: Child?
+            child = try Child(loop: loop, command: sh("exec 0<&-; echo closed; exec sleep 60", stdin: .pipe),
+                              onStdout: { bytes in
+                                  box.stdout += bytes
+                                  guard box.stdoutText.contains("closed"), let target = child else { return }
+                                  child = nil
+                                  // SIGPIPE is ignored (Loop.prepareProcess), so this is an EPIPE, not our death.
+                                  try? target.write(Array(repeating: 1, count: 300_000)) { error in
+                                      writeError = error
+                                      target.closeStdin()
+                                      target.stop(grace: 5_000)
+                                  }
+                              }) { status, _ in
+                box.status = status
+                box.finishedCount += 1
             }
         }
-        #expect(box.status?.succeeded == true)
-        #expect(writeError?.name == "EPIPE")
+        #expect(writeError?.name == "EPIPE", "\(String(describing: writeError))")
+        #expect(box.status?.signal == SIGTERM, "ended by our stop after the failed write: \(String(describing: box.status))")
+        #expect(box.finishedCount == 1)
     }
 
     @Test func stderrWrittenAfterStdoutClosedIsStillCaptured() throws {

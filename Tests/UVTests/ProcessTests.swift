@@ -122,14 +122,15 @@ import Glibc
             let stopper = try Timer(loop: loop)
             stopper.start(after: 50) {
                 start = loop.now
-                child.stop(grace: 10_000)
+                child.stop(grace: 120_000)
                 stopper.close()
             }
         }
         #expect(box.status?.signal == SIGTERM)
-        #expect(took < 5_000)
+        // A grace of two minutes against bounds of 30 s: a loaded machine cannot blur the two.
+        #expect(took < 30_000, "the child ended \(took) ms after SIGTERM")
         // The kill timer was dropped once the group was gone: the loop did not wait out the grace.
-        #expect(clock.now - began < .seconds(5))
+        #expect(clock.now - began < .seconds(30))
     }
 
     @Test func missingExecutableGivesClearError() throws {

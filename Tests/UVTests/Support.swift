@@ -5,11 +5,21 @@ import Glibc
 #endif
 
 /// Runs `body` on a fresh loop, runs the loop to completion and asserts it closes cleanly
-/// (uv_loop_close == 0): every test leaves no handle behind.
-func withLoop(_ body: (Loop) throws -> Void) throws {
+/// (uv_loop_close == 0): every test leaves no handle behind. The run has a limit: a handle that never
+/// closes fails the test (naming what was still open) instead of hanging the whole suite.
+func withLoop(limitSeconds: UInt64 = 120, _ body: (Loop) throws -> Void) throws {
     Loop.prepareProcess()
     let loop = try Loop()
     try body(loop)
+    // Unreferenced: it never keeps the loop alive by itself, so a test that ends normally never sees it fire.
+    let watchdog = try Timer(loop: loop)
+    watchdog.isReferenced = false
+    watchdog.start(after: limitSeconds * 1000) {
+        Issue.record("the loop still ran after \(limitSeconds) s with \(loop.openHandleKinds) open; closing them")
+        loop.closeAll()
+    }
+    loop.run()
+    watchdog.close()
     loop.run()
     #expect(loop.openHandleKinds == [])
     try loop.close()

@@ -4,17 +4,18 @@ import UV
 import Glibc
 #endif
 
-/// Makes the control socket: its folder (0700 when we create it), a stale socket from a crash
-/// replaced, a running supervisor refused, the file 0600 (0660 and chowned to `socket_group`).
+/// Makes the control socket: its folder (0700 when we create it; 0750 and `socket_group`'s with one, so that
+/// the group can reach the socket), a stale socket from a crash replaced, a running supervisor refused, the
+/// file 0600 (0660 and chowned to `socket_group`).
 enum ControlSocket {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
     static func open(loop: Loop, path: String, group: String?) throws -> UnixServer {
-        try prepareFolder(of: path)
-        try clearStale(path)
         let gid = try group.map(groupID)
+        try prepareFolder(of: path, group: gid)
+        try clearStale(path)
         // The socket is made with mode (0777 & ~umask); a tight umask closes the window before chmod.
         let previous = umask(0o177)
         defer { umask(previous) }
@@ -39,14 +40,19 @@ enum ControlSocket {
         return server
     }
 
-    static func prepareFolder(of path: String) throws {
+    /// Creates the socket's folder when it is missing: 0700, or 0750 belonging to `group` (a group member
+    /// must be able to pass through it to reach the 0660 socket). An existing folder is left as it is.
+    static func prepareFolder(of path: String, group: gid_t? = nil) throws {
         let folder = (path as NSString).deletingLastPathComponent
         guard !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) else { return }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+                                                    attributes: [.posixPermissions: group == nil ? 0o700 : 0o750])
         } catch {
             throw Failure(description: "cannot create the socket's folder \(folder): \(error.localizedDescription); create it or change `socket:` in the config")
+        }
+        if let group, chown(folder, uid_t.max, group) != 0 {
+            throw Failure(description: "cannot give the socket's folder \(folder) to its socket_group: \(String(cString: strerror(errno))); run as root or as a member of that group, or create the folder yourself")
         }
     }
 
@@ -90,6 +96,7 @@ enum ControlSocket {
         guard let status = try? String(contentsOfFile: "/proc/\(peer.pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") })
         else { return false }
-        return line.dropFirst(7).split(separator: " ").contains { gid_t($0) == group }
+        // "Groups:\t1002 1003 ": the first number follows a tab.
+        return line.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).contains { gid_t($0) == group }
     }
 }

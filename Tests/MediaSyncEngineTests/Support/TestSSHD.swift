@@ -56,8 +56,7 @@ final class TestSSHD: @unchecked Sendable {
                 self.pid = pid
                 return
             }
-            kill(pid, SIGTERM)
-            Tool.wait(pid)
+            Self.end(pid)
             lastError = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         }
         throw Tool.Failure(description: "sshd did not start: \(lastError)")
@@ -69,8 +68,13 @@ final class TestSSHD: @unchecked Sendable {
     func stop() {
         guard !stopped else { return }
         stopped = true
+        Self.end(pid)
+    }
+
+    /// SIGTERM, up to 10 s to exit, then SIGKILL: stopping the server never hangs a test.
+    private static func end(_ pid: pid_t) {
         kill(pid, SIGTERM)
-        Tool.wait(pid)
+        if (try? Tool.wait(pid, timeout: 10, what: "sshd after SIGTERM")) == nil { Tool.reap(pid) }
     }
 
     deinit {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs helper programs for tests with posix_spawn and waitpid. Foundation's Process can hang in
 /// waitUntilExit on Linux when tests run in parallel (seen here: a reaped-late ssh-keygen zombie
-/// blocked a test forever), so tests use this instead.
+/// blocked a test forever), so tests use this instead. Every wait here has a limit.
 enum Tool {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -42,17 +42,47 @@ enum Tool {
         return pid
     }
 
-    /// Waits for `pid` and returns its exit status (128+signal when killed).
-    @discardableResult
-    static func wait(_ pid: pid_t) -> Int32 {
+    /// The exit status of `pid` (128+signal when killed) if it has ended, else nil. Reaps it.
+    static func poll(_ pid: pid_t) -> Int32? {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if status & 0x7F == 0 { return (status >> 8) & 0xFF }
-        return 128 + (status & 0x7F)
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        return decode(status)
+    }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    /// Waits up to `timeout` seconds for `pid` and returns its exit status (128+signal when killed). Past the
+    /// limit the child is killed and the wait throws, naming `what` it waited for: a test never hangs here.
+    @discardableResult
+    static func wait(_ pid: pid_t, timeout: Double = 120, what: @autoclosure () -> String) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let status = poll(pid) { return status }
+            if Date() > deadline { break }
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL)
+        reap(pid)
+        throw Failure(description: "\(what()) (pid \(pid)) did not end within \(Int(timeout)) s; killed it")
+    }
+
+    /// Reaps `pid` after it was sent a signal that ends it (SIGKILL): at most `timeout` seconds, so a child
+    /// stuck in the kernel leaves a zombie instead of hanging the test. Its status, or nil.
+    @discardableResult
+    static func reap(_ pid: pid_t, timeout: Double = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = poll(pid) { return status }
+            usleep(5_000)
+        }
+        return poll(pid)
     }
 
     /// Runs `argv` to completion, feeding `input` on stdin, and collects stdout and stderr.
-    static func run(_ argv: [String], input: [UInt8] = [], environment: [String: String]? = nil) throws -> Output {
+    static func run(_ argv: [String], input: [UInt8] = [], environment: [String: String]? = nil,
+                    timeout: Double = 120) throws -> Output {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -67,7 +97,7 @@ enum Tool {
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let pid = try spawn(argv, environment: environment, actions: &actions)
-        let status = wait(pid)
+        let status = try wait(pid, timeout: timeout, what: argv.joined(separator: " "))
         let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
         let err = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
         return Output(status: status, stdout: Array(out), stderr: Array(err))
