@@ -109,7 +109,10 @@ struct WebPReader: StreamedReader {
             guard bits >> 29 == 0 else { return fail("\(place) has VP8L version \(bits >> 29), not 0") }
             frame = (Int(bits & 0x3fff) + 1, Int((bits >> 14) & 0x3fff) + 1)
         }
-        if frame?.width == 0 || frame?.height == 0 { fail("\(place) declares \(frame!.width)x\(frame!.height) pixels") }
+        if let size = frame, size.width == 0 || size.height == 0 {
+            frame = nil
+            fail("\(place) declares \(size.width)x\(size.height) pixels")
+        }
     }
 
     mutating func finish(at offset: Int64, pending: StreamRequest?) -> MediaDetails {
