@@ -154,6 +154,21 @@ import Testing
         }
     }
 
+    /// An old QuickTime movie starts with its moov or mdat, no ftyp: still a MOV, read the same.
+    @Test func quickTimeWithoutFtyp() throws {
+        let mov = try Self.fixture("good/vhs.mov")
+        let ftypSize = Int(mov[0]) << 24 | Int(mov[1]) << 16 | Int(mov[2]) << 8 | Int(mov[3])
+        #expect(String(decoding: mov[4..<8], as: UTF8.self) == "ftyp")
+        let withFtyp = Self.read(mov, name: "clip.mov")
+        let without = Self.read(Array(mov[ftypSize...]), name: "clip")
+        #expect(without.format == "mov" && without.kind == .video && without.error == nil, "\(without.error ?? "")")
+        #expect(without.found == withFtyp.found)
+        // Named as a video but no known format at all: told, not passed as healthy.
+        #expect(Self.read([1, 2, 3], name: "clip.mp4").error == "not an image or video format mediasync knows (first bytes: 01 02 03)")
+        #expect(Self.read([], name: "clip.webm").error == "empty file")
+        #expect(Self.read([1, 2, 3], name: "notes.txt").error == nil)
+    }
+
     @Test func videoCommentMembers() {
         let comment = #"{"prompt": "{\"3\": {\"inputs\": {\"text\": \"\u732b \ud83d\udc31\"}}}", "workflow": {"nodes": [1, {"a": "}"}]}, "extra": 5 }"#
         let texts = VideoComment.expand([MediaText(keyword: "encoder", value: "Lavf"), MediaText(keyword: "comment", value: comment)])

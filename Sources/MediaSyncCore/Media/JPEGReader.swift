@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a JPEG's structure as it streams by: the segments before the picture (APP1 `Exif\0\0` for the
 /// generation settings, COM, the SOF frame header for width and height), then the entropy-coded data,
 /// scanned for the next marker, until EOI. Only APP1 and COM segments are held (at most 64 KiB each).
@@ -124,8 +130,11 @@ struct JPEGReader: StreamedReader {
     }
 
     mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int64) -> Int? {
-        for (i, byte) in bytes.enumerated() {
+        guard let base = bytes.baseAddress else { return nil }
+        var i = 0
+        while i < bytes.count {
             if pendingFF {
+                let byte = bytes[i]
                 switch byte {
                 case 0x00, 0xd0...0xd7: pendingFF = false
                 case 0xff: break
@@ -135,7 +144,11 @@ struct JPEGReader: StreamedReader {
                     marker(byte, at: segmentStart)
                     return i + 1
                 }
-            } else if byte == 0xff {
+                i += 1
+            } else {
+                // Markers start with 0xFF; memchr finds the next one far faster than a byte loop.
+                guard let found = memchr(base + i, 0xff, bytes.count - i) else { return nil }
+                i = UnsafeRawPointer(found) - UnsafeRawPointer(base) + 1
                 pendingFF = true
             }
         }
