@@ -140,6 +140,10 @@ def record(name, fmt, expect, width=None, height=None, duration=None, tool=None,
     refuses, words = decoder_verdict(file, fmt)
     if refuses:
         sys.exit(f"{name}: the decoder refuses a file meant to be good: {words}")
+    if fmt in ("jpeg", "webp", "png"):
+        info = json.loads(run("exiftool", "-j", "-ImageWidth", "-ImageHeight", file).stdout)[0]
+        if (info.get("ImageWidth"), info.get("ImageHeight")) != (width, height):
+            sys.exit(f"{name}: exiftool reads {info.get('ImageWidth')}x{info.get('ImageHeight')}, not {width}x{height}")
     entry = {"file": name + (".zz" if compress else ""), "format": fmt, "texts": expect, "width": width,
              "height": height, "decoder_refuses": False}
     if duration is not None:
