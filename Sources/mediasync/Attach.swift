@@ -64,58 +64,53 @@ struct Attach: ParsableCommand {
 
     /// The `error` of a refused request (`{"ok":false,...}`), nil for anything else.
     static func errorOf(_ line: [UInt8]) -> String? {
-        guard line.starts(with: Array(#"{"ok":false"#.utf8)),
-              let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
-        else { return nil }
-        return object["error"] as? String ?? "the supervisor refused the request"
+        // Most lines are events: only a reply that starts so is read whole.
+        guard line.starts(with: Array(#"{"ok":false"#.utf8)), case let .refused(error)? = AttachLine(line: line) else {
+            return nil
+        }
+        return error
     }
 }
 
 /// Turns the snapshot and the event lines back into the live view's calls.
 final class AttachView {
     private let terminal = TerminalView.stderr()
-    private let decoder = JSONDecoder()
 
     func handle(_ line: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-              let type = object["type"] as? String
-        else { return }
-        switch type {
-        case "hello":
-            terminal.log(level: "info", message: "attached to the mediasync supervisor, pid \(object["pid"] as? Int ?? 0), version \(object["version"] as? String ?? "?"); Ctrl-C detaches")
-        case "snapshot":
-            var text = "state \(object["state"] as? String ?? "?")"
-            if let next = object["next_cycle_at"] as? String, object["state"] as? String != "syncing" {
+        switch AttachLine(line: line) {
+        case let .hello(version, pid, _)?:
+            terminal.log(level: "info", message: "attached to the mediasync supervisor, pid \(pid), version \(version); Ctrl-C detaches")
+        case let .snapshot(snapshot)?:
+            var text = "state \(snapshot.state)"
+            if let next = snapshot.nextCycleAt, snapshot.state != "syncing" {
                 text += ", next cycle at \(Status.local(next))"
             }
-            if let last = object["last_cycle"] as? [String: Any] {
-                text += "; last cycle \(last["cycle"] as? Int ?? 0): \(last["jobs_done"] as? Int ?? 0) done, \(last["jobs_failed"] as? Int ?? 0) failed"
+            if let last = snapshot.lastCycle {
+                text += "; last cycle \(last.cycle): \(last.jobsDone) done, \(last.jobsFailed) failed"
             }
             terminal.log(level: "info", message: text)
-            if let progress = object["progress"] as? [String: Any], let snapshot = decodeProgress(progress) {
-                terminal.update(snapshot: snapshot)
-            }
-        case "progress":
-            if let snapshot = decodeProgress(object) { terminal.update(snapshot: snapshot) }
-        case "cycle_started":
-            terminal.log(level: "info", message: "cycle \(object["cycle"] as? Int ?? 0) started")
-        case "cycle_finished":
-            let failed = object["jobs_failed"] as? Int ?? 0
-            terminal.log(level: failed > 0 ? "warning" : "info",
-                         message: "cycle \(object["cycle"] as? Int ?? 0) finished: \(object["jobs_done"] as? Int ?? 0) done, \(failed) failed, \(object["files"] as? Int ?? 0) files")
-        case "job_finished":
-            if let result = Self.jobFinished(object) { terminal.jobFinished(result) }
-        case "log":
-            let level = object["level"] as? String ?? "info"
-            if level == "warning" || level == "error" {
-                terminal.log(level: level, message: object["message"] as? String ?? "")
-            }
-        case "gap":
-            terminal.log(level: "warning", message: "\(object["missed"] as? Int ?? 0) events are gone (the supervisor keeps the last 10,000)")
-        case "overflow":
-            terminal.log(level: "warning", message: object["message"] as? String ?? "disconnected: too slow")
-        default:
+            if let progress = snapshot.progress { terminal.update(snapshot: progress) }
+        case let .event(event)?:
+            show(event.body)
+        case let .gap(missed, _, _)?:
+            terminal.log(level: "warning", message: "\(missed) events are gone (the supervisor keeps the last 10,000)")
+        case let .overflow(_, message)?:
+            terminal.log(level: "warning", message: message)
+        case .refused?, .other?, nil:
             break
+        }
+    }
+
+    /// What `sync` shows of an event, and the start and end of each cycle (a supervisor runs many).
+    private func show(_ body: EventBody) {
+        switch body {
+        case let .cycleStarted(cycle, _):
+            terminal.log(level: "info", message: "cycle \(cycle) started")
+        case let .cycleFinished(cycle, f):
+            terminal.log(level: f.jobsFailed > 0 ? "warning" : "info",
+                         message: "cycle \(cycle) finished: \(f.jobsDone) done, \(f.jobsFailed) failed, \(f.files) files")
+        default:
+            terminal.show(body)
         }
     }
 
@@ -126,22 +121,5 @@ final class AttachView {
     func finish() {
         terminal.flush()
         terminal.finish()
-    }
-
-    private func decodeProgress(_ object: [String: Any]) -> ProgressSnapshot? {
-        guard let overall = object["overall"], let jobs = object["jobs"],
-              let data = try? JSONSerialization.data(withJSONObject: ["overall": overall, "jobs": jobs])
-        else { return nil }
-        return try? decoder.decode(ProgressSnapshot.self, from: data)
-    }
-
-    static func jobFinished(_ o: [String: Any]) -> JobFinished? {
-        guard let job = o["job"] as? String, let slash = job.firstIndex(of: "/") else { return nil }
-        return JobFinished(job: EventJob(source: String(job[..<slash]), folder: String(job[job.index(after: slash)...])),
-                           state: o["state"] as? String == "done" ? .done : .failed,
-                           files: o["files"] as? Int ?? 0, bytes: (o["bytes"] as? NSNumber)?.int64Value ?? 0,
-                           seconds: (o["seconds"] as? NSNumber)?.doubleValue ?? 0,
-                           exitCode: (o["exit_code"] as? NSNumber).map { Int32(truncating: $0) },
-                           attempts: o["attempts"] as? Int ?? 0, error: o["error"] as? String)
     }
 }

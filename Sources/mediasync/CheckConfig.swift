@@ -75,11 +75,7 @@ struct CheckConfig: ParsableCommand {
         lines.append("")
         lines.append("\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"), \(jobs) folder\(jobs == 1 ? "" : "s"):")
         for source in config.sources {
-            var details = [source.transport.summary, "root \(source.root)"]
-            if case let .ssh(_, _, _, identity, _, configFile) = source.transport {
-                if let identity { details.append("key \(identity)") }
-                if let configFile { details.append("ssh config \(configFile)") }
-            }
+            var details = [source.transport.summary, "root \(source.root)"] + source.transport.details
             if let bwlimit = source.bwlimit { details.append("bwlimit \(bwlimit)") }
             details.append("purge \(source.purge ? "on" : "off")")
             if source.settle != config.settle { details.append("settle \(format(source.settle))") }

@@ -14,16 +14,7 @@ final class OutputView {
     func handle(_ event: Event) {
         // Written unbuffered, one whole line per call: a pipe reader sees each event as it happens.
         if json { TerminalView.writeAll(fd: 1, event.jsonLine()) }
-        switch event.body {
-        case let .progress(_, snapshot):
-            terminal.update(snapshot: snapshot)
-        case let .jobFinished(_, result):
-            terminal.jobFinished(result)
-        case let .log(level, message, _, _) where level == "warning" || level == "error":
-            terminal.log(level: level, message: message)
-        default:
-            break
-        }
+        terminal.show(event.body)
     }
 
     func finish(_ result: CycleResult) {

@@ -39,6 +39,20 @@ final class TerminalView {
     /// When a held-back redraw is due (monotonic seconds): arm a timer that calls `flush()`.
     var pendingDue: Double? { screen.pendingDue }
 
+    /// Shows what the view shows of an event: progress, finished jobs, and warnings and errors.
+    func show(_ body: EventBody) {
+        switch body {
+        case let .progress(_, snapshot):
+            update(snapshot: snapshot)
+        case let .jobFinished(_, result):
+            jobFinished(result)
+        case let .log(level, message, _, _) where level == "warning" || level == "error":
+            log(level: level, message: message)
+        default:
+            break
+        }
+    }
+
     func update(snapshot: ProgressSnapshot) { emit(screen.update(snapshot, width: width(), at: now())) }
     func flush() { emit(screen.flush(width: width(), at: now())) }
     func jobFinished(_ result: JobFinished) { emit(screen.jobFinished(result, width: width())) }

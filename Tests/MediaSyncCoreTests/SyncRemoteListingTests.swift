@@ -139,6 +139,6 @@ private func fileSet(_ files: [RemoteFile]) -> Set<RemoteFile> { Set(files) }
 
     @Test func scriptHasNoSingleQuoteSoSshQuotingIsExact() {
         #expect(!RemoteListScript.text.contains("'"))
-        #expect(RemoteListScript.sshCommand == "sh -c '\(RemoteListScript.text)'")
+        #expect(SSHTransport.remoteCommand(RemoteListScript.text) == "sh -c '\(RemoteListScript.text)'")
     }
 }

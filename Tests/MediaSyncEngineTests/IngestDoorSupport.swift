@@ -49,15 +49,26 @@ final class DoorWorld {
         logs.filter { level == nil || $0.level == level }.map(\.message)
     }
 
+    /// Quick restarts, and timeouts long enough that python3 starting slowly on a loaded machine never trips
+    /// one by accident (a child restarted by a timeout would change what a test counts). A test of a timeout
+    /// shortens that one (`fast(with:)`); the exact timings are checked on manual time in
+    /// Tests/MediaSyncCoreTests/IngestDoorMachineTests.swift.
     static var fast: IngestDoor.Timings {
         var t = IngestDoor.Timings()
         t.firstBackoffMs = 100
         t.maxBackoffMs = 400
-        t.handshakeMs = 1_000
-        t.ackTimeoutMs = 2_000
-        t.verifyTimeoutMs = 1_000
-        t.exitGraceMs = 1_000
+        t.handshakeMs = 20_000
+        t.ackTimeoutMs = 30_000
+        t.verifyTimeoutMs = 10_000
+        t.exitGraceMs = 5_000
         t.termGraceMs = 500
+        return t
+    }
+
+    /// `fast` with one timeout shortened.
+    static func fast(with change: (inout IngestDoor.Timings) -> Void) -> IngestDoor.Timings {
+        var t = fast
+        change(&t)
         return t
     }
 
@@ -117,7 +128,8 @@ final class DoorWorld {
     func close() -> Bool {
         var closed = false
         door?.shutdown { closed = true }
-        let ok = run(until: { closed }, timeout: 10)
+        // EOF, then SIGTERM after `exitGraceMs` and SIGKILL after `termGraceMs`: gone well within this.
+        let ok = run(until: { closed }, timeout: 20)
         pulse?.close()
         pulse = nil
         loop.closeAll()

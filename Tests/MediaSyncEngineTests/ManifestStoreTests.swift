@@ -31,11 +31,15 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
         let store = try ManifestStore(stateDirectory: dir.path)
         try store.record([stored])
         #expect(try store.rows(source: "gpu1", folder: "/app/outputs") == [stored])
-        #expect(try store.latestRow(source: "gpu1", folder: "/app/outputs", remotePath: weird) == stored)
-        #expect(try store.isLibraryPathTaken(b("forge/") + weird))
+        // The planner finds the file home by its exact bytes, and no other job may take its name.
+        let index = try store.index(source: "gpu1", folder: "/app/outputs", prefix: b("forge"))
+        #expect(index.home(of: RemoteFile(path: weird, size: stored.size, mtime: stored.mtime)) == b("forge/") + weird)
+        let taken = try store.libraryPaths(under: b("forge"))
+        #expect(taken.contains(b("forge/") + weird))
         // The U+FFFD spelling of the same name is a different name: bytes, not strings, are compared.
         let lossy = Array(String(decoding: weird, as: UTF8.self).utf8)
-        #expect(try !store.isLibraryPathTaken(b("forge/") + lossy))
+        #expect(!taken.contains(b("forge/") + lossy))
+        #expect(index.home(of: RemoteFile(path: lossy, size: stored.size, mtime: stored.mtime)) == nil)
         #expect(FileManager.default.fileExists(atPath: dir.path + "/manifest.sqlite-wal"), "WAL mode")
     }
 
@@ -68,7 +72,7 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
             + [row(b("other.png"), library: b("lib/a.png"))]
         #expect(throws: ManifestStoreError.self) { try store.record(batch) }
         #expect(try store.count() == 1)
-        #expect(try !store.isLibraryPathTaken(b("lib/n0.png")))
+        #expect(try store.libraryPaths(under: b("lib")) == [b("lib/a.png")])
     }
 
     @Test func nameReuseRowsCoexistAndLatestIsTheNewest() throws {
@@ -80,13 +84,13 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
         let second = row(path, size: 950, mtime: 200, library: b("f/00012-3912345~2.png"), syncedAt: 2_000)
         let third = row(path, size: 990, mtime: 300, library: b("f/00012-3912345~3.png"), syncedAt: 3_000)
         try store.record([first])
-        try store.record([third, second])
-        #expect(try store.rows(source: "gpu1", folder: "/app/outputs", remotePath: path) == [first, second, third])
-        #expect(try store.latestRow(source: "gpu1", folder: "/app/outputs", remotePath: path) == third)
-        #expect(try store.row(source: "gpu1", folder: "/app/outputs",
-                              file: RemoteFile(path: path, size: 950, mtime: 200)) == second)
-        #expect(try store.row(source: "gpu1", folder: "/app/outputs",
-                              file: RemoteFile(path: path, size: 950, mtime: 201)) == nil)
+        try store.record([second, third])
+        // As the planner and the purge read them: every version, in the order they were recorded.
+        #expect(try store.rows(source: "gpu1", folder: "/app/outputs").filter { $0.remotePath == path } == [first, second, third])
+        let index = try store.index(source: "gpu1", folder: "/app/outputs", prefix: b("f"))
+        #expect(index.latest(of: path)?.size == 990 && index.latest(of: path)?.mtime == 300)
+        #expect(index.home(of: RemoteFile(path: path, size: 950, mtime: 200)) == b("f/00012-3912345~2.png"))
+        #expect(index.home(of: RemoteFile(path: path, size: 950, mtime: 201)) == nil)
         // Another folder of the same source is another job.
         #expect(try store.rows(source: "gpu1", folder: "/other").isEmpty)
     }
@@ -113,11 +117,13 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
             let now = 10_000 * cycle
             let listing = RemoteListing(now: now, files: [RemoteFile(path: b("a.png"), size: size, mtime: now - 500)],
                                         format: .find)
+            // As a job plans: other jobs' names under its folder are reserved.
+            let reserved = try store.libraryPaths(under: b("forge/txt2img"), exceptJob: ("gpu1", "/app/outputs"))
             let plan = SyncPlan.make(listing: listing, settleSeconds: 60,
                                      manifest: try store.rows(source: "gpu1", folder: "/app/outputs"),
                                      destinationPrefix: b("forge/txt2img"), refetch: false,
                                      libraryFile: { disk[$0] },
-                                     isReserved: { (try? store.isLibraryPathTaken($0)) ?? true })
+                                     isReserved: { reserved.contains($0) })
             for transfer in plan.transfers {
                 disk[transfer.libraryPath] = LibraryFileFact(size: transfer.size, mtime: transfer.mtime)
             }

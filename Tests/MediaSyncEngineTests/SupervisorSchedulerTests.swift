@@ -1,3 +1,4 @@
+import MediaSyncCore
 import MediaSyncEngine
 import Testing
 

@@ -29,8 +29,8 @@ struct TransportControlTests {
     func controlFolderLimit() throws {
         let server = try TestSSHD()
         let temp = try TempFolder("ctl")
-        let fits = try folder(in: temp, length: TransportCommands.maxControlFolderLength)
-        let tooLong = try folder(in: temp, length: TransportCommands.maxControlFolderLength + 1)
+        let fits = try folder(in: temp, length: SSHTransport.maxControlFolderLength)
+        let tooLong = try folder(in: temp, length: SSHTransport.maxControlFolderLength + 1)
         let fallback = try folder(in: temp, length: 30)
 
         let fitting = TransportCommands(source: try sshSource(server, in: temp), controlFolder: fits,

@@ -101,45 +101,6 @@ public struct Source: Sendable, Equatable, Hashable {
     public func path(of folder: String) -> String { ConfigPath.join(root, folder) }
 }
 
-/// How a source is reached.
-public enum Transport: Sendable, Equatable, Hashable {
-    /// A folder on this machine.
-    case local
-    /// `ssh [-F configFile] [-p port] [-i identity] [user@]host` with key authentication; `options` become
-    /// extra `-o` options. `port`, `user` and `identity` are nil unless the config sets them: ssh then uses
-    /// its own defaults and the user's ssh config (`Host` aliases in `~/.ssh/config` work as in a shell).
-    /// `configFile` replaces `~/.ssh/config` (`-F`), e.g. for a service user whose home holds none.
-    case ssh(host: String, port: Int? = nil, user: String? = nil, identity: String? = nil, options: [String] = [],
-             configFile: String? = nil)
-    /// `<command> exec -i container ...`; command is `docker` or a drop-in such as `podman`.
-    case docker(container: String, command: String)
-
-    /// The word used for this transport in the config file.
-    public var kind: TransportKind {
-        switch self {
-        case .local: .local
-        case .ssh: .ssh
-        case .docker: .docker
-        }
-    }
-
-    /// Where the source lives, for people: `docker container forge-1`, `ssh root@host port 2222`,
-    /// `ssh vast1` (an alias whose port and user come from the ssh config), `local`.
-    public var summary: String {
-        switch self {
-        case .local: "local"
-        case let .ssh(host, port, user, _, _, _):
-            "ssh " + (user.map { "\($0)@" } ?? "") + host + (port.map { $0 == 22 ? "" : " port \($0)" } ?? "")
-        case let .docker(container, command): "\(command) container \(container)"
-        }
-    }
-}
-
-/// The transport names accepted by `transport:`.
-public enum TransportKind: String, Sendable, CaseIterable {
-    case docker, ssh, local
-}
-
 /// How often, and how far apart, a failed job is tried again within one cycle.
 public struct RetryPolicy: Sendable, Equatable, Hashable {
     /// Tries per job per cycle, counting the first one (1 = no retry).

@@ -2,11 +2,8 @@ import Yams
 
 extension ConfigParser {
     static let commonSourceKeys = ["name", "transport", "root", "folders", "dest", "bwlimit", "purge", "settle"]
-    static let transportKeys: [TransportKind: [String]] = [
-        .docker: ["container", "docker_command"],
-        .ssh: ["host", "port", "user", "identity", "ssh_options", "ssh_config"],
-        .local: [],
-    ]
+    /// Every key a source may have: the common ones and each registered transport's own.
+    static let allSourceKeys = commonSourceKeys + Transport.registered.flatMap { $0.keys }
 
     /// A folder's place in the library, kept to find two jobs writing into the same place.
     private struct Landing {
@@ -55,7 +52,7 @@ extension ConfigParser {
                 for (folder, folderNode, folderPath) in sourceFolders(mapping, path: path) where source.folders.contains(folder) {
                     landings.append(Landing(relative: ConfigPath.join(source.dest, folder), node: folderNode,
                                             path: folderPath, sourceIndex: index,
-                                            localPath: source.transport == .local ? source.path(of: folder) : nil))
+                                            localPath: source.transport.isOnThisMachine ? source.path(of: folder) : nil))
                 }
                 sources.append(source)
             }
@@ -112,7 +109,7 @@ extension ConfigParser {
     /// One source, or nil when anything in it is wrong.
     private mutating func parseSource(_ mapping: Node.Mapping, path: String, purgeEnabled: Bool,
                                       settle: Duration) -> Source? {
-        let allKeys = Self.commonSourceKeys + TransportKind.allCases.flatMap { Self.transportKeys[$0] ?? [] }
+        let allKeys = Self.allSourceKeys
         let misplaced = Dictionary(uniqueKeysWithValues: Config.topLevelKeys.filter { !allKeys.contains($0) }.map {
             ($0, (problem: "is a top-level key, not a source key", fix: "move it to the top of the file, without indentation"))
         })
@@ -132,9 +129,9 @@ extension ConfigParser {
         }
 
         var kind: TransportKind?
-        let valid = TransportKind.allCases.map(\.rawValue)
+        let valid = Transport.registered.map(\.name)
         if let entry = keys["transport"], let text = reader.string(entry, example: "docker") {
-            kind = TransportKind(rawValue: text)
+            kind = Transport.named(text)
             if kind == nil {
                 let guess = ConfigSpelling.closest(to: text, in: valid).map { "did you mean `\($0)`? " } ?? ""
                 reader.report(entry.value, entry.path, "`\(text)` is not a transport",
@@ -144,11 +141,11 @@ extension ConfigParser {
             report(missing, "transport", "say how to reach it: " + valid.map { "`transport: \($0)`" }.joined(separator: ", "))
         }
         if let kind {
-            for (other, otherKeys) in Self.transportKeys where other != kind {
-                for key in otherKeys where keys[key] != nil && !(Self.transportKeys[kind] ?? []).contains(key) {
+            for other in Transport.registered where other.name != kind.name {
+                for key in other.keys where keys[key] != nil && !kind.keys.contains(key) {
                     reader.report(keys[key]!.key, "\(path).\(key)",
-                                  "`\(key)` is for \(other.rawValue) sources, but this source's transport is \(kind.rawValue)",
-                                  fix: "remove it, or set `transport: \(other.rawValue)` if that is what you meant")
+                                  "`\(key)` is for \(other.name) sources, but this source's transport is \(kind.name)",
+                                  fix: "remove it, or set `transport: \(other.name)` if that is what you meant")
                 }
             }
         }
@@ -183,21 +180,32 @@ extension ConfigParser {
                       bwlimit: bwlimit, purge: purge, settle: sourceSettle)
     }
 
+    /// The transport's own keys, read by the transport (`SourceTransport.parse`).
+    private mutating func parseTransport(_ kind: TransportKind, keys: [String: ConfigEntry],
+                                         missing: ConfigMissingKey) -> Transport? {
+        var transportKeys = TransportKeys(entries: keys, missing: missing, reader: reader, home: home)
+        let transport = kind.parse(&transportKeys)
+        reader = transportKeys.reader
+        return transport
+    }
+
+    /// Reports that the mapping `missing` points at lacks `key`.
+    mutating func report(_ missing: ConfigMissingKey, _ key: String, _ fix: String) {
+        reader.report(at: missing.mark, "\(missing.path).\(key)", "missing", fix: fix)
+    }
+
     private mutating func parseRoot(_ entry: ConfigEntry?, kind: TransportKind?, missing: ConfigMissingKey) -> String? {
-        let where_ = switch kind {
-        case .docker: "inside the container"
-        case .ssh: "on the host"
-        default: "on this machine"
-        }
+        let where_ = kind?.rootPlace ?? "on this machine"
+        let here = kind?.isOnThisMachine ?? false
         guard let entry else {
             report(missing, "root", "say where the output folders are \(where_), e.g. `root: /app/outputs`")
             return nil
         }
         guard let text = reader.string(entry, example: "/app/outputs") else { return nil }
         // `~` means this machine's home, so it only makes sense for local sources.
-        let path = ConfigPath.trimmingTrailingSlashes(kind == .local ? ConfigPath.expandTilde(text, home: home) : text)
+        let path = ConfigPath.trimmingTrailingSlashes(here ? ConfigPath.expandTilde(text, home: home) : text)
         guard path.hasPrefix("/") else {
-            let tilde = text.hasPrefix("~") && kind != .local ? " (`~` would be this machine's home, not the remote one)" : ""
+            let tilde = text.hasPrefix("~") && !here ? " (`~` would be this machine's home, not the remote one)" : ""
             reader.report(entry.value, entry.path, "`\(text)` is not an absolute path\(tilde)",
                           fix: "write the full path \(where_), e.g. `root: /app/outputs`")
             return nil
@@ -233,4 +241,10 @@ extension ConfigParser {
         }
         return ok ? folders : nil
     }
+}
+
+/// Where to point when a key is missing: the mapping that should hold it.
+struct ConfigMissingKey {
+    let path: String
+    let mark: Mark?
 }

@@ -93,8 +93,8 @@ struct ConfigParser {
                       ioTimeout: ioTimeout, retry: retry, purge: purge, sources: sources, ingest: ingest)
     }
 
-    static let sourceOnlyKeys = ["name", "transport", "container", "host", "port", "user", "identity", "root",
-                                 "folders", "dest", "bwlimit", "docker_command", "ssh_options", "ssh_config"]
+    /// The keys of a source that are not top-level keys too.
+    static let sourceOnlyKeys = allSourceKeys.filter { !Config.topLevelKeys.contains($0) }
 
     private mutating func reportSyntax(_ error: any Error) {
         guard let yamlError = error as? YamlError else {

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Every event carries `v` (schema version 1), `seq` (one more than the event before it),
 /// `time` (RFC 3339, UTC, milliseconds) and `type`, then its own fields.
-public struct Event: Sendable {
+public struct Event: Sendable, Equatable {
     public static let schemaVersion = 1
 
     public var seq: Int64
@@ -119,7 +119,7 @@ public struct CycleFinished: Sendable, Equatable {
 }
 
 /// The typed payload of an event; `type` is its wire name.
-public enum EventBody: Sendable {
+public enum EventBody: Sendable, Equatable {
     case cycleStarted(cycle: Int64, jobs: [EventJob])
     case jobStarted(cycle: Int64, job: EventJob)
     case progress(cycle: Int64, ProgressSnapshot)
@@ -150,99 +150,6 @@ public enum EventBody: Sendable {
         case .filePurged: "file_purged"
         case .fileKept: "file_kept"
         case .purgeFinished: "purge_finished"
-        }
-    }
-
-    func writeFields(_ o: inout ObjectWriter) {
-        switch self {
-        case let .cycleStarted(cycle, jobs):
-            o.field("cycle", cycle)
-            o.array("jobs", jobs) { j, job in
-                j.field("job", job.job); j.field("source", job.source); j.field("folder", job.folder)
-            }
-        case let .jobStarted(cycle, job):
-            o.field("cycle", cycle)
-            o.field("job", job.job); o.field("source", job.source); o.field("folder", job.folder)
-        case let .progress(cycle, snapshot):
-            o.field("cycle", cycle)
-            o.object("overall") { p in
-                let s = snapshot.overall
-                p.field("percent", s.percent)
-                p.field("files_done", s.filesDone); p.field("files_total", s.filesTotal)
-                p.field("bytes_done", s.bytesDone); p.field("bytes_total", s.bytesTotal)
-                p.field("rate_bps", s.rateBps)
-                if let eta = s.etaS { p.field("eta_s", eta) } else { p.null("eta_s") }
-            }
-            o.array("jobs", snapshot.jobs) { p, s in
-                p.field("job", s.job)
-                p.field("state", s.state.rawValue)
-                p.field("attempt", s.attempt)
-                p.field("percent", s.percent)
-                p.field("files_done", s.filesDone); p.field("files_total", s.filesTotal)
-                p.field("bytes_done", s.bytesDone); p.field("bytes_total", s.bytesTotal)
-                p.field("rate_bps", s.rateBps)
-                if let eta = s.etaS { p.field("eta_s", eta) } else { p.null("eta_s") }
-                if let current = s.current { p.field("current", current) } else { p.null("current") }
-            }
-        case let .fileSynced(cycle, f):
-            o.field("cycle", cycle)
-            o.field("job", f.job.job); o.field("source", f.job.source); o.field("folder", f.job.folder)
-            o.pathField("path", f.path)
-            o.pathField("library_path", f.libraryPath)
-            o.field("size", f.size)
-            o.field("mtime", f.mtime)
-            if let renamed = f.renamedFrom { o.pathField("renamed_from", renamed) }
-        case let .fileDeferred(cycle, job, path, reason):
-            o.field("cycle", cycle)
-            o.field("job", job.job)
-            o.pathField("path", path)
-            o.field("reason", reason)
-        case let .jobFinished(cycle, f):
-            o.field("cycle", cycle)
-            o.field("job", f.job.job)
-            o.field("state", f.state.rawValue)
-            o.field("files", f.files)
-            o.field("bytes", f.bytes)
-            o.field("seconds", f.seconds, decimals: 3)
-            if let code = f.exitCode { o.field("exit_code", Int(code)) } else { o.null("exit_code") }
-            o.field("attempts", f.attempts)
-            if let error = f.error { o.field("error", error) }
-            if let note = f.note { o.field("note", note) }
-        case let .cycleFinished(cycle, f):
-            o.field("cycle", cycle)
-            o.field("jobs_done", f.jobsDone)
-            o.field("jobs_failed", f.jobsFailed)
-            o.field("files", f.files)
-            o.field("bytes", f.bytes)
-            o.field("seconds", f.seconds, decimals: 3)
-        case let .log(level, message, cycle, job):
-            o.field("level", level)
-            o.field("message", message)
-            if let cycle { o.field("cycle", cycle) }
-            if let job { o.field("job", job) }
-        case let .purgeStarted(cycle, job, dryRun):
-            o.field("cycle", cycle)
-            o.field("job", job.job)
-            o.field("dry_run", dryRun)
-        case let .filePurged(cycle, job, path, size, ageS, dryRun):
-            o.field("cycle", cycle)
-            o.field("job", job.job)
-            o.pathField("path", path)
-            o.field("size", size)
-            o.field("age_s", ageS)
-            if dryRun { o.field("dry_run", true) }
-        case let .fileKept(cycle, job, path, reason):
-            o.field("cycle", cycle)
-            o.field("job", job.job)
-            o.pathField("path", path)
-            o.field("reason", reason)
-        case let .purgeFinished(cycle, job, deleted, kept, bytesFreed, dryRun):
-            o.field("cycle", cycle)
-            o.field("job", job.job)
-            o.field("deleted", deleted)
-            o.field("kept", kept)
-            o.field("bytes_freed", bytesFreed)
-            o.field("dry_run", dryRun)
         }
     }
 }

@@ -13,6 +13,30 @@ public enum Timestamp {
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(min, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
     }
 
+    /// Reads what `rfc3339(milliseconds:)` writes (`2026-11-26T11:39:37.123Z`, a year of four or more digits)
+    /// back into milliseconds since the Unix epoch; nil for any other text.
+    public static func milliseconds(rfc3339 text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        // The fixed tail after the year: -MM-DDTHH:MM:SS.mmmZ
+        let tail = 20
+        guard bytes.count >= 4 + tail, bytes.last == UInt8(ascii: "Z") else { return nil }
+        let year = bytes[..<(bytes.count - tail)]
+        let rest = Array(bytes[(bytes.count - tail)...])
+        func number(_ digits: some Collection<UInt8>) -> Int64? {
+            guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return Int64(String(decoding: digits, as: UTF8.self))
+        }
+        let separators: [(Int, Unicode.Scalar)] = [(0, "-"), (3, "-"), (6, "T"), (9, ":"), (12, ":"), (15, "."), (19, "Z")]
+        guard separators.allSatisfy({ rest[$0.0] == UInt8(ascii: $0.1) }),
+              let y = number(year), let m = number(rest[1...2]), let d = number(rest[4...5]), let h = number(rest[7...8]),
+              let min = number(rest[10...11]), let sec = number(rest[13...14]), let milli = number(rest[16...18]),
+              (1...12).contains(m), (1...31).contains(d), h < 24, min < 60, sec < 60
+        else { return nil }
+        let (days, overflow) = days(year: y, month: m, day: d).multipliedReportingOverflow(by: 86_400_000)
+        guard !overflow else { return nil }
+        return days + ((h * 60 + min) * 60 + sec) * 1000 + milli
+    }
+
     /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day); Howard Hinnant's algorithm.
     public static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
         let z = z0 + 719_468

@@ -1,10 +1,11 @@
-/// The `progress` event's payload: the cycle's overall counters and one entry per job.
+/// The `progress` event's payload: the cycle's overall counters and one entry per job. Its wire form (written
+/// and read) is in Events/EventBody+Wire.swift.
 ///
 /// Keys are snake_case. `percent` is a Double with one decimal, floored (so 99.96 shows 99.9, and
 /// 100.0 means done), never falling within a cycle. `rate_bps` is whole bytes per second, 0 when
 /// unknown. `eta_s` is whole seconds rounded up and `null` when unknown; `current` is `null` when
 /// no file is in flight. Both nulls are written out, never left out.
-public struct ProgressSnapshot: Codable, Sendable, Equatable {
+public struct ProgressSnapshot: Sendable, Equatable {
     public var overall: Overall
     public var jobs: [Job]
 
@@ -14,7 +15,7 @@ public struct ProgressSnapshot: Codable, Sendable, Equatable {
     }
 
     /// The whole cycle.
-    public struct Overall: Codable, Sendable, Equatable {
+    public struct Overall: Sendable, Equatable {
         public var percent: Double
         public var filesDone: Int
         public var filesTotal: Int
@@ -34,25 +35,10 @@ public struct ProgressSnapshot: Codable, Sendable, Equatable {
             self.etaS = etaS
         }
 
-        enum CodingKeys: String, CodingKey {
-            case percent, filesDone = "files_done", filesTotal = "files_total", bytesDone = "bytes_done"
-            case bytesTotal = "bytes_total", rateBps = "rate_bps", etaS = "eta_s"
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(percent, forKey: .percent)
-            try c.encode(filesDone, forKey: .filesDone)
-            try c.encode(filesTotal, forKey: .filesTotal)
-            try c.encode(bytesDone, forKey: .bytesDone)
-            try c.encode(bytesTotal, forKey: .bytesTotal)
-            try c.encode(rateBps, forKey: .rateBps)
-            try c.encode(etaS, forKey: .etaS)
-        }
     }
 
     /// One job (one source/folder pair).
-    public struct Job: Codable, Sendable, Equatable {
+    public struct Job: Sendable, Equatable {
         /// `"<source>/<folder>"`.
         public var job: String
         public var state: JobState
@@ -84,26 +70,6 @@ public struct ProgressSnapshot: Codable, Sendable, Equatable {
             self.current = current
         }
 
-        enum CodingKeys: String, CodingKey {
-            case job, state, attempt, percent, filesDone = "files_done", filesTotal = "files_total"
-            case bytesDone = "bytes_done", bytesTotal = "bytes_total", rateBps = "rate_bps"
-            case etaS = "eta_s", current
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(job, forKey: .job)
-            try c.encode(state, forKey: .state)
-            try c.encode(attempt, forKey: .attempt)
-            try c.encode(percent, forKey: .percent)
-            try c.encode(filesDone, forKey: .filesDone)
-            try c.encode(filesTotal, forKey: .filesTotal)
-            try c.encode(bytesDone, forKey: .bytesDone)
-            try c.encode(bytesTotal, forKey: .bytesTotal)
-            try c.encode(rateBps, forKey: .rateBps)
-            try c.encode(etaS, forKey: .etaS)
-            try c.encode(current, forKey: .current)
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 /// The fixed shell script that deletes the planned files of one folder of a source in a single remote call.
 ///
-/// Run it as `sh -c "$text"` (ssh: `sshCommand`) and write `stdin(...)` to it: the min age in seconds on the
+/// Run it as `sh -c "$text"` (ssh: `SSHTransport.remoteCommand`) and write `stdin(...)` to it: the min age in seconds on the
 /// first line, the folder's path on the second (a path with a newline is refused before), then one record per
 /// file, NUL-terminated: `<size> <mtime> <path inside the folder>`. `xargs -0` hands the records to a batch
 /// script as argv words, so no byte of a path is ever parsed by a shell.
@@ -149,9 +149,6 @@ public enum RemotePurgeScript {
         printf "done\\000"
         """
 
-    /// The remote command string for ssh: `sh -c '<text>'`.
-    public static var sshCommand: String { "sh -c '" + text + "'" }
-
     /// One file to delete if it is still this size and mtime: the listing's own file type.
     public typealias Record = RemoteFile
 
@@ -220,8 +217,6 @@ public enum RemoteChecksumScript {
         xargs -0 sh -c "$batch" sh "$top" || exit 5
         printf "done\\000"
         """
-
-    public static var sshCommand: String { "sh -c '" + text + "'" }
 
     public static func stdin(folder: [UInt8], paths: [[UInt8]]) -> [UInt8] {
         var bytes = folder + [UInt8(ascii: "\n")]

@@ -64,15 +64,21 @@ public struct JobFailure: Sendable, Equatable {
         /// cannot be entered: neither mends itself within this cycle. (A folder that does not exist yet under
         /// its root is an empty listing, not a failure.)
         var folderMissing: Bool { what == "listing" && signal == 0 && (code == 3 || code == 5) }
-        /// The container runtime said the container exists but is stopped (docker, podman wording).
-        /// What ssh's own lines say went wrong (a changed host key, a refused key...), when they say.
-        var sshDiagnosis: SSHDiagnosis? {
+        /// What the transport's own lines say went wrong (ssh: a changed host key, a refused key...), when
+        /// they say.
+        var transportDiagnosis: TransportDiagnosis? {
             guard code != 0 || signal != 0 else { return nil }
-            return SSHDiagnosis.diagnose(messages.map(\.text), target: transport)
+            return Transport.diagnose(messages.map(\.text), target: transport)
         }
-        var containerNotRunning: Bool {
+        /// The far side said the failure passes by itself (a container that exists but is stopped).
+        var passing: Bool {
+            messages.contains { m in m.origin == .remote && Transport.passingPhrases.contains { m.text.contains($0) } }
+        }
+        /// rsync is not installed where the source lives.
+        var rsyncMissing: Bool {
             messages.contains { m in
-                m.origin == .remote && (m.text.contains("is not running") || m.text.contains("container state improper"))
+                m.text.contains("rsync: command not found") || m.text.contains("rsync: not found")
+                    || Transport.rsyncMissingPhrases.contains { m.text.contains($0) }
             }
         }
     }
@@ -91,13 +97,13 @@ public struct JobFailure: Sendable, Equatable {
     public static func classify(_ attempt: Attempt) -> JobFailure {
         let line = describe(attempt)
         if attempt.stop == .cancelled { return JobFailure(line: line, retryable: false) }
-        if attempt.stop == nil, let ssh = attempt.sshDiagnosis {
-            return JobFailure(line: line, retryable: ssh.retryable)
+        if attempt.stop == nil, let diagnosis = attempt.transportDiagnosis {
+            return JobFailure(line: line, retryable: diagnosis.retryable)
         }
         var kind: RsyncExit.Kind = attempt.stop == .stalled
             ? .retryable : RsyncExit.kind(exitCode: attempt.code, messages: attempt.messages)
         // docker exits 1 (a "usage" code) for a stopped container, yet it may be started again.
-        if kind == .fatal && attempt.containerNotRunning { kind = .retryable }
+        if kind == .fatal && attempt.passing { kind = .retryable }
         // A library that refused a move (permissions, a file system without what the move needs) does not
         // change by itself within a cycle.
         let retryable = !attempt.diskFull && !attempt.folderMissing && attempt.libraryRefusal == nil
@@ -118,8 +124,8 @@ public struct JobFailure: Sendable, Equatable {
         if a.diskFull {
             return "\(a.job): the library disk is full (\(a.library)): No space left on device"
         }
-        if let ssh = a.sshDiagnosis { return "\(a.job): \(ssh.line)" }
-        if a.messages.contains(where: { $0.text.contains("executable file not found") || $0.text.contains("rsync: command not found") || $0.text.contains("rsync: not found") }) {
+        if let diagnosis = a.transportDiagnosis { return "\(a.job): \(diagnosis.line)" }
+        if a.rsyncMissing {
             return "\(a.job): rsync is not installed on the source (\(a.transport)); install it there, e.g. `apt-get install rsync`"
         }
         if a.folderMissing && a.code == 5 {

@@ -48,7 +48,4 @@ public enum RemoteListScript {
     public static func stdin(root: [UInt8], folder: [UInt8]) -> [UInt8] {
         root + [0] + folder + [0]
     }
-
-    /// The remote command string for ssh, whose remote shell parses its command: `sh -c '<text>'`.
-    public static var sshCommand: String { "sh -c '" + text + "'" }
 }

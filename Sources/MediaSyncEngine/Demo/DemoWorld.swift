@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MediaSyncCore
 
 /// The throwaway world `mediasync demo` runs in: a Forge-like and a ComfyUI-like output folder full of
@@ -134,8 +135,6 @@ public struct DemoWorld: Sendable {
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
 }
-
-import GRDB
 
 extension DemoWorld {
     /// What the demo's ingest put in its database: rows, and one Forge image's generation settings.

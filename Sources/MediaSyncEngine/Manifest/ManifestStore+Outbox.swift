@@ -2,19 +2,6 @@ import Foundation
 import GRDB
 import MediaSyncCore
 
-/// One event in the ingest outbox, as the sender reads it.
-public struct OutboxItem: Sendable, Equatable {
-    /// The event's id for the ingest: the row number, never reused.
-    public var id: Int64
-    public var type: String
-    /// `IngestLine.outboxBody`.
-    public var body: [UInt8]
-    /// The `metadata` object's JSON once read; nil for events without one.
-    public var metadata: [UInt8]?
-    /// A `file_synced` whose metadata has not been read yet.
-    public var awaitingMetadata: Bool
-}
-
 /// The ingest outbox (docs/ingest-protocol.md): a table of manifest.sqlite, so an event is stored in the
 /// same transaction that records its file or its deletion. Rows leave only when the ingest acknowledges them.
 extension ManifestStore {

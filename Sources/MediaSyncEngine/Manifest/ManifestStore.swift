@@ -147,39 +147,6 @@ public final class ManifestStore: Sendable {
         }
     }
 
-    /// Every version of one remote path, oldest first (more than one after a name reuse).
-    public func rows(source: String, folder: String, remotePath: [UInt8]) throws -> [ManifestRow] {
-        try read { db in
-            try Self.fetch(db, "WHERE source = ? AND folder = ? AND remote_path = ? ORDER BY synced_at, id",
-                           [source, folder, Data(remotePath)])
-        }
-    }
-
-    /// The most recently recorded version of a remote path: what the purge checks before deleting it.
-    public func latestRow(source: String, folder: String, remotePath: [UInt8]) throws -> ManifestRow? {
-        try read { db in
-            try Self.fetch(db, """
-                WHERE source = ? AND folder = ? AND remote_path = ? ORDER BY synced_at DESC, id DESC LIMIT 1
-                """, [source, folder, Data(remotePath)]).first
-        }
-    }
-
-    /// The row for exactly this remote file (path, size and mtime), if it was brought home.
-    public func row(source: String, folder: String, file: RemoteFile) throws -> ManifestRow? {
-        try read { db in
-            try Self.fetch(db, "WHERE source = ? AND folder = ? AND remote_path = ? AND size = ? AND mtime = ?",
-                           [source, folder, Data(file.path), file.size, file.mtime]).first
-        }
-    }
-
-    /// True when any job's row already uses `libraryPath` (a name the planner must not hand out again).
-    public func isLibraryPathTaken(_ libraryPath: [UInt8]) throws -> Bool {
-        try read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM manifest_file WHERE library_path = ?)",
-                              arguments: [Data(libraryPath)]) ?? false
-        }
-    }
-
     /// Every recorded library path under the library-relative folder `prefix` (any job's), in one query:
     /// what the planner must not hand out again, loaded once per job instead of asked once per file.
     /// `exceptJob` (source, folder) leaves that job's own rows out: its planner has them already.
@@ -253,16 +220,6 @@ public final class ManifestStore: Sendable {
             return try queue.read(body)
         } catch {
             throw ManifestStoreError(path: path, underlying: error)
-        }
-    }
-
-    private static func fetch(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws
-        -> [ManifestRow]
-    {
-        let sql = "SELECT source, folder, remote_path, size, mtime, library_path, synced_at FROM manifest_file "
-        return try Row.fetchAll(db, sql: sql + clause, arguments: arguments).map { row in
-            ManifestRow(source: row[0], folder: row[1], remotePath: Array(row[2] as Data), size: row[3],
-                        mtime: row[4], libraryPath: Array(row[5] as Data), syncedAt: row[6])
         }
     }
 }

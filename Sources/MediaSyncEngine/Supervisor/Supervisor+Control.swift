@@ -5,21 +5,16 @@ import UV
 /// The control socket's requests, answered on the loop.
 extension Supervisor {
     func accept(_ pipe: UV.Pipe) {
-        nextClientID += 1
-        let connection = ControlConnection(
-            id: nextClientID, pipe: pipe, log: clientLog,
-            onRequest: { [unowned self] client, request in handle(request, from: client) },
-            onClosed: { [unowned self] client in clients[client.id] = nil })
-        guard !stopping else { pipe.close(); return }
-        guard let peer = connection.peer, ControlSocket.allows(peer, group: socketGroupID) else {
+        guard !machine.isStopping else { pipe.close(); return }
+        let connection = clients.add(pipe, onRequest: { [unowned self] client, request in handle(request, from: client) },
+                                     onClosed: { [unowned self] client in feed { machine, _ in machine.clientClosed(client.id) } })
+        guard let peer = connection.peer, ControlSocket.allows(peer, group: server?.group) else {
             let who = connection.peer.map { "uid \($0.uid) (pid \($0.pid))" } ?? "an unknown peer"
             log("warning", "refused a control connection from \(who): only uid \(getuid()), root"
                 + (config.socketGroup.map { " and group \($0)" } ?? "") + " may use the socket")
-            clients[connection.id] = connection
             connection.fail("permission denied: this supervisor serves only uid \(getuid()) and root; run the client as that user")
             return
         }
-        clients[connection.id] = connection
         connection.startReading()
     }
 
@@ -41,17 +36,11 @@ extension Supervisor {
         case let .trigger(sources, wait):
             trigger(client, sources: sources, wait: wait)
         case .pause:
-            scheduler.pause()
-            publish(.log(level: "info", message: "paused: no new cycle starts until `mediasync resume`", cycle: nil, job: nil))
-            updateStatus()
-            client.sendReply(ControlProtocol.okLine { $0.field("state", scheduler.state.rawValue) })
+            feed { $0.pause(at: $1) }
+            client.sendReply(ControlProtocol.okLine { $0.field("state", machine.scheduler.state.rawValue) })
         case .resume:
-            let plan = scheduler.resume(at: now)
-            publish(.log(level: "info", message: "resumed", cycle: nil, job: nil))
-            if let plan { startCycle(plan) }
-            armIntervalTimer()
-            updateStatus()
-            client.sendReply(ControlProtocol.okLine { $0.field("state", scheduler.state.rawValue) })
+            feed { $0.resume(at: $1) }
+            client.sendReply(ControlProtocol.okLine { $0.field("state", machine.scheduler.state.rawValue) })
         case .reload:
             switch reload() {
             case .success:
@@ -72,48 +61,27 @@ extension Supervisor {
             client.sendReply(ControlProtocol.errorLine("already attached"))
             return
         }
-        var lines = [EventLine(seq: 0, type: "hello", line: ControlProtocol.okLine { o in
-            o.field("type", "hello")
-            o.field("version", MediaSyncVersion.string)
-            o.field("pid", Int(getpid()))
-            o.field("protocol", ControlProtocol.version)
-        })]
-        lines.append(EventLine(seq: 0, type: "snapshot", line: stateLine(type: "snapshot")))
-        if let since {
-            let replay = bus.replay(since: since)
-            if replay.missed > 0 {
-                lines.append(EventLine(seq: 0, type: "gap",
-                                       line: EventBus.gapLine(since: since, missed: replay.missed, timeMs: Self.wallMs())))
-            }
-            lines.append(contentsOf: replay.lines)
-        }
+        let lines = AttachGreeting.lines(version: MediaSyncVersion.string, pid: Int(getpid()), snapshot: stateLine(type: "snapshot"),
+                                         replay: since.map(bus.replay(since:)), since: since, timeMs: Self.wallMs())
         client.attach(sendingFirst: lines)
     }
 
     private func trigger(_ client: ControlConnection, sources: [String]?, wait: Bool) {
-        if let sources {
-            let unknown = sources.filter { name in !config.sources.contains { $0.name == name } }
-            guard unknown.isEmpty else {
-                client.sendReply(ControlProtocol.errorLine("no source named \(unknown.joined(separator: ", ")); the sources are: \(config.sources.map(\.name).joined(separator: ", "))"))
-                return
-            }
-        }
-        switch scheduler.trigger(sources: sources, at: now) {
-        case .refusedPaused:
+        let answer = ask { $0.trigger(client: client.id, sources: sources, wait: wait, at: $1) }
+        switch answer {
+        case let .unknownSources(unknown):
+            client.sendReply(ControlProtocol.errorLine("no source named \(unknown.joined(separator: ", ")); the sources are: \(config.sources.map(\.name).joined(separator: ", "))"))
+        case .paused:
             client.sendReply(ControlProtocol.errorLine("the supervisor is paused; run `mediasync resume` first"))
-        case .queued:
-            if wait { pendingWaiters.append(client) }
+        case let .queued(running):
             client.sendReply(ControlProtocol.okLine { o in
                 o.field("queued", true)
-                o.field("running_cycle", cycleID)
+                o.field("running_cycle", running)
             })
-        case let .start(plan):
-            if wait { pendingWaiters.append(client) }
-            startCycle(plan)
-            armIntervalTimer()
+        case .started:
             client.sendReply(ControlProtocol.okLine { o in
                 o.field("queued", false)
-                o.field("cycle", cycleID)
+                o.field("cycle", machine.cycleID)
             })
         }
     }
@@ -129,34 +97,10 @@ extension Supervisor {
         let result = loadConfig()
         switch result {
         case let .failure(failure):
-            publish(.log(level: "error", message: "config reload rejected, the running config stays:\n" + failure.errors.joined(separator: "\n"),
-                         cycle: nil, job: nil))
+            feed { machine, _ in machine.reloadRejected(failure.errors) }
         case let .success(new):
-            var notes: [String] = []
-            if new.socket != config.socket || new.socketGroup != config.socketGroup { notes.append("socket") }
-            if new.stateDirectory != config.stateDirectory { notes.append("state_dir") }
-            var applied = new
-            applied.socket = config.socket
-            applied.socketGroup = config.socketGroup
-            applied.stateDirectory = config.stateDirectory
-            config = applied
-            scheduler.reconfigure(sources: applied.sources.map(\.name), interval: applied.interval.seconds,
-                                  backoff: applied.retry.backoff.seconds, maxBackoff: applied.retry.maxBackoff.seconds)
-            if applied.ingest != ingest?.settings || ingest?.isHalted == true {
-                // A new command (or a halted one after a fix): the old child finishes its work, the new one
-                // gets every unacknowledged event. A cycle running now keeps storing into the same outbox.
-                let old = ingest
-                ingest = nil
-                old?.shutdown()
-                startIngest()
-                cycle?.ingest = ingest
-            }
-            let known = Set(applied.jobs.map(\.id))
-            jobRecords = jobRecords.filter { known.contains($0.key) }
-            armIntervalTimer()
-            var message = "config reloaded: \(applied.sources.count) sources, \(applied.jobs.count) jobs, a cycle every \(DurationSyntax.format(applied.interval))"
-            if !notes.isEmpty { message += "; changes to \(notes.joined(separator: " and ")) take effect at restart" }
-            publish(.log(level: notes.isEmpty ? "info" : "warning", message: message, cycle: nil, job: nil))
+            let running = ingest.map { (settings: $0.settings, halted: $0.isHalted) }
+            feed { $0.reloaded(new, ingest: running, at: $1) }
         }
         return result
     }

@@ -11,24 +11,24 @@ extension Supervisor {
             o.field("seq", bus.lastSeq)
             o.field("time", Timestamp.rfc3339(milliseconds: wall))
             o.field("pid", Int(getpid()))
-            o.field("state", scheduler.state.rawValue)
-            o.field("paused", scheduler.paused)
-            o.field("pending_cycle", scheduler.pending != nil)
+            o.field("state", machine.scheduler.state.rawValue)
+            o.field("paused", machine.scheduler.paused)
+            o.field("pending_cycle", machine.scheduler.pending != nil)
             if let cycle {
-                o.field("cycle", cycleID)
+                o.field("cycle", machine.cycleID)
                 // Shaped exactly like a `progress` event, so a client reads both the same way.
                 let snapshot = cycle.progress.snapshot(at: cycle.now)
-                var line = Event(seq: bus.lastSeq, timeMs: wall, body: .progress(cycle: cycleID, snapshot)).jsonLine()
+                var line = Event(seq: bus.lastSeq, timeMs: wall, body: .progress(cycle: machine.cycleID, snapshot)).jsonLine()
                 line.removeLast()
                 o.raw("progress", line)
             } else {
                 o.null("cycle")
                 o.null("progress")
             }
-            if scheduler.paused || stopping {
+            if machine.scheduler.paused || machine.isStopping {
                 o.null("next_cycle_at")
             } else {
-                let due = cycle != nil && scheduler.pending != nil ? 0 : max(0, scheduler.nextDue - now)
+                let due = cycle != nil && machine.scheduler.pending != nil ? 0 : max(0, machine.scheduler.nextDue - now)
                 o.field("next_cycle_at", Timestamp.rfc3339(milliseconds: wall + Int64(due * 1000)))
             }
             if let ingest {
@@ -41,15 +41,15 @@ extension Supervisor {
             } else {
                 o.null("ingest")
             }
-            if let last = lastCycle {
+            if let last = machine.lastCycle {
                 o.object("last_cycle") { c in
                     c.field("cycle", last.id)
                     c.field("finished_at", Timestamp.rfc3339(milliseconds: last.finishedAtMs))
-                    c.field("jobs_done", last.result.jobsDone)
-                    c.field("jobs_failed", last.result.jobsFailed)
-                    c.field("files", last.result.files)
-                    c.field("bytes", last.result.bytes)
-                    c.field("seconds", last.result.seconds, decimals: 3)
+                    c.field("jobs_done", last.totals.jobsDone)
+                    c.field("jobs_failed", last.totals.jobsFailed)
+                    c.field("files", last.totals.files)
+                    c.field("bytes", last.totals.bytes)
+                    c.field("seconds", last.totals.seconds, decimals: 3)
                 }
             } else {
                 o.null("last_cycle")
@@ -58,9 +58,9 @@ extension Supervisor {
                 j.field("job", job.id)
                 j.field("source", job.source.name)
                 j.field("folder", job.folder)
-                let record = jobRecords[job.id]
-                if let failures = scheduler.failures[job.source.name] { j.field("failed_cycles", failures) }
-                if let until = scheduler.backoffUntil[job.source.name], until > now {
+                let record = machine.jobRecords[job.id]
+                if let failures = machine.scheduler.failures[job.source.name] { j.field("failed_cycles", failures) }
+                if let until = machine.scheduler.backoffUntil[job.source.name], until > now {
                     j.field("backoff_until", Timestamp.rfc3339(milliseconds: wall + Int64((until - now) * 1000)))
                 }
                 if let skipped = record?.skipped { j.field("skipped", skipped) }

@@ -25,55 +25,7 @@ extension Supervisor {
     /// READY=1 with the current status: at start once the socket listens, and at the end of a reload.
     func notifyReady() {
         guard let systemd else { return }
-        let text = statusText()
-        lastStatus = text
-        systemd.ready(status: text)
-    }
-
-    /// Sends STATUS= when the line `systemctl status` shows has changed; nothing before READY=1, which
-    /// carries the first one.
-    func updateStatus() {
-        guard let systemd, !stopping, lastStatus != nil else { return }
-        let text = statusText()
-        guard text != lastStatus else { return }
-        lastStatus = text
-        systemd.status(text)
-    }
-
-    /// Keeps the job counts of the STATUS line, from the events of the running cycle.
-    func trackStatus(_ event: Event) {
-        guard systemd != nil else { return }
-        switch event.body {
-        case let .cycleStarted(_, jobs):
-            statusJobs = (0, jobs.count)
-            updateStatus()
-        case .jobFinished:
-            statusJobs.finished += 1
-            updateStatus()
-        default:
-            break
-        }
-    }
-
-    /// `cycle 12: 3 of 5 jobs`, `idle; next cycle at ...; last cycle 11: 5 done, 0 failed`, or `paused ...`.
-    func statusText() -> String {
-        if stopping { return "stopping" }
-        if cycle != nil {
-            var text = "cycle \(cycleID): \(statusJobs.finished) of \(statusJobs.total) job\(statusJobs.total == 1 ? "" : "s")"
-            if scheduler.paused { text += " (paused: no cycle after this one)" }
-            return text
-        }
-        var text: String
-        if scheduler.paused {
-            text = "paused: no cycle starts until `mediasync resume`"
-        } else {
-            let due = Self.wallMs() + Int64(max(0, scheduler.nextDue - now) * 1000)
-            text = "idle; next cycle at \(Timestamp.rfc3339(milliseconds: due / 1000 * 1000))"
-        }
-        if let last = lastCycle {
-            text += "; last cycle \(last.id): \(last.result.jobsDone) done, \(last.result.jobsFailed) failed"
-        }
-        return text
+        systemd.ready(status: ask { ($0.readyStatus(at: $1), []) })
     }
 
     /// WATCHDOG=1 every `watchdogPeriod` from a loop timer: a loop that hangs stops the pings and systemd
@@ -88,6 +40,6 @@ extension Supervisor {
         systemd.watchdog()
         timer.start(after: ms, repeat: ms) { systemd.watchdog() }
         timer.isReferenced = false
-        watchdogTimer = timer
+        timers.watchdog = timer
     }
 }

@@ -43,10 +43,8 @@ public final class Supervisor {
     }
 
     public let bus: EventBus
-    /// Live lines for the attached clients, held once for all of them.
-    let clientLog: ClientLog
-    private var appendsSinceTrim = 0
-    public internal(set) var config: Config
+    /// The config in force (a reload replaces it, keeping the socket and the state dir).
+    public var config: Config { machine.config }
     let options: Options
     let loadConfig: () -> Result<Config, ConfigLoadFailure>
 
@@ -64,53 +62,52 @@ public final class Supervisor {
     public var systemd: SystemdNotifier?
     /// How often to send `WATCHDOG=1`; nil when systemd's watchdog is off. Set before `run()`.
     public var watchdogPeriod: Duration?
-    var watchdogTimer: UV.Timer?
     /// True once every bus event goes through the log bridge (`routeLogs(to:)`): warnings then need
     /// not be repeated to `log`.
     var busIsLogged = false
-    /// What the STATUS line counts: jobs finished and jobs in the running cycle.
-    var statusJobs = (finished: 0, total: 0)
-    var lastStatus: String?
 
-    var loop: Loop!
-    var manifest: ManifestStore!
+    /// Every decision: when cycles run, who waits for them, shutdown's steps, what a reload changes. It
+    /// changes only through `feed` and `ask`.
+    private(set) var machine: SupervisorMachine
+    /// The control socket's connections and the live lines they share.
+    let clients: ControlClients
+    private(set) var loop: Loop!
+    private(set) var manifest: ManifestStore!
     /// The ingest door while `ingest` is configured.
-    var ingest: IngestDoor?
-    var server: UnixServer?
-    var socketGroupID: gid_t?
-    var scheduler: CycleScheduler
-    var intervalTimer: UV.Timer?
-    var deadlineTimer: UV.Timer?
-    var signals: [UV.Signal] = []
-    var clients: [Int: ControlConnection] = [:]
-    var nextClientID = 0
-    var stopping = false
+    private(set) var ingest: IngestDoor?
+    /// The running cycle.
+    private(set) var cycle: SyncCycle?
+    /// The socket while it accepts, and the group allowed in besides our uid.
+    private(set) var server: (socket: UnixServer, group: gid_t?)?
+    /// The interval and shutdown-deadline timers, the watchdog's, and the signal watchers.
+    var timers = Timers()
 
-    // The running cycle.
-    var cycle: SyncCycle?
-    var cycleID: Int64 = 0
-    var cycleSources: Set<String> = []
-    var failedSources: Set<String> = []
-    var cycleWaiters: [ControlConnection] = []
-    var pendingWaiters: [ControlConnection] = []
+    struct Timers {
+        var interval: UV.Timer?
+        var deadline: UV.Timer?
+        var watchdog: UV.Timer?
+        var signals: [UV.Signal] = []
 
-    // What status and snapshot show.
-    var jobRecords: [String: JobRecord] = [:]
-    var lastCycle: (id: Int64, result: CycleResult, finishedAtMs: Int64)?
+        mutating func closeAll() {
+            for timer in [interval, deadline, watchdog] { timer?.close() }
+            for watcher in signals { watcher.close() }
+            self = Timers()
+        }
+    }
 
     public init(config: Config, options: Options = .fromEnvironment(),
                 loadConfig: @escaping () -> Result<Config, ConfigLoadFailure>) {
-        self.config = config
         self.options = options
         self.loadConfig = loadConfig
         bus = EventBus(capacity: options.ringCapacity)
-        clientLog = ClientLog(maxLagBytes: options.clientQueueBytes, maxLagCount: options.clientQueueCount)
-        scheduler = CycleScheduler(sources: config.sources.map(\.name), interval: config.interval.seconds,
-                                   backoff: config.retry.backoff.seconds, maxBackoff: config.retry.maxBackoff.seconds)
+        clients = ControlClients(maxLagBytes: options.clientQueueBytes, maxLagCount: options.clientQueueCount)
+        machine = SupervisorMachine(config: config, shutdownDeadlineMs: options.shutdownDeadlineMs)
     }
 
     static func wallMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
     var now: Double { Double(loop.now) / 1000 }
+    /// Both clocks, for the machine.
+    var time: SupervisorTime { SupervisorTime(monotonic: now, wallMs: Self.wallMs()) }
 
     /// Runs until SIGTERM or SIGINT; returns the exit status (0 after a clean stop). Throws when it
     /// cannot start (library missing, socket taken by a running supervisor...).
@@ -119,11 +116,11 @@ public final class Supervisor {
         Loop.prepareProcess()
         loop = try Loop()
         do {
-            socketGroupID = try config.socketGroup.map(ControlSocket.groupID)
+            let group = try config.socketGroup.map(ControlSocket.groupID)
             let server = try ControlSocket.open(loop: loop, path: config.socket, group: config.socketGroup)
             try server.listen(onError: { [unowned self] error in log("warning", "accepting a client failed: \(error)") },
                               onConnection: { [unowned self] pipe in accept(pipe) })
-            self.server = server
+            self.server = (server, group)
         } catch let failure as ControlSocket.Failure {
             loop.closeAll()
             try? loop.close()
@@ -135,20 +132,17 @@ public final class Supervisor {
             try watcher.start(signum) { [unowned self] signum in
                 if signum == SIGHUP { _ = reload() } else { shutdown(reason: signum == SIGTERM ? "SIGTERM" : "SIGINT") }
             }
-            signals.append(watcher)
+            timers.signals.append(watcher)
         }
-        intervalTimer = try UV.Timer(loop: loop)
+        timers.interval = try UV.Timer(loop: loop)
         startIngest()
-        scheduler = CycleScheduler(sources: config.sources.map(\.name), interval: config.interval.seconds,
-                                   backoff: config.retry.backoff.seconds, maxBackoff: config.retry.maxBackoff.seconds,
-                                   now: now)
+        machine.sendsStatus = systemd != nil
         let started = "supervisor started (pid \(getpid())) on \(config.socket), a cycle every \(DurationSyntax.format(config.interval))"
         if !busIsLogged { log("info", started) }
         publish(.log(level: "info", message: started, cycle: nil, job: nil))
         publish(.log(level: "info", message: "library \(config.library) on \(LibraryProbe.probe(library: config.library).summary)",
                      cycle: nil, job: nil))
-        if let plan = scheduler.due(at: now) { startCycle(plan) }
-        armIntervalTimer()
+        feed { $0.start(at: $1) }
         notifyReady()
         startWatchdog()
         onReady?()
@@ -166,152 +160,121 @@ public final class Supervisor {
     }
 
     private func fanOut(_ event: Event, _ line: [UInt8]) {
-        track(event)
-        // Nobody attached: nothing to hold (a client attaching later starts from its snapshot).
-        guard clients.values.contains(where: \.attached) else {
-            if clientLog.heldCount > 0 { clientLog.trim(before: nil) }
-            return
-        }
-        clientLog.append(EventLine(seq: event.seq, type: event.type, line: line))
-        for client in clients.values where client.attached { client.logGrew() }
-        appendsSinceTrim += 1
-        if appendsSinceTrim >= 64 { trimClientLog() }
-    }
-
-    /// Drops the live lines every attached client has been sent.
-    func trimClientLog() {
-        appendsSinceTrim = 0
-        clientLog.trim(before: clients.values.filter { $0.attached && !$0.isClosed }.map(\.cursor).min())
-    }
-
-    private func track(_ event: Event) {
-        switch event.body {
-        case let .jobFinished(cycle, finished):
-            var record = jobRecords[finished.job.job] ?? JobRecord(source: finished.job.source, folder: finished.job.folder)
-            record.last = finished
-            record.cycle = cycle
-            record.finishedAtMs = event.timeMs
-            record.skipped = nil
-            jobRecords[finished.job.job] = record
-            if finished.state == .failed { failedSources.insert(finished.job.source) }
-        case let .log(level, message, _, _) where (level == "error" || level == "warning") && !busIsLogged:
+        feed { $0.observed(event, at: $1) }
+        if case let .log(level, message, _, _) = event.body, level == "error" || level == "warning", !busIsLogged {
             log(level, message)
-        default:
-            break
         }
-        trackStatus(event)
+        clients.publish(event, line)
+    }
+
+    // MARK: - Performing the machine's actions
+
+    /// Hands an event to the machine and performs what it returns: the only way the machine changes.
+    func feed(_ event: (inout SupervisorMachine, SupervisorTime) -> [SupervisorAction]) {
+        let time = self.time
+        perform(event(&machine, time))
+    }
+
+    /// `feed` for an event that also answers.
+    func ask<Answer>(_ event: (inout SupervisorMachine, SupervisorTime) -> (Answer, [SupervisorAction])) -> Answer {
+        let time = self.time
+        let (answer, actions) = event(&machine, time)
+        perform(actions)
+        return answer
+    }
+
+    private func perform(_ actions: [SupervisorAction]) {
+        for action in actions { perform(action) }
+    }
+
+    private func perform(_ action: SupervisorAction) {
+        switch action {
+        case let .startCycle(plan):
+            startCycle(plan)
+        case let .armInterval(after):
+            timers.interval?.start(after: after) { [unowned self] in feed { $0.intervalFired(at: $1) } }
+        case .stopInterval:
+            timers.interval?.stop()
+        case let .publish(level, message, cycle, job):
+            publish(.log(level: level, message: message, cycle: cycle, job: job))
+        case let .log(level, message):
+            log(level, message)
+        case let .replyCycleFinished(waiters, id, totals):
+            let reply = ControlProtocol.okLine { o in
+                o.field("type", "cycle_finished")
+                o.field("cycle", id)
+                o.field("jobs_done", totals.jobsDone)
+                o.field("jobs_failed", totals.jobsFailed)
+                o.field("files", totals.files)
+                o.field("bytes", totals.bytes)
+                o.field("seconds", totals.seconds, decimals: 3)
+            }
+            for id in waiters { clients[id]?.sendReply(reply) }
+        case let .systemdStatus(text):
+            systemd?.status(text)
+        case let .announceStopping(reason):
+            systemd?.send("STOPPING=1\nSTATUS=stopping (\(reason))")
+            onStopping?()
+            if !busIsLogged { log("info", "stopping (\(reason))") }
+        case .stopAccepting:
+            server?.socket.close()
+            server = nil
+            timers.interval?.close()
+            timers.interval = nil
+        case .cancelCycle:
+            cycle?.cancel()
+        case let .armShutdownDeadline(after):
+            if let timer = try? UV.Timer(loop: loop) {
+                timer.start(after: after) { [unowned self] in feed { machine, _ in machine.shutdownDeadlinePassed() } }
+                timers.deadline = timer
+            }
+        case .finishShutdown:
+            finishShutdown()
+        case .replaceIngest:
+            let old = ingest
+            ingest = nil
+            old?.shutdown()
+            startIngest()
+            cycle?.ingest = ingest
+        }
     }
 
     // MARK: - Cycles
 
-    func startCycle(_ plan: CycleScheduler.Plan) {
-        let wall = Self.wallMs()
-        cycleID = (try? manifest.startCycle(at: wall / 1000)) ?? cycleID + 1
-        for skip in plan.skipped {
-            let at = Timestamp.rfc3339(milliseconds: wall + Int64((skip.until - now) * 1000))
-            let reason = "skipped: backing off after \(skip.failedCycles) failed cycle\(skip.failedCycles == 1 ? "" : "s"); next try at \(at)"
-            for job in config.jobs where job.source.name == skip.source {
-                var record = jobRecords[job.id] ?? JobRecord(source: job.source.name, folder: job.folder)
-                record.skipped = reason
-                record.cycle = cycleID
-                jobRecords[job.id] = record
-                publish(.log(level: "warning", message: "\(job.id): \(reason)", cycle: cycleID, job: job.id))
-            }
-        }
+    private func startCycle(_ plan: CycleScheduler.Plan) {
+        let id = (try? manifest.startCycle(at: Self.wallMs() / 1000)) ?? machine.cycleID + 1
+        feed { $0.cycleStarted(id: id, plan: plan, at: $1) }
         var syncOptions = SyncOptions(sources: plan.sources, childEnvironment: options.childEnvironment,
                                       stopGraceMs: options.stopGraceMs)
         syncOptions.refetch = false
-        let names = Set(plan.sources ?? config.sources.map(\.name))
-        cycleSources = names.intersection(config.sources.map(\.name))
-        failedSources = []
-        cycleWaiters = pendingWaiters
-        pendingWaiters = []
-        let cycle = SyncCycle(loop: loop, config: config, manifest: manifest, cycleID: cycleID, options: syncOptions) { [unowned self] body in
+        let cycle = SyncCycle(loop: loop, config: config, manifest: manifest, cycleID: id, options: syncOptions) { [unowned self] body in
             publish(body)
         }
         cycle.ingest = ingest
         self.cycle = cycle
         cycle.start { [unowned self] result in cycleEnded(result) }
-        updateStatus()
+        feed { $0.refreshStatus(at: $1) }
     }
 
     private func cycleEnded(_ result: CycleResult) {
-        let id = cycleID
         cycle = nil
-        try? manifest.finishCycle(id, at: Self.wallMs() / 1000, jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
+        try? manifest.finishCycle(machine.cycleID, at: Self.wallMs() / 1000, jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
                                   files: result.files, bytes: result.bytes)
-        lastCycle = (id, result, Self.wallMs())
-        let reply = ControlProtocol.okLine { o in
-            o.field("type", "cycle_finished")
-            o.field("cycle", id)
-            o.field("jobs_done", result.jobsDone)
-            o.field("jobs_failed", result.jobsFailed)
-            o.field("files", result.files)
-            o.field("bytes", result.bytes)
-            o.field("seconds", result.seconds, decimals: 3)
-        }
-        for waiter in cycleWaiters where !waiter.isClosed { waiter.sendReply(reply) }
-        cycleWaiters = []
-        if stopping {
-            finishShutdown()
-            return
-        }
-        if let next = scheduler.cycleFinished(failedSources: failedSources, ranSources: cycleSources, at: now) {
-            startCycle(next)
-        }
-        armIntervalTimer()
-        updateStatus()
-    }
-
-    func armIntervalTimer() {
-        guard !stopping, let timer = intervalTimer else { return }
-        // While a cycle runs its end decides what follows, and while paused `resume` does: a timer
-        // armed then would find the due time passed and fire again at once, spinning the loop.
-        guard scheduler.state == .idle else { timer.stop(); return }
-        let wait = max(0.001, scheduler.nextDue - now)
-        timer.start(after: UInt64((wait * 1000).rounded(.up))) { [unowned self] in
-            if let plan = scheduler.due(at: now) { startCycle(plan) }
-            armIntervalTimer()
-        }
+        let totals = CycleTotals(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed, files: result.files,
+                                 bytes: result.bytes, seconds: result.seconds)
+        feed { $0.cycleEnded(totals, at: $1) }
     }
 
     // MARK: - Shutdown
 
     func shutdown(reason: String) {
-        guard !stopping else { return }
-        stopping = true
-        systemd?.send("STOPPING=1\nSTATUS=stopping (\(reason))")
-        onStopping?()
-        if !busIsLogged { log("info", "stopping (\(reason))") }
-        publish(.log(level: "info", message: "supervisor stopping (\(reason))", cycle: nil, job: nil))
-        server?.close()
-        server = nil
-        intervalTimer?.close()
-        intervalTimer = nil
-        if let cycle {
-            if let timer = try? UV.Timer(loop: loop) {
-                timer.start(after: options.shutdownDeadlineMs) { [unowned self] in
-                    log("warning", "the cycle did not stop in time; killing its children")
-                    finishShutdown()
-                }
-                deadlineTimer = timer
-            }
-            cycle.cancel()
-        } else {
-            finishShutdown()
-        }
+        feed { machine, _ in machine.shutdown(reason: reason) }
     }
 
     /// Everything closes; `loop.run()` returns once the last handle is gone.
     private func finishShutdown() {
-        deadlineTimer?.close()
-        deadlineTimer = nil
-        watchdogTimer?.close()
-        watchdogTimer = nil
-        for watcher in signals { watcher.close() }
-        signals.removeAll()
-        for client in Array(clients.values) { client.close() }
-        clients.removeAll()
+        timers.closeAll()
+        clients.closeAll()
         // The ingest commits and acks what it holds (EOF, then SIGTERM after 10 s); children still running past
         // the deadline get SIGKILL from the loop's teardown.
         if let door = ingest {
@@ -328,24 +291,5 @@ public final class Supervisor {
                                   environment: options.childEnvironment) { [unowned self] level, message in
             publish(.log(level: level, message: message, cycle: nil, job: nil))
         }
-    }
-}
-
-/// The last thing known about one (source, folder) job, for status and snapshot.
-struct JobRecord {
-    var source: String
-    var folder: String
-    var last: JobFinished?
-    var cycle: Int64?
-    var finishedAtMs: Int64?
-    /// Why it did not run in the latest cycle (backing off), nil when it ran.
-    var skipped: String?
-}
-
-extension Duration {
-    /// Whole and fractional seconds.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

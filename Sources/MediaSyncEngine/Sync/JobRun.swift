@@ -282,8 +282,6 @@ final class JobRun {
         failedAttempt(status: status, what: "rsync")
     }
 
-    /// Moves one staged file to its library name; `final` is the sweep after rsync exited, where a
-    /// file that is not right is no longer "not finished yet" but changed at the source.
     /// Moves home every announced file that is complete in staging, as the transfer goes, so that files
     /// reach the library (and their events the clients) steadily instead of in one burst at the end.
     /// A file found not ready three times is left to the sweep after rsync exits.
@@ -306,6 +304,8 @@ final class JobRun {
         announced = kept
     }
 
+    /// Moves one staged file to its library name; `final` is the sweep after rsync exited, where a
+    /// file that is not right is no longer "not finished yet" but changed at the source.
     private func moveHome(_ remotePath: [UInt8], final: Bool) {
         guard let transfer = pending[PathKey(remotePath)].map({ planned[$0] }) else { return }
         let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })

@@ -118,12 +118,12 @@ public final class SyncCycle {
         while runningCount < config.concurrency && index < ready.count {
             let job = ready[index]
             let source = job.job.source
-            if case .ssh = source.transport, warming.contains(source.name) {
+            if source.transport.sharesConnection, warming.contains(source.name) {
                 index += 1
                 continue
             }
             ready.remove(at: index)
-            if case .ssh = source.transport, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
+            if source.transport.sharesConnection, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
                 warming.insert(source.name)
             }
             job.run()

@@ -49,7 +49,7 @@ extension TransportCommands {
     /// `ssh -G ...`: prints the settings ssh would connect with (after `-F`, `~/.ssh/config` and the
     /// user's `-o` options) without connecting; nil unless the source is reached by ssh.
     public func resolveArgv() -> [String]? {
-        guard case let .ssh(_, _, _, _, options, _) = source.transport else { return nil }
-        return ["ssh", "-G"] + sshConfigArguments + options.flatMap { ["-o", $0] } + ["--", sshDestination]
+        guard let ssh = source.transport.as(SSHTransport.self) else { return nil }
+        return ["ssh", "-G"] + ssh.configArguments + ssh.options.flatMap { ["-o", $0] } + ["--", ssh.destination]
     }
 }

@@ -1,19 +1,7 @@
 /// Sorts a line that rsync, ssh, the remote shell or the container runtime printed into a message.
 enum RsyncMessages {
-    /// Phrases only ssh prints (it does not always put `ssh:` in front).
-    private static let sshErrors = [
-        "Permission denied (", "Host key verification failed", "host key is known for",
-        "REMOTE HOST IDENTIFICATION HAS CHANGED", "kex_exchange_identification", "Connection closed by ",
-        "Connection reset by ", "Connection timed out during banner exchange", "Bad owner or permissions on",
-        "Could not resolve hostname", "Too many authentication failures", "Load key ",
-    ]
     /// Lines from a shell that could not start the remote rsync.
     private static let remoteShellMissing = ["command not found", "Command not found", ": not found"]
-    /// docker / podman complaints from `docker exec -i NAME rsync ...`.
-    private static let containerErrors = [
-        "Error: No such container", "Error response from daemon", "OCI runtime exec failed",
-        "Error: no container with name", "Error: ", "Cannot connect to the Docker daemon",
-    ]
     /// rsync lines that have no `rsync:` prefix.
     private static let rsyncUnprefixed = [
         "file has vanished: ", "IO error encountered", "cannot delete non-empty directory",
@@ -35,14 +23,9 @@ enum RsyncMessages {
         if body.hasPrefix("rsync: ") || body.hasPrefix("rsync(") {
             return RsyncMessage(severity: .error, origin: .rsync, text: text)
         }
-        if body.hasPrefix("ssh: ") || sshErrors.contains(where: { body.contains($0) }) {
-            return RsyncMessage(severity: .error, origin: .ssh, text: text)
-        }
-        if body.hasPrefix("Warning: Permanently added") {
-            return RsyncMessage(severity: .info, origin: .ssh, text: text)
-        }
-        if containerErrors.contains(where: { body.hasPrefix($0) }) {
-            return RsyncMessage(severity: .error, origin: .remote, text: text)
+        // What ssh, docker... print: each transport's own words (`SourceTransport.failureWords`).
+        if let known = Transport.stderrLines.first(where: { $0.matches(body) }) {
+            return RsyncMessage(severity: known.severity, origin: known.origin, text: text)
         }
         if let known = rsyncUnprefixed.first(where: { body.hasPrefix($0) }) {
             let severity: RsyncMessage.Severity = known == "ERROR: " ? .error : .warning

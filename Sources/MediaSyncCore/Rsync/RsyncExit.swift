@@ -90,11 +90,10 @@ public struct RsyncExit: Equatable, Sendable {
         return hopeless ? .fatal : byCode
     }
 
-    private static let hopelessReasons = [
-        "command not found", "Command not found", ": not found", "No such container",
-        "no container with name", "executable file not found", "Permission denied (",
-        "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED",
-    ]
+    /// A shell that cannot find rsync, and each transport's own hopeless words (a missing container, a
+    /// refused key: `TransportFailureWords.hopeless`).
+    private static let hopelessReasons = ["command not found", "Command not found", ": not found"]
+        + Transport.hopelessPhrases
 
     /// One line for a person: the code's explanation plus the most telling message, if any.
     public static func summary(exitCode: Int32, messages: [RsyncMessage]) -> String {

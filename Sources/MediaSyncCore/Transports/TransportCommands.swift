@@ -1,0 +1,156 @@
+/// The argv of every child that reaches a source: the folder listing, the rsync transfer, the purge and its
+/// checksums, and the end of a shared connection. The source's transport says how each reaches it
+/// (`SourceTransport`); this adds what every transport shares. Data (paths, names) never goes into a command
+/// string: it goes on stdin.
+///
+/// ```swift
+/// let commands = TransportCommands(source: source, controlFolder: state + "/ssh",
+///                                  fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+///                                  ioTimeoutSeconds: 60)
+/// spawn(commands.listArgv(folder: "outputs"), stdin: commands.listStdin(folder: "outputs"),
+///       environment: commands.environment(parent: ProcessInfo.processInfo.environment))
+/// ```
+public struct TransportCommands: Sendable, Equatable {
+    public let source: Source
+    /// Where the transport keeps its connection state (ssh's shared-connection sockets; the engine creates
+    /// it, mode 0700); nil when it keeps none.
+    public let controlFolder: String?
+    /// Set when the configured control folder could not be used and the fallback was taken, saying why.
+    public let controlFolderNotice: String?
+    /// rsync `--timeout` seconds.
+    public let ioTimeoutSeconds: Int
+    /// rsync `--bwlimit` value, exactly as configured; nil means no limit.
+    public let bwlimit: String?
+    /// Added to every child's environment (tests point the docker shim at its containers this way).
+    public var extraEnvironment: [String: String]
+
+    /// The folder in the staging area and in the source where rsync keeps unfinished files.
+    public static let partialDirectory = ".mediasync-partial"
+
+    /// A short folder that always fits `sun_path`; the engine creates it 0700.
+    public static func fallbackControlFolder(uid: UInt32) -> String { "/tmp/mediasync-\(uid)" }
+
+    public init(source: Source, controlFolder: String, fallbackControlFolder: String, ioTimeoutSeconds: Int,
+                bwlimit: String? = nil, extraEnvironment: [String: String] = [:]) {
+        self.source = source
+        self.ioTimeoutSeconds = ioTimeoutSeconds
+        self.bwlimit = bwlimit ?? source.bwlimit
+        self.extraEnvironment = extraEnvironment
+        let chosen = type(of: source.transport.method).connectionFolder(preferred: controlFolder,
+                                                                        fallback: fallbackControlFolder)
+        self.controlFolder = chosen?.folder
+        self.controlFolderNotice = chosen?.notice
+    }
+
+    private var transport: any SourceTransport { source.transport.method }
+
+    // MARK: listing
+
+    /// The argv that runs `RemoteListScript` where the source lives.
+    public func listArgv(folder: String) -> [String] {
+        transport.scriptArgv(RemoteListScript.text, connectionFolder: controlFolder)
+    }
+
+    /// The bytes the listing child reads on stdin: the source's root and the folder below it.
+    public func listStdin(folder: String) -> [UInt8] {
+        RemoteListScript.stdin(root: Array(source.root.utf8), folder: Array(folder.utf8))
+    }
+
+    // MARK: transfer
+
+    /// The argv of the rsync child that copies the planned files of `folder` into `destination`, a local
+    /// staging folder. Feed it `filesFromStdin(_:)`; paths are relative to the folder and keep their
+    /// sub-folders under `destination`.
+    public func rsyncArgv(folder: String, destination: String) -> [String] {
+        var argv = ["rsync", "--files-from=-", "--from0",
+                    // mtimes are what the manifest and the next listing compare.
+                    "--times",
+                    "--info=progress2", "--out-format=\(RsyncOutputParser.outFormat)",
+                    "--partial-dir=\(Self.partialDirectory)",
+                    "--timeout=\(ioTimeoutSeconds)"]
+        if let bwlimit { argv.append("--bwlimit=\(bwlimit)") }
+        let remote = transport.rsyncRemote(path: Self.withTrailingSlash(source.path(of: folder)),
+                                           connectionFolder: controlFolder)
+        return argv + remote.options + ["--", remote.source, Self.withTrailingSlash(destination)]
+    }
+
+    /// The `--files-from=- --from0` input: each path relative to the folder, NUL-terminated.
+    public static func filesFromStdin(_ paths: [[UInt8]]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(paths.reduce(0) { $0 + $1.count + 1 })
+        for path in paths { bytes += path; bytes.append(0) }
+        return bytes
+    }
+
+    // MARK: purge
+
+    /// The argv that runs `RemotePurgeScript` where the source lives.
+    public func purgeArgv() -> [String] {
+        transport.scriptArgv(RemotePurgeScript.text, connectionFolder: controlFolder)
+    }
+
+    /// The stdin of the purge child for `folder`: min age, folder path, records.
+    public func purgeStdin(folder: String, minAgeSeconds: Int64, records: [RemotePurgeScript.Record]) -> [UInt8] {
+        RemotePurgeScript.stdin(folder: Array(source.path(of: folder).utf8), minAgeSeconds: minAgeSeconds,
+                                records: records)
+    }
+
+    /// The argv that runs `RemoteChecksumScript` where the source lives.
+    public func checksumArgv() -> [String] {
+        transport.scriptArgv(RemoteChecksumScript.text, connectionFolder: controlFolder)
+    }
+
+    /// The stdin of the checksum child for `folder`: folder path, then the paths.
+    public func checksumStdin(folder: String, paths: [[UInt8]]) -> [UInt8] {
+        RemoteChecksumScript.stdin(folder: Array(source.path(of: folder).utf8), paths: paths)
+    }
+
+    // MARK: shared connection
+
+    /// The argv that ends the source's shared connection at the end of a cycle; nil when there is none.
+    public func closeSharedConnectionArgv() -> [String]? { transport.closeConnectionArgv(connectionFolder: controlFolder) }
+
+    /// The argv that exits 0 while a shared connection is up; nil when there is none.
+    public func checkSharedConnectionArgv() -> [String]? { transport.checkConnectionArgv(connectionFolder: controlFolder) }
+
+    // MARK: environment
+
+    /// The environment of every child: ours (ssh needs SSH_AUTH_SOCK, docker DOCKER_HOST, rootless podman
+    /// XDG_RUNTIME_DIR), with a fixed locale and zone because rsync's numbers and times depend on them,
+    /// plus `extraEnvironment`.
+    public func environment(parent: [String: String]) -> [String: String] {
+        var env = parent.filter { key, _ in key != "LANG" && key != "LANGUAGE" && !key.hasPrefix("LC_") }
+        env["LC_ALL"] = "C.UTF-8"
+        env["TZ"] = "UTC"
+        if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
+        env.merge(extraEnvironment) { _, extra in extra }
+        return env
+    }
+
+    // MARK: helpers
+
+    /// Joins words into one rsync `-e` string. rsync splits it on spaces and honours '...' and "..."
+    /// (a doubled quote inside is a literal one), so a word with a space or a quote is put in single
+    /// quotes with its own single quotes doubled.
+    public static func rsyncShellCommand(_ words: [String]) -> String {
+        words.map { word in
+            let needsQuotes = word.isEmpty || word.contains { $0 == " " || $0 == "'" || $0 == "\"" }
+            guard needsQuotes else { return word }
+            return "'" + word.replacingAll("'", with: "''") + "'"
+        }.joined(separator: " ")
+    }
+
+    static func withTrailingSlash(_ path: String) -> String {
+        path.hasSuffix("/") ? path : path + "/"
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self {
+            if character == target { out += replacement } else { out.append(character) }
+        }
+        return out
+    }
+}
