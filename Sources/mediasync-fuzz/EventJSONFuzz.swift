@@ -158,9 +158,19 @@ enum EventJSONFuzz {
             png = PNGMetadata(width: input.bool() ? input.int() : nil, height: input.bool() ? input.int() : nil,
                               texts: texts, error: input.bool() ? input.string() : nil)
         }
+        var details: MediaDetails? = nil
+        if png == nil, input.bool() {
+            let keywords = ["parameters", "prompt", "workflow", "comment", "Software"]
+            let texts = (0..<Int(input.byte() % 6)).map { _ in
+                MediaText(keyword: input.bool() ? keywords[Int(input.byte()) % keywords.count] : input.string(),
+                          value: input.string())
+            }
+            details = MediaDetails(width: input.bool() ? input.int() : nil, height: input.bool() ? input.int() : nil,
+                                   duration: input.bool() ? input.double() : nil, texts: texts)
+        }
         return MediaMetadata(kind: kinds[Int(input.byte()) % 3], format: input.bool() ? input.string() : nil,
                              size: input.int64(), sha256: input.bool() ? input.string() : nil, png: png,
-                             error: input.bool() ? input.string() : nil)
+                             details: details, error: input.bool() ? input.string() : nil)
     }
 
     static func checkMetadata(_ value: JSONValue?, _ m: MediaMetadata) {
@@ -169,9 +179,10 @@ enum EventJSONFuzz {
         if let f = m.format { expect.append(("format", .string(f))) }
         if let s = m.sha256 { expect.append(("sha256", .string(s))) }
         if let e = m.error { expect.append(("error", .string(e))) }
-        if let png = m.png {
+        if let png = m.found {
             if let w = png.width { expect.append(("width", .int(Int64(w)))) }
             if let h = png.height { expect.append(("height", .int(Int64(h)))) }
+            if let d = png.duration { expect.append(("duration", .double(d, decimals: 3))) }
             for k in MediaMetadata.surfacedKeywords { if let t = png.text(k) { expect.append((k, .string(t))) } }
             // Every other keyword is under `texts`, with its first chunk's value.
             if let texts = value["texts"] {

@@ -1,7 +1,9 @@
 import MediaSyncCore
 
 /// A synced file's bytes through `MediaMetadataReader` (magic bytes, SHA-256, PNG chunks with zTXt/iTXt
-/// inflation): the same metadata whether the file is read at once or in pieces, and its JSON is strict.
+/// inflation and eXIf; JPEG, WebP, MP4/MOV and WebM/Matroska through their streamed readers and the EXIF
+/// block reader): the same metadata whether the file is read at once or in pieces, texts within the
+/// limits, and its JSON is strict.
 enum MediaFuzz {
     /// Small limits on half the inputs, so the limit paths are reached with short inputs.
     static let smallLimits = PNGMetadataParser.Limits(chunkBytes: 4096, inflatedBytes: 8192, totalTextBytes: 16384)
@@ -9,7 +11,9 @@ enum MediaFuzz {
     static func run(_ data: UnsafeRawBufferPointer) {
         let splits = randomSplits(data, maxPiece: 512)
         let hint = splits.count
-        let path = Array((hint % 3 == 0 ? "out/00001.bin" : "out/00001-12345.png").utf8)
+        // Mostly a neutral name (the magic bytes pick the reader); a third named .png (the PNG parser also
+        // reads what is not one).
+        let path = Array((hint % 3 == 0 ? "out/00001-12345.png" : "out/00001.bin").utf8)
         let limits = hint % 2 == 0 ? PNGMetadataParser.Limits() : smallLimits
 
         var whole = MediaMetadataReader(path: path, limits: limits)
@@ -21,16 +25,20 @@ enum MediaFuzz {
         let got = pieces.finish()
         fuzzCheck(got == expected, "metadata differs when read in pieces:\n\(got)\nvs whole:\n\(expected)")
         fuzzCheck(got.size == Int64(data.count), "size \(got.size) for \(data.count) bytes")
-        if let png = got.png {
-            fuzzCheck(png.texts.reduce(0) { $0 + $1.value.utf8.count } <= limits.totalTextBytes * 3,
+        if let found = got.found {
+            // PNG counts keyword and value against the total; the others too, plus at most one EXIF block of
+            // a JPEG APP1 segment (64 KiB) read before the total is checked.
+            fuzzCheck(found.texts.reduce(0) { $0 + $1.value.utf8.count } <= limits.totalTextBytes * 3 + (64 << 10),
                       "more text kept than the limits allow")
+            if let duration = found.duration { fuzzCheck(duration.isFinite && duration >= 0, "duration \(duration)") }
+            fuzzCheck((found.width ?? 1) > 0 && (found.height ?? 1) > 0, "a size of zero or less")
         }
 
         let json = got.json()
         do {
             let value = try StrictJSON.parse(json)
             for keyword in MediaMetadata.surfacedKeywords {
-                if let text = got.png?.text(keyword) {
+                if let text = got.found?.text(keyword) {
                     fuzzCheck(value[keyword]?.stringBytes == Array(text.utf8), "\(keyword) does not round-trip")
                 }
             }

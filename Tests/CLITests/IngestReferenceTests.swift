@@ -64,6 +64,40 @@ import Testing
         #expect(try db.count() == 1000)
     }
 
+    /// A video's metadata (format, duration, ComfyUI's prompt and workflow) is stored, also in a table made
+    /// before those columns existed (the ingest adds them when it starts).
+    @Test(arguments: IngestBackend.allCases)
+    func videoMetadataInATableFromBefore(_ backend: IngestBackend) throws {
+        let db = try backend.open()
+        defer { db.close() }
+        let first = try db.start(log: "old-table")
+        _ = try first.send(IngestScript.hello, expecting: 1)
+        #expect(first.finish() == 0, "log:\n\(first.log)")
+        _ = try db.query("ALTER TABLE media_files DROP COLUMN duration")
+        _ = try db.query("ALTER TABLE media_files DROP COLUMN format")
+        #expect(throws: (any Error).self, "the column is gone") {
+            try db.query("SELECT count(*) FROM media_files WHERE duration IS NULL")
+        }
+
+        let child = try db.start(log: "video")
+        _ = try child.send(IngestScript.hello, expecting: 1)
+        let relative = String(decoding: IngestScript.libraryPath(1).split(separator: 0x2F).last!, as: UTF8.self)
+        let video = IngestScript.line(#"{"v":1,"seq":1,"time":"2026-11-26T11:46:41.823Z","type":"file_synced","id":1,"#
+            + #""cycle":3,"job":"comfy/output","source":"comfy","folder":"output","path":"\#(relative)","#
+            + #"\#(IngestScript.pathFields(1)),"size":5877,"mtime":1795690000,"metadata":{"kind":"video","#
+            + #""format":"webm","size":5877,"sha256":"\#(IngestScript.sha256(1))","width":64,"height":48,"#
+            + #""duration":1.5,"prompt":"{\"3\":{\"class_type\":\"KSampler\"}}","workflow":"{\"nodes\":[]}","#
+            + #""texts":{"encoder":"Lavf59.27.100"}}}"#)
+        #expect(try child.send(video, expecting: 1).map(\.ack) == [1])
+        #expect(child.finish() == 0, "log:\n\(child.log)")
+        #expect(try db.query("SELECT format, duration, width, height FROM media_files WHERE \(db.whereFile(1))")
+            == ["webm|1.5|64|48"])
+        let prompt = backend == .sqlite ? "json_extract(texts, '$.prompt')" : "texts->>'prompt'"
+        let encoder = backend == .sqlite ? "json_extract(texts, '$.encoder')" : "texts->>'encoder'"
+        #expect(try db.query("SELECT \(prompt), \(encoder) FROM media_files")
+            == [#"{"3":{"class_type":"KSampler"}}|Lavf59.27.100"#])
+    }
+
     /// A line that is not the protocol stops the ingest with a non-zero status (the supervisor restarts it),
     /// after committing and acking what came before it.
     @Test(arguments: IngestBackend.allCases)

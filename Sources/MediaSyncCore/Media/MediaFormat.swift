@@ -41,6 +41,10 @@ public struct MediaFormat: Sendable, Equatable {
             default: return MediaFormat(name: "mp4", kind: .video)
             }
         }
+        if ["moov", "mdat", "wide", "free", "skip"].contains(where: { ascii($0, at: 4) }) {
+            // An old QuickTime movie, without the ftyp box later files start with.
+            return MediaFormat(name: "mov", kind: .video)
+        }
         if ascii("BM"), head.count >= 14, head[6...9].allSatisfy({ $0 == 0 }) {
             // "BM" alone is too weak (text files start with it); BMP's reserved header bytes are zero.
             return MediaFormat(name: "bmp", kind: .image)

@@ -1,6 +1,7 @@
 /// What the ingest is told about a synced file (the `metadata` object of docs/ingest-protocol.md): kind,
-/// format, size and SHA-256 for every file; for a PNG also its pixel size and text chunks, with the
-/// generation settings of Forge (`parameters`) and ComfyUI (`prompt`, `workflow`) surfaced.
+/// format, size and SHA-256 for every file; for PNG, JPEG, WebP, MP4/MOV and WebM/Matroska also its pixel
+/// size (and a video's duration) and its texts, with the generation settings of Forge / A1111
+/// (`parameters`) and ComfyUI (`prompt`, `workflow`) surfaced.
 public struct MediaMetadata: Sendable, Equatable {
     /// Text keywords lifted out of `texts` into fields of their own in the JSON object.
     public static let surfacedKeywords = ["parameters", "prompt", "workflow"]
@@ -13,37 +14,44 @@ public struct MediaMetadata: Sendable, Equatable {
     public var sha256: String?
     /// Present when the file is a PNG (by magic bytes or by its `.png` name).
     public var png: PNGMetadata?
-    /// A read error, or the PNG's fault: one line naming what is wrong. The other fields hold what was read.
+    /// Present for JPEG, WebP, MP4/MOV and WebM/Matroska (by magic bytes).
+    public var details: MediaDetails?
+    /// A read error, or the file's fault: one line naming what is wrong. The other fields hold what was read.
     public var error: String?
 
     public init(kind: MediaKind, format: String? = nil, size: Int64, sha256: String? = nil, png: PNGMetadata? = nil,
-                error: String? = nil) {
+                details: MediaDetails? = nil, error: String? = nil) {
         self.kind = kind
         self.format = format
         self.size = size
         self.sha256 = sha256
         self.png = png
+        self.details = details
         self.error = error
     }
+
+    /// What the file's own reader found, whichever format: the PNG's through `PNGMetadata.details`.
+    public var found: MediaDetails? { png?.details ?? details }
 
     /// Writes the fields of the `metadata` object. Absent values are left out, never null.
     ///
     /// `{"kind":"image","format":"png","size":1312554,"sha256":"9f86…","width":832,"height":1216,
-    ///   "parameters":"a cat…","texts":{"Software":"…"},"error":"…"}`
+    ///   "parameters":"a cat…","texts":{"Software":"…"},"error":"…"}`; a video also has `"duration":4.125`.
     public func writeFields(_ o: inout ObjectWriter) {
         o.field("kind", kind.rawValue)
         if let format { o.field("format", format) }
         o.field("size", size)
         if let sha256 { o.field("sha256", sha256) }
-        if let png {
-            if let width = png.width { o.field("width", width) }
-            if let height = png.height { o.field("height", height) }
+        if let found {
+            if let width = found.width { o.field("width", width) }
+            if let height = found.height { o.field("height", height) }
+            if let duration = found.duration { o.field("duration", duration, decimals: 3) }
             for keyword in Self.surfacedKeywords {
-                if let value = png.text(keyword) { o.field(keyword, value) }
+                if let value = found.text(keyword) { o.field(keyword, value) }
             }
-            // One key per keyword (a JSON object must not repeat keys): the first chunk of a keyword wins.
+            // One key per keyword (a JSON object must not repeat keys): the first text of a keyword wins.
             var seen = Set(Self.surfacedKeywords)
-            let others = png.texts.filter { seen.insert($0.keyword).inserted }
+            let others = found.texts.filter { seen.insert($0.keyword).inserted }
             if !others.isEmpty {
                 o.object("texts") { t in
                     for entry in others { t.field(entry.keyword, entry.value) }
@@ -61,61 +69,3 @@ public struct MediaMetadata: Sendable, Equatable {
     }
 }
 
-/// Builds a `MediaMetadata` while a file is read once, in chunks of any size: hashes every byte, sniffs
-/// the format from the first bytes and feeds a PNG to `PNGMetadataParser` until it has what it needs.
-public struct MediaMetadataReader: Sendable {
-    private let byName: MediaKind
-    private let namedPNG: Bool
-    private var head: [UInt8] = []
-    private var format: MediaFormat?
-    private var sniffed = false
-    private var hasher = SHA256()
-    private var parser: PNGMetadataParser?
-    private var size: Int64 = 0
-
-    /// `path` (exact bytes) gives the kind when the magic bytes are not recognised.
-    public init(path: [UInt8], limits: PNGMetadataParser.Limits = .init()) {
-        byName = MediaKind(path: path)
-        namedPNG = path.split(separator: UInt8(ascii: "/")).last.map {
-            String(decoding: $0, as: UTF8.self).lowercased().hasSuffix(".png")
-        } ?? false
-        parser = PNGMetadataParser(limits: limits)
-    }
-
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { update($0) }
-    }
-
-    public mutating func update(_ chunk: UnsafeBufferPointer<UInt8>) {
-        guard chunk.count > 0 else { return }
-        size += Int64(chunk.count)
-        hasher.update(chunk)
-        if !sniffed {
-            head.append(contentsOf: chunk.prefix(MediaFormat.headLength - head.count))
-            if head.count >= MediaFormat.headLength { sniff() }
-        }
-        if parser?.isDone == false { parser?.feed(chunk) }
-    }
-
-    /// The metadata of everything fed. `readError` (the file could not be read to the end) is reported
-    /// in `error`, and then no `sha256` is given: it would describe only part of the file.
-    public mutating func finish(readError: String? = nil) -> MediaMetadata {
-        if !sniffed { sniff() }
-        let isPNG = format?.name == "png" || namedPNG
-        let png = isPNG ? parser?.finish() : nil
-        let digest = readError == nil ? hasher.finalize().hex : nil
-        var error = readError ?? png?.error
-        if namedPNG, format != nil, format?.name != "png", readError == nil {
-            error = "named .png but the content is \(format!.name)"
-        }
-        return MediaMetadata(kind: format?.kind ?? byName, format: format?.name, size: size, sha256: digest,
-                             png: png, error: error)
-    }
-
-    private mutating func sniff() {
-        sniffed = true
-        format = MediaFormat.sniff(head)
-        if format?.name != "png" && !namedPNG { parser = nil }
-        head = []
-    }
-}

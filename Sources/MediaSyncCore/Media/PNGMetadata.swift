@@ -25,6 +25,12 @@ public struct PNGMetadata: Sendable, Equatable {
     /// ComfyUI's editor workflow (JSON).
     public var workflow: String? { text("workflow") }
 
+    /// The format-neutral view the ingest's JSON is written from.
+    public var details: MediaDetails {
+        MediaDetails(width: width, height: height, texts: texts.map { MediaText(keyword: $0.keyword, value: $0.value) },
+                     error: error)
+    }
+
     /// Parses a whole file held in memory (the streaming form is `PNGMetadataParser`).
     public static func parse(_ bytes: [UInt8], limits: PNGMetadataParser.Limits = .init()) -> PNGMetadata {
         var parser = PNGMetadataParser(limits: limits)
@@ -33,9 +39,10 @@ public struct PNGMetadata: Sendable, Equatable {
     }
 }
 
-/// One text chunk of a PNG, decoded: Latin-1 (tEXt, zTXt) or UTF-8 (iTXt; invalid bytes become U+FFFD).
+/// One text chunk of a PNG, decoded: Latin-1 (tEXt, zTXt) or UTF-8 (iTXt; invalid bytes become U+FFFD);
+/// or one text tag of its `eXIf` chunk, named as `EXIFReader` names it.
 public struct PNGTextEntry: Sendable, Equatable {
-    public enum Chunk: String, Sendable { case tEXt, zTXt, iTXt }
+    public enum Chunk: String, Sendable { case tEXt, zTXt, iTXt, eXIf }
     public var keyword: String
     public var value: String
     public var chunk: Chunk
@@ -94,6 +101,12 @@ public struct PNGMetadataParser: Sendable {
     private var crc: UInt32 = 0
     private var textBytes = 0
     private var chunks = 0
+    /// Image-data bookkeeping for the checks at IEND: a PNG decoder refuses a file without IDAT, with
+    /// IDAT chunks apart, or with a palette colour type and no PLTE.
+    private var colourType: UInt8?
+    private var sawPLTE = false
+    private var idat = IDATState.none
+    private enum IDATState: Sendable { case none, running, ended }
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -163,7 +176,7 @@ public struct PNGMetadataParser: Sendable {
     private mutating func completeFixedPart() {
         switch phase {
         case .signature:
-            guard buffer == PNGWriter.signature else { return fail("not a PNG: signature missing") }
+            guard buffer == PNGWriter.signature else { return fail(PNGChecks.signatureProblem(buffer)) }
             buffer.removeAll(keepingCapacity: true)
             phase = .header
         case .header:
@@ -183,10 +196,17 @@ public struct PNGMetadataParser: Sendable {
             if chunks == 1 && chunkType != "IHDR" {
                 return fail("first chunk is \(chunkType), not IHDR")
             }
+            if chunkType == "IDAT" {
+                if idat == .ended { note("IDAT chunk at byte \(chunkStart) after other chunks: the image data must be consecutive") }
+                idat = .running
+            } else if idat == .running {
+                idat = .ended
+            }
+            if let problem = PNGChecks.chunkProblem(typeBytes, at: chunkStart) { note(problem) }
             keepChunk = false
             if chunkType == "IHDR" {
                 keepChunk = length == 13
-            } else if ["tEXt", "zTXt", "iTXt"].contains(chunkType) {
+            } else if ["tEXt", "zTXt", "iTXt", "eXIf"].contains(chunkType) {
                 if length > limits.chunkBytes {
                     note("\(chunkType) chunk at byte \(chunkStart) is \(length) bytes, over the "
                          + "\(limits.chunkBytes) byte limit; skipped")
@@ -225,8 +245,26 @@ public struct PNGMetadataParser: Sendable {
             }
             result.width = w
             result.height = h
+            colourType = data[9]
+            if let problem = PNGChecks.headerProblem(data) { note(problem) }
+        case "PLTE":
+            sawPLTE = true
         case "IEND":
             phase = .done
+            if idat == .none { note("no IDAT chunk: the file holds no image data") }
+            if colourType == 3, !sawPLTE { note("colour type 3 (palette) but no PLTE chunk") }
+        case "eXIf":
+            guard keepChunk else { return }
+            let exif = EXIFReader.read(data)
+            if let problem = exif.problem { note("eXIf chunk at byte \(chunkStart): \(problem)") }
+            for text in exif.texts {
+                let size = text.keyword.utf8.count + text.value.utf8.count
+                guard textBytes + size <= limits.totalTextBytes else {
+                    return note("text chunks past byte \(chunkStart) exceed \(limits.totalTextBytes) bytes; skipped")
+                }
+                textBytes += size
+                result.texts.append(PNGTextEntry(keyword: text.keyword, value: text.value, chunk: .eXIf))
+            }
         case "tEXt", "zTXt", "iTXt":
             guard keepChunk else { return }
             switch PNGTextDecoder.decode(chunkType, data, inflateLimit: limits.inflatedBytes) {

@@ -88,6 +88,12 @@ put("media", png([chunk(b"iTXt", b"prompt\0\0\0\0\0" + b'{"3":{"inputs":{"seed":
 put("media", png([chunk(b"tEXt", b"Software\0caf\xe9")], cut=60), "cut.png")
 put("media", b"\xff\xd8\xff\xe0\0\x10JFIF\0\1\1\0\0\1\0\1\0\0", "head.jpg")
 put("media", b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom", "head.mp4")
+# ... and the small recorded fixtures of every format the reader knows (Fixtures/media, record.sh there):
+# JPEG and WebP with EXIF, MP4/MOV with ilst, keys and udta strings, WebM/Matroska with tags, PNG with eXIf.
+for name in ["forge-utf16be.jpg", "ifd0-progressive.jpg", "forge-utf16le.webp", "comfy-animated.webp", "plain-lossy.webp",
+             "webpmux-exif-header.webp", "exif-chunk.png", "vhs-string-faststart.mp4", "comfy-native.mp4", "vhs.mov",
+             "vhs.webm", "vhs-live.webm", "vhs.mkv"]:
+    put("media", open(os.path.join(fixtures, "media", "good", name), "rb").read(), name)
 
 # event-json: any bytes build events (FuzzInput); a few random starts of different lengths.
 rng = random.Random(10)

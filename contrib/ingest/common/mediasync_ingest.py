@@ -268,8 +268,11 @@ def metadata_columns(event):
         for key, value in others.items():
             texts.setdefault(key, value)
     sha256 = meta.get("sha256")
+    duration = meta.get("duration")
     return {
         "kind": meta.get("kind"),
+        "format": meta.get("format") if isinstance(meta.get("format"), str) else None,
+        "duration": float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None,
         "sha256": sha256.lower() if isinstance(sha256, str) else None,
         "width": meta.get("width"),
         "height": meta.get("height"),

@@ -33,9 +33,11 @@ CREATE TABLE IF NOT EXISTS media_files (
     size              bigint NOT NULL,
     mtime             bigint,
     kind              text,                -- image, video, other (NULL without the metadata capability)
+    format            text,                -- png, jpeg, webp, mp4, webm, ... (from the magic bytes)
     sha256            text,
     width             integer,
     height            integer,
+    duration          double precision,    -- seconds, for video
     texts             jsonb,               -- parameters, prompt, workflow
     metadata_error    text,
     cycle             bigint,
@@ -44,18 +46,24 @@ CREATE TABLE IF NOT EXISTS media_files (
     purge_age_s       bigint
 );
 CREATE INDEX IF NOT EXISTS media_files_job_path ON media_files (job, path);
+-- Tables made before format and duration were stored get them.
+ALTER TABLE media_files ADD COLUMN IF NOT EXISTS format text;
+ALTER TABLE media_files ADD COLUMN IF NOT EXISTS duration double precision;
 """
 
 UPSERT = """
 INSERT INTO media_files AS m (library_path, library_path_text, source, folder, job, path, renamed_from, size,
-                              mtime, kind, sha256, width, height, texts, metadata_error, cycle, synced_at)
+                              mtime, kind, format, sha256, width, height, duration, texts, metadata_error, cycle,
+                              synced_at)
 VALUES (%(library_path)s, %(library_path_text)s, %(source)s, %(folder)s, %(job)s, %(path)s, %(renamed_from)s,
-        %(size)s, %(mtime)s, %(kind)s, %(sha256)s, %(width)s, %(height)s, %(texts)s::jsonb, %(metadata_error)s,
+        %(size)s, %(mtime)s, %(kind)s, %(format)s, %(sha256)s, %(width)s, %(height)s, %(duration)s, %(texts)s::jsonb,
+        %(metadata_error)s,
         %(cycle)s, %(synced_at)s)
 ON CONFLICT (library_path) DO UPDATE SET
     library_path_text = excluded.library_path_text, source = excluded.source, folder = excluded.folder,
     job = excluded.job, path = excluded.path, renamed_from = excluded.renamed_from,
-    mtime = excluded.mtime, kind = excluded.kind, width = excluded.width, height = excluded.height,
+    mtime = excluded.mtime, kind = excluded.kind, format = excluded.format, width = excluded.width,
+    height = excluded.height, duration = excluded.duration,
     texts = excluded.texts, metadata_error = excluded.metadata_error, cycle = excluded.cycle,
     synced_at = excluded.synced_at,
     -- A redelivered event (same content) keeps its purge mark; other content at the path is a new file.

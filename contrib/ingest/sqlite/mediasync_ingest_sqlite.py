@@ -26,9 +26,11 @@ CREATE TABLE IF NOT EXISTS media_files (
     size              INTEGER NOT NULL,
     mtime             INTEGER,
     kind              TEXT,              -- image, video, other (NULL without the metadata capability)
+    format            TEXT,              -- png, jpeg, webp, mp4, webm, ... (from the magic bytes)
     sha256            TEXT,
     width             INTEGER,
     height            INTEGER,
+    duration          REAL,              -- seconds, for video
     texts             TEXT,              -- JSON object: parameters, prompt, workflow
     metadata_error    TEXT,
     cycle             INTEGER,
@@ -41,13 +43,15 @@ CREATE INDEX IF NOT EXISTS media_files_job_path ON media_files (job, path);
 
 UPSERT = """
 INSERT INTO media_files (library_path, library_path_text, source, folder, job, path, renamed_from, size,
-                         mtime, kind, sha256, width, height, texts, metadata_error, cycle, synced_at)
+                         mtime, kind, format, sha256, width, height, duration, texts, metadata_error, cycle,
+                         synced_at)
 VALUES (:library_path, :library_path_text, :source, :folder, :job, :path, :renamed_from, :size,
-        :mtime, :kind, :sha256, :width, :height, :texts, :metadata_error, :cycle, :synced_at)
+        :mtime, :kind, :format, :sha256, :width, :height, :duration, :texts, :metadata_error, :cycle, :synced_at)
 ON CONFLICT (library_path) DO UPDATE SET
     library_path_text = excluded.library_path_text, source = excluded.source, folder = excluded.folder,
     job = excluded.job, path = excluded.path, renamed_from = excluded.renamed_from,
-    mtime = excluded.mtime, kind = excluded.kind, width = excluded.width, height = excluded.height,
+    mtime = excluded.mtime, kind = excluded.kind, format = excluded.format, width = excluded.width,
+    height = excluded.height, duration = excluded.duration,
     texts = excluded.texts, metadata_error = excluded.metadata_error, cycle = excluded.cycle,
     synced_at = excluded.synced_at,
     -- A redelivered event (same content) keeps its purge mark; other content at the path is a new file.
@@ -68,6 +72,12 @@ class SQLiteStore(protocol.SQLStore):
         self.db.execute("PRAGMA synchronous = FULL")  # an acked event must survive a power cut
         self.db.execute("PRAGMA busy_timeout = 10000")
         self.db.executescript(SCHEMA)
+        # Tables made before format and duration were stored get them.
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(media_files)")}
+        for column, kind in (("format", "TEXT"), ("duration", "REAL")):
+            if column not in have:
+                self.db.execute(f"ALTER TABLE media_files ADD COLUMN {column} {kind}")
+        self.db.commit()
 
 
 def main(argv):
