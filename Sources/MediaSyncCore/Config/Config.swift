@@ -140,14 +140,17 @@ public struct PurgeSettings: Sendable, Equatable, Hashable {
     public var verify: PurgeVerify
     /// Decide and log what would be deleted, delete nothing.
     public var dryRun: Bool
+    /// When `serve` purges: after each folder's sync (the default), on a cron schedule, or only when asked.
+    public var schedule: PurgeSchedule
 
     public init(enabled: Bool = false, minAge: Duration = .seconds(24 * 3600), protect: [String] = [],
-                verify: PurgeVerify = .size, dryRun: Bool = false) {
+                verify: PurgeVerify = .size, dryRun: Bool = false, schedule: PurgeSchedule = .afterSync) {
         self.enabled = enabled
         self.minAge = minAge
         self.protect = protect
         self.verify = verify
         self.dryRun = dryRun
+        self.schedule = schedule
     }
 }
 

@@ -187,7 +187,7 @@ struct ConfigParser {
             return nil
         }
         let keys = reader.entries(of: mapping, path: entry.path,
-                                  known: ["enabled", "min_age", "protect", "verify", "dry_run"])
+                                  known: ["enabled", "min_age", "protect", "verify", "dry_run", "schedule"])
         let defaults = PurgeSettings()
         let enabled = keys["enabled"].map { reader.bool($0) } ?? defaults.enabled
         let minAge = keys["min_age"].map { reader.duration($0) } ?? defaults.minAge
@@ -202,8 +202,22 @@ struct ConfigParser {
                               fix: "write `size` (compare sizes) or `checksum` (compare content; reads every file)")
             }
         }
-        guard let enabled, let minAge, let dryRun, let protect, let verify else { return nil }
-        return PurgeSettings(enabled: enabled, minAge: minAge, protect: protect, verify: verify, dryRun: dryRun)
+        var schedule: PurgeSchedule? = defaults.schedule
+        if let entry = keys["schedule"] {
+            schedule = reader.string(entry, example: "\"0 3 * * *\"").flatMap { text in
+                do {
+                    return try PurgeSchedule(parsing: text)
+                } catch {
+                    reader.report(entry.value, entry.path, "\(error)",
+                                  fix: "write `after_sync` (purge each folder after its sync), `manual` (only `mediasync "
+                                      + "trigger --purge`) or a cron expression in quotes, e.g. `schedule: \"0 3 * * *\"`")
+                    return nil
+                }
+            }
+        }
+        guard let enabled, let minAge, let dryRun, let protect, let verify, let schedule else { return nil }
+        return PurgeSettings(enabled: enabled, minAge: minAge, protect: protect, verify: verify, dryRun: dryRun,
+                             schedule: schedule)
     }
 
     mutating func parseIngest(_ entry: ConfigEntry) -> IngestSettings? {
