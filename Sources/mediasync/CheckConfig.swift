@@ -35,10 +35,12 @@ struct CheckConfig: ParsableCommand {
     }
 
     /// What a user needs to see to trust the config: where things land and what gets deleted.
-    /// `ssh` tells what ssh resolves for an ssh source (nil for the others).
+    /// `ssh` tells what ssh resolves for an ssh source (nil for the others); `now` and `zone` place a purge
+    /// schedule's next runs.
     static func summary(of config: Config, from location: ConfigLocation,
                         ssh: (Source) -> SSHConfigProbe.Outcome? = { _ in nil },
-                        libraryFileSystem: String? = nil) -> String {
+                        libraryFileSystem: String? = nil,
+                        now: Int64 = Int64(Date().timeIntervalSince1970), zone: CronZone = .local) -> String {
         let format = DurationSyntax.format
         var lines = ["config:    \(location)"]
         lines.append("library:   \(config.library)")
@@ -59,6 +61,7 @@ struct CheckConfig: ParsableCommand {
             text += ")"
             if purge.dryRun { text += ", DRY RUN: nothing is deleted" }
             lines.append("purge:     " + text)
+            lines.append("           " + Self.scheduleText(purge.schedule, now: now, zone: zone))
         } else {
             lines.append("purge:     off (sources keep their files)")
         }
@@ -93,6 +96,20 @@ struct CheckConfig: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// When `serve` purges, with the next three runs of a cron schedule in local time.
+    static func scheduleText(_ schedule: PurgeSchedule, now: Int64, zone: CronZone) -> String {
+        switch schedule {
+        case .afterSync:
+            return "schedule after_sync: each folder right after its sync"
+        case .manual:
+            return "schedule manual: only `mediasync trigger --purge` (under serve) or `mediasync purge`"
+        case let .cron(expression):
+            let runs = expression.nextRuns(after: now, count: 3, in: zone).map(zone.describe)
+            return "schedule \"\(expression.text)\" (\(zone.name) time), a purge cycle of its own: next "
+                + runs.joined(separator: ", ")
+        }
     }
 
     /// Why the ingest program cannot be started as configured, or nil. A bare name is looked up in PATH.

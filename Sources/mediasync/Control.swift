@@ -8,8 +8,10 @@ struct Trigger: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running supervisor for a cycle now.",
         discussion: """
-            A cycle already running gets exactly one more queued behind it. With --wait, waits for that \
-            cycle to finish: exit 0 when every job succeeded, 1 when any failed. Exit 3 when no supervisor runs.
+            A cycle already running gets exactly one more queued behind it. With --purge, the cycle is a purge \
+            of its own (every folder whose purge is on), whatever purge.schedule says; it waits for a running \
+            sync. With --wait, waits for that cycle to finish: exit 0 when every job succeeded, 1 when any \
+            failed. Exit 3 when no supervisor runs.
             """)
 
     @OptionGroup var socket: SocketOptions
@@ -20,13 +22,18 @@ struct Trigger: ParsableCommand {
     @Flag(help: "Wait until the cycle has finished; exit 1 if any job failed.")
     var wait = false
 
+    @Flag(help: "Start a purge cycle instead of a sync (lists, verifies, asks the ingest, deletes).")
+    var purge = false
+
     func run() throws {
         let client = try socket.connect()
         var request = #"{"cmd":"trigger""#
         if !sources.isEmpty { request += #","sources":["# + sources.map(ControlCommand.quoted).joined(separator: ",") + "]" }
         if wait { request += #","wait":true"# }
+        if purge { request += #","purge":true"# }
         request += "}"
         let reply = try ControlCommand.request(client, request)
+        if purge { return try purgeReply(reply, client) }
         if reply["queued"] as? Bool == true {
             ControlCommand.fail("mediasync: a cycle is running; one more will start after it")
         } else if let cycle = reply["cycle"] as? Int {
@@ -45,6 +52,28 @@ struct Trigger: ParsableCommand {
         let bytes = (finished["bytes"] as? NSNumber)?.int64Value ?? 0
         print("cycle \(finished["cycle"] as? Int ?? 0): \(done) of \(done + failed) jobs done, \(ViewFormat.count(files, "file")), \(ViewFormat.bytes(bytes))"
               + (failed > 0 ? "; \(failed) failed" : ""))
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    private func purgeReply(_ reply: [String: Any], _ client: BlockingControlClient) throws {
+        if reply["already_running"] as? Bool == true {
+            ControlCommand.fail("mediasync: purge cycle \(reply["cycle"] as? Int ?? 0) is running already")
+        } else if reply["queued"] as? Bool == true {
+            ControlCommand.fail("mediasync: a cycle is running; the purge starts after it")
+        } else if let cycle = reply["cycle"] as? Int {
+            ControlCommand.fail("mediasync: purge cycle \(cycle) started")
+        }
+        guard wait else { return }
+        guard let line = try? client.readLine(),
+              let finished = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+        else {
+            ControlCommand.fail("mediasync: the supervisor went away before the purge finished")
+            throw ExitCode(1)
+        }
+        let failed = finished["jobs_failed"] as? Int ?? 0
+        let done = finished["jobs_done"] as? Int ?? 0
+        print("purge cycle \(finished["cycle"] as? Int ?? 0): \(done) of \(done + failed) folders purged, "
+              + "\(ViewFormat.count(finished["files_purged"] as? Int ?? 0, "file")) deleted" + (failed > 0 ? "; \(failed) failed" : ""))
         if failed > 0 { throw ExitCode(1) }
     }
 }

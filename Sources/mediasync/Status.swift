@@ -50,6 +50,16 @@ struct Status: ParsableCommand {
             lines.append("progress:    \(ViewFormat.percent(percent))  \(overall["files_done"] as? Int ?? 0)/\(overall["files_total"] as? Int ?? 0) files")
         }
         lines.append("next cycle:  " + ((reply["next_cycle_at"] as? String).map(local) ?? (reply["paused"] as? Bool == true ? "paused" : "-")))
+        if let schedule = reply["purge_schedule"] as? String, schedule != "after_sync" {
+            let next = (reply["next_purge_at"] as? String).map(local)
+                ?? (schedule == "manual" ? "only when asked (mediasync trigger --purge)" : "-")
+            lines.append("next purge:  \(next)  (purge.schedule \"\(schedule)\")" + (reply["pending_purge"] as? Bool == true ? ", one waiting" : ""))
+        }
+        if let last = reply["last_purge"] as? [String: Any] {
+            let failed = last["folders_failed"] as? Int ?? 0
+            lines.append("last purge:  \(last["cycle"] as? Int ?? 0) at \(local(last["finished_at"] as? String ?? "")): "
+                + "\(last["files_purged"] as? Int ?? 0) files deleted, \(last["folders_done"] as? Int ?? 0) folders done, \(failed) failed")
+        }
         if let last = reply["last_cycle"] as? [String: Any] {
             let failed = last["jobs_failed"] as? Int ?? 0
             lines.append("last cycle:  \(last["cycle"] as? Int ?? 0) at \(local(last["finished_at"] as? String ?? "")): "

@@ -26,6 +26,12 @@ struct SupervisorBench {
     private(set) var shutdownsFinished = 0
     private(set) var ingestReplaced = 0
     private var seq: Int64 = 0
+    /// The purge timer's due time, the running purge cycle of its own, those started, and their replies
+    /// (SupervisorMachinePurgeTests).
+    private(set) var purgeDue: Double?
+    private(set) var runningPurge: (id: Int64, plan: PurgeScheduler.Plan)?
+    private(set) var startedPurges: [(at: Double, id: Int64, plan: PurgeScheduler.Plan)] = []
+    private(set) var purgeReplies: [(clients: [Int], cycle: Int64, totals: PurgeTotals)] = []
 
     init(_ yaml: String, sendsStatus: Bool = false) throws {
         machine = SupervisorMachine(config: try parseConfig(yaml), shutdownDeadlineMs: 8_000)
@@ -96,6 +102,25 @@ struct SupervisorBench {
         perform(machine.reloaded(config, ingest: ingest, at: time))
     }
 
+    /// Ends the running purge cycle, having deleted `files`.
+    mutating func endPurge(files: Int = 3, failedFolders: Int = 0) {
+        guard runningPurge != nil else {
+            Issue.record("no purge cycle runs")
+            return
+        }
+        runningPurge = nil
+        let time = self.time
+        perform(machine.purgeCycleEnded(PurgeTotals(foldersDone: 1 - failedFolders, foldersFailed: failedFolders,
+                                                    filesPurged: files, seconds: 1), at: time))
+    }
+
+    mutating func triggerPurge(client: Int, sources: [String]? = nil, wait: Bool = false) -> SupervisorMachine.PurgeTriggerAnswer {
+        let time = self.time
+        let (answer, actions) = machine.triggerPurge(client: client, sources: sources, wait: wait, at: time)
+        perform(actions)
+        return answer
+    }
+
     mutating func shutdown(_ reason: String = "SIGTERM") {
         perform(machine.shutdown(reason: reason))
     }
@@ -110,10 +135,14 @@ struct SupervisorBench {
     mutating func advance(to target: Double) {
         precondition(target >= now, "time runs forward")
         while true {
-            let due = [intervalDue, deadlineDue].compactMap { $0 }.filter { $0 <= target }.min()
+            let due = [intervalDue, deadlineDue, purgeDue].compactMap { $0 }.filter { $0 <= target }.min()
             guard let due else { break }
             now = due
-            if intervalDue == due {
+            if purgeDue == due {
+                purgeDue = nil
+                let time = self.time
+                perform(machine.purgeTimerFired(at: time))
+            } else if intervalDue == due {
                 intervalDue = nil
                 let time = self.time
                 perform(machine.intervalFired(at: time))
@@ -132,6 +161,7 @@ struct SupervisorBench {
             switch action {
             case let .startCycle(plan):
                 #expect(running == nil, "a cycle started at \(now) while cycle \(running?.id ?? 0) runs")
+                #expect(runningPurge == nil, "a cycle started at \(now) while purge cycle \(runningPurge?.id ?? 0) runs")
                 lastID += 1
                 let time = self.time
                 perform(machine.cycleStarted(id: lastID, plan: plan, at: time))
@@ -158,6 +188,7 @@ struct SupervisorBench {
             case .stopAccepting:
                 stopSteps.append("stop accepting")
                 intervalDue = nil
+                purgeDue = nil
             case .cancelCycle:
                 stopSteps.append("cancel")
                 cancelled += 1
@@ -169,8 +200,21 @@ struct SupervisorBench {
                 shutdownsFinished += 1
                 intervalDue = nil
                 deadlineDue = nil
+                purgeDue = nil
             case .replaceIngest:
                 ingestReplaced += 1
+            case let .startPurgeCycle(plan):
+                #expect(running == nil && runningPurge == nil,
+                        "a purge cycle started at \(now) beside cycle \(running?.id ?? runningPurge?.id ?? 0)")
+                lastID += 1
+                let time = self.time
+                perform(machine.purgeCycleStarted(id: lastID, plan: plan, at: time))
+                runningPurge = (lastID, plan)
+                startedPurges.append((now, lastID, plan))
+            case let .armPurgeTimer(after):
+                purgeDue = now + Double(after) / 1000
+            case let .replyPurgeFinished(clients, cycle, totals):
+                purgeReplies.append((clients, cycle, totals))
             }
         }
     }

@@ -41,6 +41,8 @@ public enum ControlRequest: Equatable, Sendable {
     case status
     /// nil sources: all of them. `wait`: a second reply comes when that cycle has finished.
     case trigger(sources: [String]?, wait: Bool)
+    /// `{"cmd":"trigger","purge":true}`: a purge cycle of its own (of `sources`, nil: all) instead of a sync.
+    case triggerPurge(sources: [String]?, wait: Bool)
     case pause
     case resume
     case reload
@@ -74,6 +76,7 @@ public enum ControlRequest: Equatable, Sendable {
         case "reload": return .success(.reload)
         case "trigger":
             let sources = fields.sources.flatMap { $0.isEmpty ? nil : $0 }
+            if fields.purge == true { return .success(.triggerPurge(sources: sources, wait: fields.wait ?? false)) }
             return .success(.trigger(sources: sources, wait: fields.wait ?? false))
         default:
             return .failure(ControlRequestError("unknown cmd \"\(cmd)\"; known: attach, status, trigger, pause, resume, reload"))
@@ -85,13 +88,14 @@ public enum ControlRequest: Equatable, Sendable {
         var since: Int64?
         var sources: [String]?
         var wait: Bool?
+        var purge: Bool?
 
         static func help(_ key: String) -> String {
             switch key {
             case "cmd": "a string such as \"status\""
             case "since": "a whole number, the last seq you saw"
             case "sources": "a list of source names"
-            case "wait": "true or false"
+            case "wait", "purge": "true or false"
             default: "see docs/protocol.md"
             }
         }

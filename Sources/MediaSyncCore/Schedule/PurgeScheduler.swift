@@ -100,9 +100,6 @@ public struct PurgeScheduler: Sendable {
         _ = tick(now: now)
     }
 
-    /// `pause` drops what waits, as it does for syncs.
-    public mutating func dropPending() { pending = nil }
-
     /// Seconds until the supervisor's timer should look again; nil when nothing is scheduled.
     public func timerWait(now: Int64) -> Int64? {
         guard let due = nextRun else { return nil }

@@ -8,7 +8,7 @@
 /// if let next = s.cycleFinished(failedSources: ["box"], ranSources: ["forge", "box"], at: now) { run(next) }
 /// ```
 public struct CycleScheduler: Sendable, Equatable {
-    public enum State: String, Sendable { case idle, syncing, paused }
+    public enum State: String, Sendable { case idle, syncing, purging, paused }
 
     /// One cycle to start.
     public struct Plan: Sendable, Equatable {
@@ -48,6 +48,9 @@ public struct CycleScheduler: Sendable, Equatable {
     }
 
     public private(set) var running = false
+    /// A purge cycle of its own holds the slot (`hold`): interval cycles and triggers wait behind it as they
+    /// wait behind a sync, so no sync runs beside a purge.
+    public private(set) var held = false
     public private(set) var paused = false
     /// The cycle queued behind the running one, if any: nil sources = all.
     public private(set) var pending: Pending?
@@ -78,7 +81,16 @@ public struct CycleScheduler: Sendable, Equatable {
         nextDue = now
     }
 
-    public var state: State { running ? .syncing : (paused ? .paused : .idle) }
+    public var state: State { running ? .syncing : held ? .purging : (paused ? .paused : .idle) }
+
+    /// A purge cycle takes the slot; no sync starts until `release`.
+    public mutating func hold() { held = true }
+
+    /// The purge cycle ended: what waited (a trigger, the interval) starts now.
+    public mutating func release(at now: Double) -> Plan? {
+        held = false
+        return next(at: now)
+    }
 
     /// The config changed: new sources and timings apply from the next cycle.
     public mutating func reconfigure(sources: [String], interval: Double, backoff: Double, maxBackoff: Double) {
@@ -96,7 +108,7 @@ public struct CycleScheduler: Sendable, Equatable {
     public mutating func due(at now: Double) -> Plan? {
         guard now >= nextDue else { return nil }
         if paused { return nil }
-        if running {
+        if running || held {
             if pending == nil { pending = Pending(sources: nil, manual: false) }
             return nil
         }
@@ -106,7 +118,7 @@ public struct CycleScheduler: Sendable, Equatable {
     /// A person asked for a cycle. Named sources run even when backing off: they were asked for.
     public mutating func trigger(sources requested: [String]?, at now: Double) -> TriggerOutcome {
         if paused { return .refusedPaused }
-        if running {
+        if running || held {
             if let queued = pending {
                 let union = Array(Set((queued.sources ?? []) + (requested ?? []))).sorted()
                 pending = Pending(sources: queued.sources == nil || requested == nil ? nil : union, manual: true)
@@ -131,7 +143,11 @@ public struct CycleScheduler: Sendable, Equatable {
                 backoffUntil[source] = nil
             }
         }
-        if paused { return nil }
+        return next(at: now)
+    }
+
+    private mutating func next(at now: Double) -> Plan? {
+        if paused || held || running { return nil }
         if let queued = pending {
             pending = nil
             return begin(sources: queued.sources, manual: queued.manual, at: now)
@@ -157,7 +173,7 @@ public struct CycleScheduler: Sendable, Equatable {
     /// Lets cycles run again; starts one right away if one came due while paused.
     public mutating func resume(at now: Double) -> Plan? {
         paused = false
-        return running ? nil : due(at: now)
+        return running || held ? nil : due(at: now)
     }
 
     private mutating func begin(sources requested: [String]?, manual: Bool, at now: Double) -> Plan {

@@ -59,4 +59,11 @@ public enum SupervisorAction: Sendable, Equatable {
     case finishShutdown
     /// Stop the running ingest door and start one for the current config (a cycle running now gets it too).
     case replaceIngest
+    /// Record a new cycle in the manifest, tell the machine (`purgeCycleStarted(id:plan:at:)`), then run the purge
+    /// cycle of its own (every folder of the plan's sources whose purge is on).
+    case startPurgeCycle(PurgeScheduler.Plan)
+    /// (Re)arm the purge timer: the machine looks at the wall clock then (`purgeTimerFired(at:)`).
+    case armPurgeTimer(afterMs: UInt64)
+    /// The clients that asked to wait for this purge cycle get its `cycle_finished` reply.
+    case replyPurgeFinished(clients: [Int], cycle: Int64, totals: PurgeTotals)
 }

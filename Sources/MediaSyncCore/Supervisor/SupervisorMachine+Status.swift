@@ -51,6 +51,7 @@ extension SupervisorMachine {
     /// `cycle 12: 3 of 5 jobs`, `idle; next cycle at ...; last cycle 11: 5 done, 0 failed`, or `paused ...`.
     public func statusText(at time: SupervisorTime) -> String {
         if isStopping { return "stopping" }
+        if let purging = purgeStatusText() { return purging }
         if cycle != nil {
             var text = "cycle \(cycleID): \(statusJobs.finished) of \(statusJobs.total) job\(statusJobs.total == 1 ? "" : "s")"
             if scheduler.paused { text += " (paused: no cycle after this one)" }

@@ -58,6 +58,9 @@ public struct SupervisorMachine: Sendable {
     var lastStatus: String?
     /// Jobs finished and jobs in the running cycle, for the STATUS line.
     var statusJobs = (finished: 0, total: 0)
+    /// The purge on its own schedule (SupervisorMachine+Purge.swift), and the zone its cron times are in.
+    public internal(set) var purge: PurgeSlot
+    public var purgeZone: CronZone = .local
 
     var actions: [SupervisorAction] = []
 
@@ -65,6 +68,7 @@ public struct SupervisorMachine: Sendable {
         self.config = config
         self.shutdownDeadlineMs = shutdownDeadlineMs
         scheduler = Self.scheduler(for: config, now: 0)
+        purge = PurgeSlot(schedule: config.purge.schedule, wallSeconds: 0, zone: .local)
     }
 
     static func scheduler(for config: Config, now: Double) -> CycleScheduler {
@@ -86,6 +90,7 @@ public struct SupervisorMachine: Sendable {
         scheduler = Self.scheduler(for: config, now: time.monotonic)
         if let plan = scheduler.due(at: time.monotonic) { emit(.startCycle(plan)) }
         armInterval(at: time)
+        startPurges(at: time)
         return take()
     }
 
@@ -127,9 +132,13 @@ public struct SupervisorMachine: Sendable {
             finishShutdown()
             return take()
         }
+        // A purge that came due during the sync goes first, then what waits for the slot.
+        let purgeWaits = purgeWaitsForTheSlot(at: time)
+        if purgeWaits { scheduler.hold() }
         if let next = scheduler.cycleFinished(failedSources: ended.failedSources, ranSources: ended.sources, at: time.monotonic) {
             emit(.startCycle(next))
         }
+        if purgeWaits { startPendingPurge(at: time) }
         armInterval(at: time)
         updateStatus(at: time)
         return take()
@@ -177,9 +186,13 @@ public struct SupervisorMachine: Sendable {
 
     /// Cycles run again; one that came due while paused starts now.
     public mutating func resume(at time: SupervisorTime) -> [SupervisorAction] {
+        // A purge that came due (or was asked for) while paused goes first, as after a sync.
+        let purgeWaits = purgeWaitsForTheSlot(at: time)
+        if purgeWaits { scheduler.hold() }
         let plan = scheduler.resume(at: time.monotonic)
         emit(.publish(level: "info", message: "resumed", cycle: nil, job: nil))
         if let plan { emit(.startCycle(plan)) }
+        if purgeWaits { startPendingPurge(at: time) }
         armInterval(at: time)
         updateStatus(at: time)
         return take()
@@ -189,6 +202,7 @@ public struct SupervisorMachine: Sendable {
     public mutating func clientClosed(_ client: Int) -> [SupervisorAction] {
         pendingWaiters.removeAll { $0 == client }
         cycle?.waiters.removeAll { $0 == client }
+        purgeClientClosed(client)
         return []
     }
 
@@ -208,6 +222,8 @@ public struct SupervisorMachine: Sendable {
         config = applied
         scheduler.reconfigure(sources: applied.sources.map(\.name), interval: applied.interval.seconds,
                               backoff: applied.retry.backoff.seconds, maxBackoff: applied.retry.maxBackoff.seconds)
+        purge.scheduler.reconfigure(schedule: applied.purge.schedule, now: Self.wallSeconds(time))
+        armPurgeTimer(at: time)
         if applied.ingest != ingest?.settings || ingest?.halted == true {
             // A new command (or a halted one after a fix): the old child finishes its work, the new one
             // gets every unacknowledged event. A cycle running now keeps storing into the same outbox.
@@ -239,7 +255,7 @@ public struct SupervisorMachine: Sendable {
         emit(.announceStopping(reason: reason))
         emit(.publish(level: "info", message: "supervisor stopping (\(reason))", cycle: nil, job: nil))
         emit(.stopAccepting)
-        if cycle != nil {
+        if cycle != nil || purge.running != nil {
             emit(.armShutdownDeadline(afterMs: shutdownDeadlineMs))
             emit(.cancelCycle)
         } else {

@@ -35,6 +35,8 @@ extension Supervisor {
             client.sendReply(stateLine(type: "status"))
         case let .trigger(sources, wait):
             trigger(client, sources: sources, wait: wait)
+        case let .triggerPurge(sources, wait):
+            triggerPurge(client, sources: sources, wait: wait)
         case .pause:
             feed { $0.pause(at: $1) }
             client.sendReply(ControlProtocol.okLine { $0.field("state", machine.scheduler.state.rawValue) })

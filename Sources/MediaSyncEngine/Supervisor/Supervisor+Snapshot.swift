@@ -14,11 +14,10 @@ extension Supervisor {
             o.field("state", machine.scheduler.state.rawValue)
             o.field("paused", machine.scheduler.paused)
             o.field("pending_cycle", machine.scheduler.pending != nil)
-            if let cycle {
-                o.field("cycle", machine.cycleID)
+            if let (id, snapshot) = runningProgress {
+                o.field("cycle", id)
                 // Shaped exactly like a `progress` event, so a client reads both the same way.
-                let snapshot = cycle.progress.snapshot(at: cycle.now)
-                var line = Event(seq: bus.lastSeq, timeMs: wall, body: .progress(cycle: machine.cycleID, snapshot)).jsonLine()
+                var line = Event(seq: bus.lastSeq, timeMs: wall, body: .progress(cycle: id, snapshot)).jsonLine()
                 line.removeLast()
                 o.raw("progress", line)
             } else {
@@ -31,6 +30,7 @@ extension Supervisor {
                 let due = cycle != nil && machine.scheduler.pending != nil ? 0 : max(0, machine.scheduler.nextDue - now)
                 o.field("next_cycle_at", Timestamp.rfc3339(milliseconds: wall + Int64(due * 1000)))
             }
+            writePurgeState(&o)
             if let ingest {
                 o.object("ingest") { i in
                     i.field("state", ingest.stateName)

@@ -77,6 +77,8 @@ public final class Supervisor {
     private(set) var ingest: IngestDoor?
     /// The running cycle.
     private(set) var cycle: SyncCycle?
+    /// The running purge cycle of its own (Supervisor+Purge.swift).
+    var purgeCycle: PurgeCycle?
     /// The socket while it accepts, and the group allowed in besides our uid.
     private(set) var server: (socket: UnixServer, group: gid_t?)?
     /// The interval and shutdown-deadline timers, the watchdog's, and the signal watchers.
@@ -86,10 +88,12 @@ public final class Supervisor {
         var interval: UV.Timer?
         var deadline: UV.Timer?
         var watchdog: UV.Timer?
+        /// When the machine next looks at the wall clock for a scheduled purge.
+        var purge: UV.Timer?
         var signals: [UV.Signal] = []
 
         mutating func closeAll() {
-            for timer in [interval, deadline, watchdog] { timer?.close() }
+            for timer in [interval, deadline, watchdog, purge] { timer?.close() }
             for watcher in signals { watcher.close() }
             self = Timers()
         }
@@ -221,8 +225,11 @@ public final class Supervisor {
             server = nil
             timers.interval?.close()
             timers.interval = nil
+            timers.purge?.close()
+            timers.purge = nil
         case .cancelCycle:
             cycle?.cancel()
+            purgeCycle?.cancel()
         case let .armShutdownDeadline(after):
             if let timer = try? UV.Timer(loop: loop) {
                 timer.start(after: after) { [unowned self] in feed { machine, _ in machine.shutdownDeadlinePassed() } }
@@ -236,6 +243,12 @@ public final class Supervisor {
             old?.shutdown()
             startIngest()
             cycle?.ingest = ingest
+        case let .startPurgeCycle(plan):
+            startPurgeCycle(plan)
+        case let .armPurgeTimer(after):
+            armPurgeTimer(afterMs: after)
+        case let .replyPurgeFinished(waiters, id, totals):
+            replyPurgeFinished(waiters, cycle: id, totals: totals)
         }
     }
 

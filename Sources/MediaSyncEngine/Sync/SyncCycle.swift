@@ -151,10 +151,10 @@ public final class SyncCycle {
         emitProgressIfDue(at: now, force: statesChangedSinceLastEmit())
     }
 
-    /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
-    /// not say `--no-purge`, and the cycle is not being cancelled.
+    /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, `purge.schedule` is
+    /// `after_sync`, the run did not say `--no-purge`, and the cycle is not being cancelled.
     func purgeEnabled(for job: SyncJob) -> Bool {
-        job.source.purge && !options.noPurge && !cancelled
+        job.source.purge && config.purge.schedule.purgesAfterSync && !options.noPurge && !cancelled
     }
 
     /// The purge of one folder, on this cycle's loop and events; `purge.dry_run` makes it a dry run.
