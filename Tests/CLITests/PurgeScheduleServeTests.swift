@@ -133,4 +133,34 @@ struct PurgeScheduleServeTests {
         let table = try serve.cli(["status", "--config", serve.configPath])
         #expect(table.stdout.contains("only when asked (mediasync trigger --purge)"), "\(table.stdout)")
     }
+
+    /// check-config names the next three runs in the local zone, and refuses a bad expression with its line.
+    @Test func checkConfigShowsTheNextRunsAndRefusesABadExpression() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        func config(_ schedule: String) throws -> String {
+            try cli.write("config.yaml", """
+                library: \(cli.home.path)/lib
+                sources:
+                  - {name: a, transport: local, root: \(cli.home.path)/src, folders: [x]}
+                purge:
+                  enabled: true
+                  schedule: \(schedule)
+
+                """)
+        }
+        let good = try cli.run(["check-config", "--config", try config("\"0 3 * * *\"")], environment: ["TZ": "Asia/Kolkata"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let line = try #require(good.stdout.split(separator: "\n").first { $0.contains("schedule \"0 3 * * *\"") }, "\(good.stdout)")
+        #expect(line.contains("(Asia/Kolkata time), a purge cycle of its own: next "), "\(line)")
+        #expect(line.components(separatedBy: " 03:00 ").count == 4 && line.components(separatedBy: "(UTC+05:30)").count == 4,
+                "not three runs at 03:00 local: \(line)")
+
+        let manual = try cli.run(["check-config", "--config", try config("manual")])
+        #expect(manual.stdout.contains("schedule manual: only `mediasync trigger --purge`"), "\(manual.stdout)")
+
+        let bad = try cli.run(["check-config", "--config", try config("\"0 3 * * 8\"")])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("config.yaml:6:13: purge.schedule: the day of week field `8` has 8, out of range"), "\(bad.stderr)")
+    }
 }
