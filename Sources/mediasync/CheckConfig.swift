@@ -62,6 +62,8 @@ struct CheckConfig: ParsableCommand {
             if purge.dryRun { text += ", DRY RUN: nothing is deleted" }
             lines.append("purge:     " + text)
             lines.append("           " + Self.scheduleText(purge.schedule, now: now, zone: zone))
+            if purge.ageBy != .modified { lines.append("           age by the file's \(purge.ageBy == .created ? "birth" : "access") time") }
+            if let note = purge.ageBy.note { lines.append("           warning: " + note) }
         } else {
             lines.append("purge:     off (sources keep their files)")
         }

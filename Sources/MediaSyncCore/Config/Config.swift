@@ -142,15 +142,19 @@ public struct PurgeSettings: Sendable, Equatable, Hashable {
     public var dryRun: Bool
     /// When `serve` purges: after each folder's sync (the default), on a cron schedule, or only when asked.
     public var schedule: PurgeSchedule
+    /// Which of a file's times its age (`min_age`) is measured from, by the source's clock.
+    public var ageBy: PurgeAgeBy
 
     public init(enabled: Bool = false, minAge: Duration = .seconds(24 * 3600), protect: [String] = [],
-                verify: PurgeVerify = .size, dryRun: Bool = false, schedule: PurgeSchedule = .afterSync) {
+                verify: PurgeVerify = .size, dryRun: Bool = false, schedule: PurgeSchedule = .afterSync,
+                ageBy: PurgeAgeBy = .modified) {
         self.enabled = enabled
         self.minAge = minAge
         self.protect = protect
         self.verify = verify
         self.dryRun = dryRun
         self.schedule = schedule
+        self.ageBy = ageBy
     }
 }
 
@@ -160,6 +164,24 @@ public enum PurgeVerify: String, Sendable, CaseIterable {
     case size
     /// Same content: the source file's checksum is computed and compared.
     case checksum
+}
+
+/// Which time of a file on the source `purge.min_age` is measured from (`purge.age_by`).
+public enum PurgeAgeBy: String, Sendable, CaseIterable {
+    /// Its modification time (what the sync compares too).
+    case modified
+    /// Its birth time, where the source's file system and `stat` report one (statx); a file without one stays.
+    case created
+    /// Its last access time; as coarse as the source's mount allows (`relatime` updates it at most daily).
+    case accessed
+
+    /// The warning `accessed` deserves once per run: most mounts do not keep access times exactly.
+    public var note: String? {
+        guard self == .accessed else { return nil }
+        return "purge.age_by: accessed measures age from the last access, which most file systems keep coarsely: "
+            + "`relatime` (the Linux default) updates it at most once a day or when the file changed, `noatime` never; "
+            + "the sync's own read counts as an access. Files may stay longer than min_age (never shorter)"
+    }
 }
 
 /// The ingest door: a long-running child that receives `file_synced` events.

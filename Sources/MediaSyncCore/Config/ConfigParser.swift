@@ -187,7 +187,7 @@ struct ConfigParser {
             return nil
         }
         let keys = reader.entries(of: mapping, path: entry.path,
-                                  known: ["enabled", "min_age", "protect", "verify", "dry_run", "schedule"])
+                                  known: ["enabled", "min_age", "protect", "verify", "dry_run", "schedule", "age_by"])
         let defaults = PurgeSettings()
         let enabled = keys["enabled"].map { reader.bool($0) } ?? defaults.enabled
         let minAge = keys["min_age"].map { reader.duration($0) } ?? defaults.minAge
@@ -215,9 +215,18 @@ struct ConfigParser {
                 }
             }
         }
-        guard let enabled, let minAge, let dryRun, let protect, let verify, let schedule else { return nil }
+        var ageBy: PurgeAgeBy? = defaults.ageBy
+        if let entry = keys["age_by"], let text = reader.string(entry, example: "modified") {
+            ageBy = PurgeAgeBy(rawValue: text)
+            if ageBy == nil {
+                reader.report(entry.value, entry.path, "`\(text)` is not a time of a file",
+                              fix: "write `modified` (the default), `created` (birth time, where the source's file "
+                                  + "system records it) or `accessed` (last access)")
+            }
+        }
+        guard let enabled, let minAge, let dryRun, let protect, let verify, let schedule, let ageBy else { return nil }
         return PurgeSettings(enabled: enabled, minAge: minAge, protect: protect, verify: verify, dryRun: dryRun,
-                             schedule: schedule)
+                             schedule: schedule, ageBy: ageBy)
     }
 
     mutating func parseIngest(_ entry: ConfigEntry) -> IngestSettings? {

@@ -12,6 +12,8 @@ public enum PurgeKeepReason: String, Sendable, CaseIterable {
     case protected
     case notCommitted = "not_committed"
     case clockSkew = "clock_skew"
+    /// `purge.age_by: created` and the source reported no birth time for it: its age is unknown, never guessed.
+    case noBirthTime = "no_birth_time"
     case error
 
     /// Reasons that mean the library copy is not what it should be: the user must hear about them.
@@ -78,12 +80,17 @@ public struct PurgePlan: Sendable, Equatable {
     public var clockSkewSeconds: Int64
     /// Set when the clocks differ by more than `maxClockSkewSeconds`.
     public var clockWarning: String?
+    /// Set when files stayed because the source gave no birth (or access) time for them: one line for the folder,
+    /// not one per file.
+    public var ageWarning: String?
 
-    public init(deletions: [Deletion] = [], kept: [Kept] = [], clockSkewSeconds: Int64 = 0, clockWarning: String? = nil) {
+    public init(deletions: [Deletion] = [], kept: [Kept] = [], clockSkewSeconds: Int64 = 0, clockWarning: String? = nil,
+                ageWarning: String? = nil) {
         self.deletions = deletions
         self.kept = kept
         self.clockSkewSeconds = clockSkewSeconds
         self.clockWarning = clockWarning
+        self.ageWarning = ageWarning
     }
 
     /// Beyond this, the clocks are said to differ (kopia refuses maintenance past 5 minutes).
@@ -93,16 +100,21 @@ public struct PurgePlan: Sendable, Equatable {
     /// `isCommitted` (nil when the ingest need not confirm) answers nil when the ingest gave no answer.
     /// `libraryFile` gets a row's library path and recorded size.
     public static func make(listing: RemoteListing, manifest: [ManifestRow], hostNow: Int64, minAgeSeconds: Int64,
-                            protect: [String], libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
+                            ageBy: PurgeAgeBy = .modified, protect: [String],
+                            libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
                             isCommitted: (([UInt8]) -> Bool?)?) -> PurgePlan {
         // Rows of one job share one folder: the prefix only decides which library paths are stored once.
         make(listing: listing, manifest: ManifestIndex(prefix: [], rows: manifest), hostNow: hostNow,
-             minAgeSeconds: minAgeSeconds, protect: protect, libraryFile: libraryFile, isCommitted: isCommitted)
+             minAgeSeconds: minAgeSeconds, ageBy: ageBy, protect: protect, libraryFile: libraryFile,
+             isCommitted: isCommitted)
     }
 
     /// The same, with the job's rows in a `ManifestIndex` (what the engine loads, compactly).
+    /// `ageBy`: which of the file's times `minAgeSeconds` is measured from; `created` and `accessed` read the
+    /// listing's `ageTime`, and a file without one stays (`no_birth_time`, or `error` for an access time).
     public static func make(listing: RemoteListing, manifest: ManifestIndex, hostNow: Int64, minAgeSeconds: Int64,
-                            protect: [String], libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
+                            ageBy: PurgeAgeBy = .modified, protect: [String],
+                            libraryFile: (_ libraryPath: [UInt8], _ size: Int64) -> PurgeLibraryFact?,
                             isCommitted: (([UInt8]) -> Bool?)?) -> PurgePlan {
         let skew = listing.now - hostNow
         var plan = PurgePlan(deletions: [], kept: [], clockSkewSeconds: skew, clockWarning: nil)
@@ -111,6 +123,7 @@ public struct PurgePlan: Sendable, Equatable {
                 + "source's clock (fix the clock on the source, e.g. enable NTP there)"
         }
         let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        var withoutTime = 0
         for file in files {
             func keep(_ reason: PurgeKeepReason, _ detail: String) {
                 plan.kept.append(Kept(path: file.path, reason: reason, detail: detail))
@@ -118,9 +131,21 @@ public struct PurgePlan: Sendable, Equatable {
             if let pattern = PurgeProtect.match(file.path, patterns: protect) {
                 keep(.protected, "matches the protect pattern \(pattern)"); continue
             }
-            let age = listing.now - file.mtime
+            let stamp: Int64
+            if ageBy == .modified {
+                stamp = file.mtime
+            } else if let time = file.ageTime {
+                stamp = time
+            } else {
+                withoutTime += 1
+                if ageBy == .created { keep(.noBirthTime, "the source reports no birth time for it") }
+                else { keep(.error, "the source's listing gave no access time for it") }
+                continue
+            }
+            let age = listing.now - stamp
             if age < 0 {
-                keep(.clockSkew, "its mtime is \(-age)s in the future of the source's clock"); continue
+                keep(.clockSkew, "its \(ageBy == .modified ? "mtime" : ageBy == .created ? "birth time" : "access time") is "
+                     + "\(-age)s in the future of the source's clock"); continue
             }
             if age < minAgeSeconds {
                 keep(.tooYoung, "\(age)s old by the source's clock, min_age is \(minAgeSeconds)s"); continue
@@ -151,6 +176,14 @@ public struct PurgePlan: Sendable, Equatable {
             }
             plan.deletions.append(Deletion(path: file.path, size: file.size, mtime: file.mtime,
                                            libraryPath: libraryPath, ageSeconds: age))
+        }
+        if withoutTime > 0 {
+            plan.ageWarning = ageBy == .created
+                ? "\(withoutTime) file\(withoutTime == 1 ? "" : "s") kept: the source reports no birth time (purge.age_by: "
+                    + "created needs GNU stat with statx, coreutils 8.31 or newer, on a file system that records it, "
+                    + "e.g. ext4, xfs, btrfs or tmpfs; busybox cannot); nothing is purged by a guess"
+                : "\(withoutTime) file\(withoutTime == 1 ? "" : "s") kept: the source's listing gave no access time "
+                    + "(purge.age_by: accessed needs GNU find, or rsync 3.2 or newer for --atimes)"
         }
         return plan
     }

@@ -8,11 +8,16 @@ public struct RemoteFile: Hashable, Sendable {
     /// Whole seconds because `rsync --list-only` prints no more, and rsync's own up-to-date check is
     /// size plus whole-second mtime; find's fraction is dropped with floor, never rounded up.
     public var mtime: Int64
+    /// The time `purge.age_by` measures age from when it is not the mtime: the access or birth time in whole
+    /// seconds, when the purge's listing asked for it; nil when not asked, or when the source did not say
+    /// (a file system without birth times).
+    public var ageTime: Int64?
 
-    public init(path: [UInt8], size: Int64, mtime: Int64) {
+    public init(path: [UInt8], size: Int64, mtime: Int64, ageTime: Int64? = nil) {
         self.path = path
         self.size = size
         self.mtime = mtime
+        self.ageTime = ageTime
     }
 
     /// The path as a String; invalid UTF-8 becomes U+FFFD (use `path` for the exact bytes).
@@ -31,7 +36,14 @@ extension Array where Element == RemoteFile {
 /// A folder's listing: its regular files and the source's clock when it was taken.
 public struct RemoteListing: Equatable, Sendable {
     /// Which program produced the records; `absent` when the folder does not exist (yet) under its root.
-    public enum Format: String, Sendable { case find, rsync, absent }
+    /// `findAccessed`, `statCreated` and `rsyncAccessed` carry each file's access or birth time too (the purge's
+    /// listing with `purge.age_by`).
+    public enum Format: String, Sendable {
+        case find, rsync, absent
+        case findAccessed = "find-atime"
+        case statCreated = "stat-birth"
+        case rsyncAccessed = "rsync-atime"
+    }
 
     /// The source's `date +%s` when listing began: ages are measured against this, never the host's clock.
     public var now: Int64
@@ -110,10 +122,20 @@ public enum RemoteListingParser {
             return RemoteListing(now: now, files: sortedByPath(try parseFindRecords(body, firstLine: base + 3)), format: .find)
         case "rsync":
             return RemoteListing(now: now, files: sortedByPath(try parseRsyncListOnly(body, firstLine: base + 3)), format: .rsync)
+        case "find-atime":
+            return RemoteListing(now: now, files: sortedByPath(try parseTimedRecords(body, firstLine: base + 3, stat: false)),
+                                 format: .findAccessed)
+        case "stat-birth":
+            return RemoteListing(now: now, files: sortedByPath(try parseTimedRecords(body, firstLine: base + 3, stat: true)),
+                                 format: .statCreated)
+        case "rsync-atime":
+            return RemoteListing(now: now, files: sortedByPath(try parseRsyncListOnly(body, firstLine: base + 3, accessTimes: true)),
+                                 format: .rsyncAccessed)
         case "absent" where body.isEmpty:
             return RemoteListing(now: now, files: [], format: .absent)
         default:
-            throw RemoteListingError(line: base + 2, reason: "expected `find`, `rsync` or `absent`", bytes: formatLine)
+            throw RemoteListingError(line: base + 2, reason: "expected `find`, `rsync` or `absent` (or, for a purge by "
+                                     + "access or birth time, `find-atime`, `rsync-atime` or `stat-birth`)", bytes: formatLine)
         }
     }
 
@@ -173,7 +195,7 @@ public enum RemoteListingParser {
         return files
     }
 
-    static func parseFindRecord(_ record: ArraySlice<UInt8>, line: Int) throws -> RemoteFile {
+    static func parseFindRecord(_ record: ArraySlice<UInt8>, line: Int, stripDotSlash: Bool = false) throws -> RemoteFile {
         let space = UInt8(ascii: " ")
         guard let s1 = record.firstIndex(of: space),
               let s2 = record[(s1 + 1)...].firstIndex(of: space) else {
@@ -185,14 +207,55 @@ public enum RemoteListingParser {
         guard let size = parseInt(record[(s1 + 1)..<s2]) else {
             throw RemoteListingError(line: line, reason: "bad size", bytes: record)
         }
-        let path = Array(record[(s2 + 1)...])
+        var path = Array(record[(s2 + 1)...])
+        if stripDotSlash {
+            guard path.starts(with: [0x2e, 0x2f]) else {
+                throw RemoteListingError(line: line, reason: "expected a path starting with ./", bytes: record)
+            }
+            path.removeFirst(2)
+        }
         try checkPath(path, line: line, record: record)
         return RemoteFile(path: path, size: size, mtime: mtime)
     }
 
+    /// Parses `find -printf "%A@ %T@ %s %P\0"` records (`stat: false`) or GNU `stat --printf "%W %Y %s %n\0"`
+    /// records of `./`-prefixed names (`stat: true`): the age time, then the mtime, size and path. A birth time of
+    /// `0` or `-` is stat's "unknown", and a negative one find's: the file gets no `ageTime`.
+    public static func parseTimedRecords(_ body: ArraySlice<UInt8>, firstLine: Int, stat: Bool) throws -> [RemoteFile] {
+        var files: [RemoteFile] = []
+        var start = body.startIndex
+        var line = firstLine
+        let space = UInt8(ascii: " ")
+        while start < body.endIndex {
+            guard let end = body[start...].firstIndex(of: 0) else {
+                throw RemoteListingError(line: line, reason: "record does not end in NUL (output cut short?)",
+                                         bytes: body[start...])
+            }
+            let record = body[start..<end]
+            guard let s0 = record.firstIndex(of: space) else {
+                throw RemoteListingError(line: line, reason: "expected `time mtime size path`", bytes: record)
+            }
+            var file = try parseFindRecord(record[(s0 + 1)...], line: line, stripDotSlash: stat)
+            let stamp = record[record.startIndex..<s0]
+            if stamp.elementsEqual([UInt8(ascii: "-")]) {
+                file.ageTime = nil
+            } else if let seconds = parseSeconds(stamp) {
+                file.ageTime = seconds > 0 ? seconds : nil
+            } else {
+                throw RemoteListingError(line: line, reason: "bad access or birth time", bytes: record)
+            }
+            files.append(file)
+            start = end + 1
+            line += 1
+        }
+        return files
+    }
+
     /// Parses `rsync -r --list-only DIR/` output run with TZ=UTC; keeps regular files only.
-    /// Sizes may carry `,` or `.` thousands separators; names are `\#ooo`-escaped.
-    public static func parseRsyncListOnly(_ body: ArraySlice<UInt8>, firstLine: Int = 1) throws -> [RemoteFile] {
+    /// Sizes may carry `,` or `.` thousands separators; names are `\#ooo`-escaped. With `accessTimes`
+    /// (`--atimes`), a file's line has the access date and time after the mtime.
+    public static func parseRsyncListOnly(_ body: ArraySlice<UInt8>, firstLine: Int = 1,
+                                          accessTimes: Bool = false) throws -> [RemoteFile] {
         var files: [RemoteFile] = []
         var line = firstLine
         for raw in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
@@ -200,25 +263,27 @@ public enum RemoteListingParser {
             var text = raw
             if text.last == UInt8(ascii: "\r") { text = text.dropLast() }
             if text.isEmpty { continue }
-            if let file = try parseRsyncLine(text, line: line) { files.append(file) }
+            if let file = try parseRsyncLine(text, line: line, accessTimes: accessTimes) { files.append(file) }
         }
         return files
     }
 
-    static func parseRsyncLine(_ text: ArraySlice<UInt8>, line: Int) throws -> RemoteFile? {
+    static func parseRsyncLine(_ text: ArraySlice<UInt8>, line: Int, accessTimes: Bool = false) throws -> RemoteFile? {
         // perms, size, date and time are space-separated (size right-aligned); the name is the rest after
         // exactly one space, so names with leading or inner spaces survive.
         var fields: [ArraySlice<UInt8>] = []
         var index = text.startIndex
         let space = UInt8(ascii: " ")
-        while fields.count < 4 {
+        // A folder's line has blanks where a file's access time is: only files carry the two more fields.
+        let count = accessTimes && text.first == UInt8(ascii: "-") ? 6 : 4
+        while fields.count < count {
             while index < text.endIndex && text[index] == space { index += 1 }
             let fieldStart = index
             while index < text.endIndex && text[index] != space { index += 1 }
             if fieldStart == index { break }
             fields.append(text[fieldStart..<index])
         }
-        guard fields.count == 4, index < text.endIndex, fields[0].count == 10 else {
+        guard fields.count == count, index < text.endIndex, fields[0].count == 10 else {
             throw RemoteListingError(line: line, reason: "expected `perms size date time name`", bytes: text)
         }
         // Directories, symlinks, devices, fifos and sockets: not media.
@@ -234,7 +299,14 @@ public enum RemoteListingParser {
             throw RemoteListingError(line: line, reason: "bad \\#ooo escape", bytes: text)
         }
         try checkPath(path, line: line, record: text)
-        return RemoteFile(path: path, size: size, mtime: mtime)
+        var file = RemoteFile(path: path, size: size, mtime: mtime)
+        if count == 6 {
+            guard let atime = RsyncListTime.epochSeconds(date: fields[4], time: fields[5]) else {
+                throw RemoteListingError(line: line, reason: "bad access date (want YYYY/MM/DD hh:mm:ss)", bytes: text)
+            }
+            file.ageTime = atime
+        }
+        return file
     }
 
     /// Refuses paths that could leave the destination folder: a hostile source could print `../x`.

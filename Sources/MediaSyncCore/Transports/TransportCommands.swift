@@ -51,9 +51,10 @@ public struct TransportCommands: Sendable, Equatable {
         transport.scriptArgv(RemoteListScript.text, connectionFolder: controlFolder)
     }
 
-    /// The bytes the listing child reads on stdin: the source's root and the folder below it.
-    public func listStdin(folder: String) -> [UInt8] {
-        RemoteListScript.stdin(root: Array(source.root.utf8), folder: Array(folder.utf8))
+    /// The bytes the listing child reads on stdin: the source's root and the folder below it, and for the purge
+    /// which time of each file its age is measured from.
+    public func listStdin(folder: String, ageBy: PurgeAgeBy = .modified) -> [UInt8] {
+        RemoteListScript.stdin(root: Array(source.root.utf8), folder: Array(folder.utf8), ageBy: ageBy)
     }
 
     // MARK: transfer

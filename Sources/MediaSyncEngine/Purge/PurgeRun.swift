@@ -85,7 +85,8 @@ public final class PurgeRun {
             return fail("the folder path \(problem); rename the folder to purge it")
         }
         var output: [UInt8] = []
-        runChild("listing", commands.listArgv(folder: job.folder), input: commands.listStdin(folder: job.folder),
+        runChild("listing", commands.listArgv(folder: job.folder),
+                 input: commands.listStdin(folder: job.folder, ageBy: config.purge.ageBy),
                  vanishedIsFine: true, onStdout: { output.append(contentsOf: $0) }) { [unowned self] error in
             if let error { return fail(error) }
             do {
@@ -120,11 +121,13 @@ public final class PurgeRun {
         let library = Array(config.library.utf8)
         plan = PurgePlan.make(
             listing: listing, manifest: rows, hostNow: Int64(Date().timeIntervalSince1970),
-            minAgeSeconds: Int64(config.purge.minAge.components.seconds), protect: config.purge.protect,
+            minAgeSeconds: Int64(config.purge.minAge.components.seconds), ageBy: config.purge.ageBy,
+            protect: config.purge.protect,
             libraryFile: { path, _ in
                 LibraryPaths.fact(LibraryPaths.join(library, path)).map { PurgeLibraryFact(size: $0.size) }
             }, isCommitted: nil)
         if let warning = plan.clockWarning { log("warning", warning) }
+        if let warning = plan.ageWarning { log("warning", warning) }
         guard config.purge.verify == .checksum, !plan.deletions.isEmpty else { return decided() }
         compareChecksums()
     }

@@ -37,6 +37,7 @@ public enum PurgeRunner {
             seq += 1
             emit(Event(seq: seq, timeMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()), body: body))
         }
+        if let note = config.purge.ageBy.note { publish(.log(level: "warning", message: note, cycle: nil, job: nil)) }
         let selected = config.jobs.filter { options.sources?.contains($0.source.name) ?? true }
         var jobs: [SyncJob] = []
         for job in selected {

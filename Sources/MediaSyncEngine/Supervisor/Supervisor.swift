@@ -146,6 +146,7 @@ public final class Supervisor {
         publish(.log(level: "info", message: started, cycle: nil, job: nil))
         publish(.log(level: "info", message: "library \(config.library) on \(LibraryProbe.probe(library: config.library).summary)",
                      cycle: nil, job: nil))
+        if let note = config.purge.ageBy.note { publish(.log(level: "warning", message: note, cycle: nil, job: nil)) }
         feed { $0.start(at: $1) }
         notifyReady()
         startWatchdog()

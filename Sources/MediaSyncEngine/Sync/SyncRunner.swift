@@ -27,6 +27,10 @@ public enum SyncRunner {
             cycle.log(level, message)
         }
         cycle.ingest = ingest
+        if let note = config.purge.ageBy.note, !options.noPurge, config.purge.schedule.purgesAfterSync,
+           config.sources.contains(where: \.purge) {
+            cycle.log("warning", note)
+        }
         var result: CycleResult?
         var signals: [UV.Signal] = []
         for signum in [SIGINT, SIGTERM] {
