@@ -8,7 +8,7 @@ struct MediaSync: ParsableCommand {
         commandName: "mediasync",
         abstract: "Pull Forge and ComfyUI outputs from containers and GPU boxes into your media library.",
         version: MediaSyncVersion.string,
-        subcommands: [Demo.self, Sync.self, Purge.self, Backfill.self, CheckConfig.self, Serve.self, Attach.self, Status.self,
+        subcommands: [Demo.self, Sync.self, Purge.self, Backfill.self, CheckConfig.self, Serve.self, Attach.self, Status.self, Metrics.self,
                       Trigger.self, Pause.self, Resume.self, Reload.self, Logs.self, AdoptLibrary.self]
     )
 }

@@ -26,12 +26,15 @@ public struct Config: Sendable, Equatable {
     public var sources: [Source]
     /// The ingest door; nil when no ingest command is configured.
     public var ingest: IngestSettings?
+    /// Where `serve` writes its metrics (Prometheus text) after every cycle; nil: nowhere.
+    public var metricsFile: String?
 
     public init(library: String, stateDirectory: String, socket: String, socketGroup: String? = nil,
                 interval: Duration = Config.defaultInterval, concurrency: Int = Config.defaultConcurrency,
                 settle: Duration = Config.defaultSettle, stallTimeout: Duration = Config.defaultStallTimeout,
                 ioTimeout: Duration = Config.defaultIOTimeout, retry: RetryPolicy = RetryPolicy(),
-                purge: PurgeSettings = PurgeSettings(), sources: [Source], ingest: IngestSettings? = nil) {
+                purge: PurgeSettings = PurgeSettings(), sources: [Source], ingest: IngestSettings? = nil,
+                metricsFile: String? = nil) {
         self.library = library
         self.stateDirectory = stateDirectory
         self.socket = socket
@@ -45,6 +48,7 @@ public struct Config: Sendable, Equatable {
         self.purge = purge
         self.sources = sources
         self.ingest = ingest
+        self.metricsFile = metricsFile
     }
 
     public static let defaultInterval: Duration = .seconds(5 * 60)

@@ -3,7 +3,8 @@ import Yams
 extension Config {
     /// The top-level keys a config file may have.
     public static let topLevelKeys = ["library", "state_dir", "socket", "socket_group", "interval", "concurrency",
-                                      "settle", "stall_timeout", "io_timeout", "retry", "purge", "sources", "ingest"]
+                                      "settle", "stall_timeout", "io_timeout", "retry", "purge", "sources", "ingest",
+                                      "metrics_file"]
 
     /// Parses and validates a config file's text. Pure: no file is read and nothing is looked up but `environment`.
     ///
@@ -74,6 +75,9 @@ struct ConfigParser {
         let retry = keys["retry"].map { parseRetry($0) } ?? RetryPolicy()
         let purge = keys["purge"].map { parsePurge($0) } ?? PurgeSettings()
         let ingest = keys["ingest"].flatMap { parseIngest($0) }
+        let metricsFile = keys["metrics_file"].flatMap { entry in
+            ConfigReader.isNull(entry.value) ? nil : localPath(entry, required: false, mapping: mapping, fix: "")
+        }
 
         var sources: [Source]?
         if let entry = keys["sources"] {
@@ -90,7 +94,8 @@ struct ConfigParser {
         }
         return Config(library: library, stateDirectory: stateDirectory, socket: socket, socketGroup: socketGroup,
                       interval: interval, concurrency: concurrency, settle: settle, stallTimeout: stallTimeout,
-                      ioTimeout: ioTimeout, retry: retry, purge: purge, sources: sources, ingest: ingest)
+                      ioTimeout: ioTimeout, retry: retry, purge: purge, sources: sources, ingest: ingest,
+                      metricsFile: metricsFile)
     }
 
     /// The keys of a source that are not top-level keys too.

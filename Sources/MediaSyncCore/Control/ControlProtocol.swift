@@ -46,6 +46,8 @@ public enum ControlRequest: Equatable, Sendable {
     case pause
     case resume
     case reload
+    /// The metrics in Prometheus' text format, as the `text` of the reply.
+    case metrics
 
     /// Parses one request line (without its `\n`); the error is what the client is told.
     public static func parse(_ line: [UInt8]) -> Result<ControlRequest, ControlRequestError> {
@@ -74,12 +76,13 @@ public enum ControlRequest: Equatable, Sendable {
         case "pause": return .success(.pause)
         case "resume": return .success(.resume)
         case "reload": return .success(.reload)
+        case "metrics": return .success(.metrics)
         case "trigger":
             let sources = fields.sources.flatMap { $0.isEmpty ? nil : $0 }
             if fields.purge == true { return .success(.triggerPurge(sources: sources, wait: fields.wait ?? false)) }
             return .success(.trigger(sources: sources, wait: fields.wait ?? false))
         default:
-            return .failure(ControlRequestError("unknown cmd \"\(cmd)\"; known: attach, status, trigger, pause, resume, reload"))
+            return .failure(ControlRequestError("unknown cmd \"\(cmd)\"; known: attach, status, trigger, pause, resume, reload, metrics"))
         }
     }
 

@@ -27,6 +27,9 @@ final class ControlClients {
         return connection
     }
 
+    /// Clients attached now (`mediasync attach`), for the metrics.
+    var attachedCount: Int { connections.values.filter { $0.attached && !$0.isClosed }.count }
+
     /// The open connection `id`, if it is still there.
     subscript(id: Int) -> ControlConnection? { connections[id] }
 

@@ -33,6 +33,11 @@ extension Supervisor {
             attach(client, since: since)
         case .status:
             client.sendReply(stateLine(type: "status"))
+        case .metrics:
+            client.sendReply(ControlProtocol.okLine { o in
+                o.field("type", "metrics")
+                o.field("text", metricsText())
+            })
         case let .trigger(sources, wait):
             trigger(client, sources: sources, wait: wait)
         case let .triggerPurge(sources, wait):

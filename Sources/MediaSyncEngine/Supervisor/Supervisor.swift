@@ -79,6 +79,9 @@ public final class Supervisor {
     private(set) var cycle: SyncCycle?
     /// The running purge cycle of its own (Supervisor+Purge.swift).
     var purgeCycle: PurgeCycle?
+    /// What `mediasync metrics` and `metrics_file` show (Supervisor+Metrics.swift).
+    var metrics = ServeMetrics()
+    var metricsFileFailing = false
     /// The socket while it accepts, and the group allowed in besides our uid.
     private(set) var server: (socket: UnixServer, group: gid_t?)?
     /// The interval and shutdown-deadline timers, the watchdog's, and the signal watchers.
@@ -131,6 +134,7 @@ public final class Supervisor {
             throw SyncRunner.Failure(description: failure.description)
         }
         _ = bus.subscribe { [unowned self] event, line in fanOut(event, line) }
+        startMetrics()
         for signum in [SIGTERM, SIGINT, SIGHUP] {
             let watcher = try UV.Signal(loop: loop)
             try watcher.start(signum) { [unowned self] signum in
