@@ -8,21 +8,37 @@ import Testing
 struct PurgeScheduleServeTests {
     /// Starts serve (and so its children) under `faketime`, its wall clock `offset` seconds ahead, in Berlin, and
     /// waits for its socket. faketime's own wrapper, not LD_PRELOAD alone: without the clock it shares with the
-    /// children (FAKETIME_SHARED), the preloaded library left the Swift binary without its arguments.
-    static func startUnderFaketime(_ serve: ServeHarness, offset: Int64) throws -> pid_t {
+    /// children (FAKETIME_SHARED), the preloaded library left the Swift binary without its arguments. The wrapper
+    /// runs serve as its child: both pids come back, to stop both (killing the wrapper alone orphans serve).
+    static func startUnderFaketime(_ serve: ServeHarness, offset: Int64) throws -> (wrapper: pid_t, serve: pid_t) {
         let argv = ["/usr/bin/faketime", "-f", "+\(offset)", try CLIRunner.binary(), "serve", "--config", serve.configPath]
         let pid = try ServeHarness.spawn(argv, environment: ["TZ": "Europe/Berlin", "FAKETIME_DONT_FAKE_MONOTONIC": "1"],
                                          output: serve.logPath)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let client = try? SocketClient(path: serve.socket), (try? client.request(#"{"cmd":"status"}"#)) != nil { return pid }
+            if let client = try? SocketClient(path: serve.socket), let status = try? client.request(#"{"cmd":"status"}"#),
+               let servePid = status["pid"] as? Int {
+                return (pid, pid_t(servePid))
+            }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { throw HarnessError("serve exited early:\n\(serve.log)") }
             usleep(50_000)
         }
+        for child in Self.children(of: pid) { kill(child, SIGKILL) }
         kill(pid, SIGKILL)
         _ = ServeHarness.wait(pid, timeout: 5)
         throw HarnessError("serve did not answer within 20 s:\n\(serve.log)")
+    }
+
+    /// The processes whose parent is `pid` (from /proc/PID/stat).
+    static func children(of pid: pid_t) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+            guard let child = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == pid ? child : nil
+        }
     }
 
     func sourceFiles(_ serve: ServeHarness) -> [String] {
@@ -53,8 +69,12 @@ struct PurgeScheduleServeTests {
         let serve = try ServeHarness(folders: ["a"], extraConfig: "purge: {enabled: true, min_age: 1h, schedule: \"0 3 * * *\"}")
         defer { serve.stop() }
         try serve.makeFiles("a", count: 3, size: 2000)
-        let pid = try Self.startUnderFaketime(serve, offset: offset)
-        defer { kill(pid, SIGKILL); _ = ServeHarness.wait(pid, timeout: 5) }
+        let pids = try Self.startUnderFaketime(serve, offset: offset)
+        defer {
+            kill(pids.serve, SIGKILL)
+            kill(pids.wrapper, SIGKILL)
+            _ = ServeHarness.wait(pids.wrapper, timeout: 5)
+        }
         let watcher = try SocketClient(path: serve.socket)
         watcher.send(#"{"cmd":"attach"}"#)
 
