@@ -4,7 +4,6 @@
 # Packages the binary needs at run time and build time.
 MEDIASYNC_RUNTIME_PACKAGES="libuv1-dev zlib1g-dev pkgconf libsqlite3-dev rsync openssh-client libssl-dev util-linux"
 # What the tests need on top: a real sshd, bubblewrap for the docker shim (and the unit's sandbox), faketime for clock
-# What the tests need on top: a real sshd, bubblewrap for the docker shim (and the unit's sandbox), faketime for clock
 # skew, PostgreSQL and psycopg 3 for the reference ingests in contrib/ingest, busybox for sources whose sh, find and
 # stat are busybox applets (Alpine-based containers), systemd for `systemd-analyze` on contrib/systemd,
 # prometheus for `promtool` (the metrics and the alert rules).
