@@ -72,7 +72,7 @@ import Testing
         defer { db.close() }
         let first = try db.start(log: "old-table")
         _ = try first.send(IngestScript.hello, expecting: 1)
-        #expect(first.finish() == 0, "log:\n\(first.log)")
+        #expect(try first.finish() == 0, "log:\n\(first.log)")
         _ = try db.query("ALTER TABLE media_files DROP COLUMN duration")
         _ = try db.query("ALTER TABLE media_files DROP COLUMN format")
         #expect(throws: (any Error).self, "the column is gone") {
@@ -89,7 +89,7 @@ import Testing
             + #""duration":1.5,"prompt":"{\"3\":{\"class_type\":\"KSampler\"}}","workflow":"{\"nodes\":[]}","#
             + #""texts":{"encoder":"Lavf59.27.100"}}}"#)
         #expect(try child.send(video, expecting: 1).map(\.ack) == [1])
-        #expect(child.finish() == 0, "log:\n\(child.log)")
+        #expect(try child.finish() == 0, "log:\n\(child.log)")
         #expect(try db.query("SELECT format, duration, width, height FROM media_files WHERE \(db.whereFile(1))")
             == ["webm|1.5|64|48"])
         let prompt = backend == .sqlite ? "json_extract(texts, '$.prompt')" : "texts->>'prompt'"
