@@ -5,7 +5,7 @@
 MEDIASYNC_RUNTIME_PACKAGES="libuv1-dev zlib1g-dev pkgconf libsqlite3-dev rsync openssh-client libssl-dev util-linux"
 # What the tests need on top: a real sshd, bubblewrap for the docker shim, faketime for clock skew,
 # PostgreSQL and psycopg 3 for the reference ingests in contrib/ingest.
-MEDIASYNC_TEST_PACKAGES="openssh-server bubblewrap faketime tmux postgresql python3 python3-psycopg e2fsprogs xfsprogs btrfs-progs exfatprogs exfat-fuse dosfstools fusefat sshfs"
+MEDIASYNC_TEST_PACKAGES="openssh-server bubblewrap faketime tmux postgresql python3 python3-psycopg e2fsprogs xfsprogs btrfs-progs exfatprogs exfat-fuse dosfstools fusefat sshfs jq"
 
 mediasync_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
