@@ -47,8 +47,11 @@ final class TerminalView {
         case let .progress(cycle, event):
             picture.apply(cycle: cycle, event)
             update(snapshot: picture.snapshot)
-        case let .jobFinished(_, result):
-            jobFinished(result)
+        case let .jobFinished(cycle, result):
+            // The live block stops drawing the job with its result line, as v1's forced progress did.
+            guard picture.cycle == cycle else { jobFinished(result); return }
+            picture.finished(result)
+            emit(screen.jobFinished(result, width: width(), progress: picture.snapshot))
         case let .log(level, message, _, _) where level == "warning" || level == "error":
             log(level: level, message: message)
         default:

@@ -209,9 +209,12 @@ struct SupervisorControlTests {
         }
         for pane in panes {
             let mid = try #require(midRun[pane.name], "\(pane.name): never showed running jobs, results and the total with the queued count at once")
-            #expect(lines(mid).contains { $0.contains("transferring") || $0.contains("listing") }, "\(pane.name):\n\(mid)")
-            let end = try #require(final[pane.name], "\(pane.name): the end never showed 24 results and the total at 100.0%:\n"
-                                   + ((try? tmux(["capture-pane", "-p", "-t", pane.session])) ?? ""))
+            #expect(lines(mid).contains { !isResult($0) && ($0.contains(" copying ") || $0.contains(" listing ")) }, "\(pane.name):\n\(mid)")
+            let finishedNames = Set(lines(mid).filter(isResult).compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+            let stillLive = lines(mid).filter { !isResult($0) && finishedNames.contains(String($0.split(separator: " ").first ?? "")) }
+            #expect(stillLive.isEmpty, "\(pane.name): a finished job is still drawn as running: \(stillLive)\n\(mid)")
+            let last = (try? tmux(["capture-pane", "-p", "-t", pane.session])) ?? ""
+            let end = try #require(final[pane.name], "\(pane.name): the end never showed 24 results and the total at 100.0%:\n\(last)")
             for folder in folders {
                 #expect(lines(end).contains { isResult($0) && $0.contains("src/\(folder)") && $0.contains("3 files") },
                         "\(pane.name): no result for src/\(folder):\n\(end)")

@@ -47,6 +47,14 @@ public struct ProgressPicture: Sendable, Equatable {
         }
     }
 
+    /// A `job_finished` came: the job is drawn as done or failed at once, not only once the next `progress`
+    /// (at most 100 ms later) says so.
+    public mutating func finished(_ result: JobFinished) {
+        guard let i = index[result.job.job] else { return }
+        snapshot.jobs[i].state = result.state == .done ? .done : .failed
+        snapshot.jobs[i].current = nil
+    }
+
     /// The job named `job` (`<source>/<folder>`), nil when the picture has none.
     public subscript(job: String) -> ProgressSnapshot.Job? {
         index[job].map { snapshot.jobs[$0] }
