@@ -145,7 +145,7 @@ public final class SyncCycle {
     /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
     func markProgress() {
         let t = now
-        if feed.changed(at: t) { emitProgress(at: t) }
+        if feed.changed(at: t), !closing { emitProgress(at: t) }
     }
 
     /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, the run did
@@ -218,7 +218,8 @@ public final class SyncCycle {
         let t = now
         flushBatch()
         for job in jobs { job.checkStall(at: t) }
-        if feed.isDue(at: t) { emitProgress(at: t) }
+        // Once closing, the last progress is finishIfDone's to send.
+        if !closing, feed.isDue(at: t) { emitProgress(at: t) }
     }
 
     private func emitProgress(at t: Double) {
