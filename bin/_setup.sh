@@ -6,8 +6,9 @@ MEDIASYNC_RUNTIME_PACKAGES="libuv1-dev zlib1g-dev pkgconf libsqlite3-dev rsync o
 # What the tests need on top: a real sshd, bubblewrap for the docker shim (and the unit's sandbox), faketime for clock
 # skew, PostgreSQL and psycopg 3 for the reference ingests in contrib/ingest, busybox for sources whose sh, find and
 # stat are busybox applets (Alpine-based containers), systemd for `systemd-analyze` on contrib/systemd,
-# prometheus for `promtool` (the metrics and the alert rules).
-MEDIASYNC_TEST_PACKAGES="openssh-server bubblewrap faketime tmux postgresql python3 python3-psycopg e2fsprogs xfsprogs btrfs-progs exfatprogs exfat-fuse dosfstools fusefat sshfs busybox systemd prometheus"
+# prometheus for `promtool` (the metrics and the alert rules),
+# jq for the examples in docs/events.md.
+MEDIASYNC_TEST_PACKAGES="openssh-server bubblewrap faketime tmux postgresql python3 python3-psycopg e2fsprogs xfsprogs btrfs-progs exfatprogs exfat-fuse dosfstools fusefat sshfs busybox systemd prometheus jq"
 
 mediasync_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

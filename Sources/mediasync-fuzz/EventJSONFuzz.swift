@@ -115,7 +115,7 @@ enum EventJSONFuzz {
         let event = Event(seq: seq, timeMs: timeMs, body: body)
         let value = checkLine(event.jsonLine(), what: body.type)
         check(value, expect + [("type", .string(body.type))], what: body.type)
-        fuzzCheck(value["v"]?.numberText == "1", "\(body.type): v is not 1")
+        fuzzCheck(value["v"]?.numberText == "\(Event.schemaVersion)", "\(body.type): v is not \(Event.schemaVersion)")
         fuzzCheck(value["time"]?.stringBytes == Array(Timestamp.rfc3339(milliseconds: timeMs).utf8), "time differs")
 
         // The same event as the ingest gets it, with metadata.

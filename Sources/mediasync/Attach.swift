@@ -89,7 +89,7 @@ final class AttachView {
                 text += "; last cycle \(last.cycle): \(last.jobsDone) done, \(last.jobsFailed) failed"
             }
             terminal.log(level: "info", message: text)
-            if let progress = snapshot.progress { terminal.update(snapshot: progress) }
+            if let progress = snapshot.progress, let cycle = snapshot.cycle { terminal.replace(cycle: cycle, with: progress) }
         case let .event(event)?:
             show(event.body)
         case let .gap(missed, _, _)?:

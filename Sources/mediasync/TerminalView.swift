@@ -19,6 +19,8 @@ final class TerminalView {
     private let write: ([UInt8]) -> Void
     private let width: () -> Int
     private let now: () -> Double
+    /// Every job of the cycle, from the snapshot and the events (an event carries only what changed).
+    private var picture = ProgressPicture()
 
     init(isTTY: Bool, color: Bool, write: @escaping ([UInt8]) -> Void,
          width: @escaping () -> Int = { TerminalView.terminalWidth(fd: 2) },
@@ -42,15 +44,25 @@ final class TerminalView {
     /// Shows what the view shows of an event: progress, finished jobs, and warnings and errors.
     func show(_ body: EventBody) {
         switch body {
-        case let .progress(_, snapshot):
-            update(snapshot: snapshot)
-        case let .jobFinished(_, result):
-            jobFinished(result)
+        case let .progress(cycle, event):
+            picture.apply(cycle: cycle, event)
+            update(snapshot: picture.snapshot)
+        case let .jobFinished(cycle, result):
+            // The live block stops drawing the job with its result line, as v1's forced progress did.
+            guard picture.cycle == cycle else { jobFinished(result); return }
+            picture.finished(result)
+            emit(screen.jobFinished(result, width: width(), progress: picture.snapshot))
         case let .log(level, message, _, _) where level == "warning" || level == "error":
             log(level: level, message: message)
         default:
             break
         }
+    }
+
+    /// A full picture of `cycle` (attach's snapshot): what the events after it update.
+    func replace(cycle: Int64, with full: ProgressSnapshot) {
+        picture.replace(cycle: cycle, with: full)
+        update(snapshot: picture.snapshot)
     }
 
     func update(snapshot: ProgressSnapshot) { emit(screen.update(snapshot, width: width(), at: now())) }

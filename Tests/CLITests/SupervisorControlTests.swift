@@ -148,6 +148,86 @@ struct SupervisorControlTests {
         #expect(try SocketClient(path: serve.socket).request(#"{"cmd":"status"}"#)["ok"] as? Bool == true)
     }
 
+    /// Many jobs in a real terminal, `sync` and `attach` side by side (a `progress` event carries only what
+    /// changed since v2, so the views keep the whole picture): while it runs, the running jobs and the total
+    /// line with the queued count; at the end, every finished job's result line and the total at 100.0%.
+    @Test func manyJobsInATerminalShowRunningJobsResultsAndTheTotal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed; the terminal view was not checked")
+            return
+        }
+        let folders = (0..<24).map { String(format: "f%02d", $0) }
+        let serve = try ServeHarness(folders: folders, extraConfig: "concurrency: 2", sourceExtra: ", bwlimit: 1500")
+        defer { serve.stop() }
+        try serve.start()
+        // Wait for the empty start cycle to end, then give each folder files.
+        let probe = try SocketClient(path: serve.socket)
+        probe.send(#"{"cmd":"attach"}"#)
+        _ = probe.readObject()
+        if probe.readObject()?["state"] as? String == "syncing" { _ = probe.collect(until: { $0.type == "cycle_finished" }, timeout: 60) }
+        for folder in folders { try serve.makeFiles(folder, count: 3, size: 100_000) }
+
+        let binary = try CLIRunner.binary()
+        var panes: [(name: String, session: String, status: String)] = []
+        let attachSession = "ms-" + String(UUID().uuidString.prefix(6))
+        let attachStatus = serve.root + "/attach.status"
+        _ = try tmux(["new-session", "-d", "-s", attachSession, "-x", "120", "-y", "50",
+                      "\(binary) attach --socket \(serve.socket); echo $? > \(attachStatus); sleep 60"])
+        defer { _ = try? tmux(["kill-session", "-t", attachSession]) }
+        panes.append(("attach", attachSession, attachStatus))
+        usleep(500_000)
+        #expect(try SocketClient(path: serve.socket).request(#"{"cmd":"trigger"}"#)["ok"] as? Bool == true)
+        // `sync` of the same folders into a library of its own, on a terminal too.
+        let syncConfig = serve.root + "/sync.yaml"
+        let text = try String(contentsOfFile: serve.configPath, encoding: .utf8)
+            .replacingOccurrences(of: serve.library, with: serve.root + "/lib2")
+            .replacingOccurrences(of: serve.root + "/state", with: serve.root + "/state2")
+        try text.write(toFile: syncConfig, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: serve.root + "/lib2", withIntermediateDirectories: true)
+        let syncSession = "ms-" + String(UUID().uuidString.prefix(6))
+        let syncStatus = serve.root + "/sync.status"
+        _ = try tmux(["new-session", "-d", "-s", syncSession, "-x", "120", "-y", "50",
+                      "\(binary) sync --config \(syncConfig); echo $? > \(syncStatus); sleep 60"])
+        defer { _ = try? tmux(["kill-session", "-t", syncSession]) }
+        panes.append(("sync", syncSession, syncStatus))
+
+        func lines(_ screen: String) -> [String] { screen.split(separator: "\n").map(String.init) }
+        func isResult(_ line: String) -> Bool { line.hasPrefix("✓") }
+        var midRun: [String: String] = [:]
+        var final: [String: String] = [:]
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline, final.count < panes.count {
+            usleep(200_000)
+            for pane in panes where final[pane.name] == nil {
+                let screen = try tmux(["capture-pane", "-p", "-t", pane.session])
+                let ls = lines(screen)
+                let running = ls.filter { !isResult($0) && $0.contains("src/f") && $0.contains("%") }
+                if midRun[pane.name] == nil, running.count >= 1, ls.contains(where: { $0.hasPrefix("total") && $0.contains("queued") }),
+                   ls.contains(where: isResult) {
+                    midRun[pane.name] = screen
+                }
+                let done = ls.filter(isResult).count
+                if done == folders.count, ls.contains(where: { $0.hasPrefix("total") && $0.contains("100.0%") }) {
+                    final[pane.name] = screen
+                }
+            }
+        }
+        for pane in panes {
+            let mid = try #require(midRun[pane.name], "\(pane.name): never showed running jobs, results and the total with the queued count at once")
+            #expect(lines(mid).contains { !isResult($0) && ($0.contains(" copying ") || $0.contains(" listing ")) }, "\(pane.name):\n\(mid)")
+            let finishedNames = Set(lines(mid).filter(isResult).compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+            let stillLive = lines(mid).filter { !isResult($0) && finishedNames.contains(String($0.split(separator: " ").first ?? "")) }
+            #expect(stillLive.isEmpty, "\(pane.name): a finished job is still drawn as running: \(stillLive)\n\(mid)")
+            let last = (try? tmux(["capture-pane", "-p", "-t", pane.session])) ?? ""
+            let end = try #require(final[pane.name], "\(pane.name): the end never showed 24 results and the total at 100.0%:\n\(last)")
+            for folder in folders {
+                #expect(lines(end).contains { isResult($0) && $0.contains("src/\(folder)") && $0.contains("3 files") },
+                        "\(pane.name): no result for src/\(folder):\n\(end)")
+            }
+            #expect(lines(end).contains { $0.hasPrefix("total") && $0.contains("72/72 files") }, "\(pane.name):\n\(end)")
+        }
+    }
+
     private func tmux(_ arguments: [String]) throws -> String {
         let out = "/tmp/tmux-\(UUID().uuidString.prefix(8)).out"
         defer { try? FileManager.default.removeItem(atPath: out) }

@@ -132,7 +132,7 @@ struct SyncResult {
     func checkEnvelope(jobs: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(!events.isEmpty, "no events; stderr: \(stderr)", sourceLocation: sourceLocation)
         for (index, event) in events.enumerated() {
-            #expect(event["v"] as? Int == 1, "event \(index) v: \(event)", sourceLocation: sourceLocation)
+            #expect(event["v"] as? Int == 2, "event \(index) v: \(event)", sourceLocation: sourceLocation)
             #expect(event["seq"] as? Int == index + 1, "seq gap at \(index): \(event)", sourceLocation: sourceLocation)
         }
         #expect(events.first?["type"] as? String == "cycle_started", sourceLocation: sourceLocation)

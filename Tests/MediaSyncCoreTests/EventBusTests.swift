@@ -74,14 +74,14 @@ struct EventBusTests {
         EventLine(seq: seq, type: type, line: [UInt8](repeating: 0x41, count: size - 1) + [0x0A])
     }
 
-    @Test("a lagging reader gets one progress, the latest, and every other line in order")
-    func coalescing() {
+    @Test("a lagging reader gets every line in order, progress too (since v2 each carries only what changed)")
+    func noProgressSkipped() {
         let log = ClientLog(maxLagBytes: 10_000, maxLagCount: 100)
         let types = ["progress", "file_synced", "progress", "progress", "file_synced", "job_finished", "progress",
                      "log", "progress"]
-        for (i, type) in types.enumerated() { log.append(entry(Int64(i + 1), type)) }
+        for (i, type) in types.enumerated() { log.append(entry(Int64(i + 1), type, size: 100 + i)) }
         let read = log.read(from: 0, maxBytes: 1 << 20)
-        #expect(read.chunk.count == 5 * 100)
+        #expect(read.chunk.count == (0..<9).reduce(0) { $0 + 100 + $1 }, "all nine lines, none skipped")
         #expect(read.next == 9 && read.lastSeq == 9)
         // A reader that was up to date sees each progress as it comes.
         let current = ClientLog()
@@ -123,12 +123,12 @@ struct EventBusTests {
         // 64 KiB holds 327 lines of 200 bytes (progress counts in bytes): the 328th is one too many.
         #expect(cutAt == 328)
         #expect(log.heldCount == 0)
-        // A reader that is behind skips to the newest progress.
+        // A reader that is behind on progress alone is bounded by bytes, not lines, and gets every one of them.
         let progressOnly = ClientLog(maxLagBytes: 1 << 20, maxLagCount: 10)
         for i in 1...1_000 { progressOnly.append(entry(Int64(i), "progress")) }
         #expect(!progressOnly.isTooFarBehind(0))
         let read = progressOnly.read(from: 0, maxBytes: 1 << 20)
-        #expect(read.lastSeq == 1_000 && read.chunk.count == 100)
+        #expect(read.lastSeq == 1_000 && read.chunk.count == 100 * 1_000)
     }
 
     @Test("read joins whole lines up to the limit and stops where asked; trim drops what all have read")

@@ -16,7 +16,7 @@ struct EventTests {
                           body: .cycleStarted(cycle: 3, jobs: [EventJob(source: "forge", folder: "txt2img-images")]))
         let line = event.jsonLine()
         #expect(String(decoding: line, as: UTF8.self)
-            .hasPrefix(#"{"v":1,"seq":7,"time":"2026-11-26T11:46:36.123Z","type":"cycle_started","cycle":3,"#))
+            .hasPrefix(#"{"v":2,"seq":7,"time":"2026-11-26T11:46:36.123Z","type":"cycle_started","cycle":3,"#))
         let json = try decode(line)
         let jobs = try #require(json["jobs"] as? [[String: String]])
         #expect(jobs == [["job": "forge/txt2img-images", "source": "forge", "folder": "txt2img-images"]])

@@ -69,12 +69,12 @@ struct EventWireRoundTripTests {
         #expect(problem("Traceback (most recent call last):") == "the line is not one JSON object")
         #expect(problem("[1,2]") == "the line is not one JSON object")
         #expect(problem(good.replacingOccurrences(of: #""cycle":1"#, with: #""cycle":"1""#)) == "`cycle` is not a whole number")
-        #expect(problem(#"{"v":1,"seq":1,"time":"1970-01-01T00:00:00.000Z","type":"file_deferred","cycle":1,"job":"box","path":"a","reason":"settling"}"#)
+        #expect(problem(#"{"v":2,"seq":1,"time":"1970-01-01T00:00:00.000Z","type":"file_deferred","cycle":1,"job":"box","path":"a","reason":"settling"}"#)
             == "`job` is not <source>/<folder>")
         #expect(problem(good.replacingOccurrences(of: #","source":"box""#, with: "")) == nil, "the job is read from `job`")
         #expect(problem(good.replacingOccurrences(of: "job_started", with: "job_paused"))
             == "`job_paused` is not an event type this build knows")
-        #expect(problem(good.replacingOccurrences(of: #""v":1"#, with: #""v":2"#)) == "schema version 2 is not 1")
+        #expect(problem(good.replacingOccurrences(of: #""v":2"#, with: #""v":1"#)) == "schema version 1 is not 2", "a v1 line is refused, not misread")
         #expect(problem(good.replacingOccurrences(of: "1970-01-01T00:00:00.000Z", with: "yesterday"))
             == "`time` is not an RFC 3339 time")
     }
@@ -110,7 +110,7 @@ struct AttachLineTests {
         #expect(read(#"{"ok":false}"#) == .refused(error: "the supervisor refused the request"))
         let gap = EventBus.gapLine(since: 100, missed: 42, timeMs: 0)
         #expect(AttachLine(line: gap) == .gap(missed: 42, fromSeq: 101, toSeq: 142))
-        #expect(read(#"{"v":1,"time":"2026-11-26T11:47:26.123Z","type":"overflow","last_seq":9120,"message":"reconnect"}"#)
+        #expect(read(#"{"v":2,"time":"2026-11-26T11:47:26.123Z","type":"overflow","last_seq":9120,"message":"reconnect"}"#)
             == .overflow(lastSeq: 9120, message: "reconnect"))
 
         // The snapshot's progress is a whole `progress` event line, as the supervisor embeds it.
@@ -123,7 +123,7 @@ struct AttachLineTests {
             + #""jobs":[]}"#
         #expect(read(snapshot) == .snapshot(AttachSnapshot(
             state: "syncing", nextCycleAt: "2026-11-26T11:52:26.123Z",
-            lastCycle: .init(cycle: 2, jobsDone: 1, jobsFailed: 1), progress: EventSamples.progress)))
+            lastCycle: .init(cycle: 2, jobsDone: 1, jobsFailed: 1), cycle: 3, progress: EventSamples.progress)))
         let idle = #"{"ok":true,"type":"snapshot","seq":0,"state":"paused","cycle":null,"progress":null,"next_cycle_at":null,"last_cycle":null}"#
         #expect(read(idle) == .snapshot(AttachSnapshot(state: "paused", nextCycleAt: nil, lastCycle: nil, progress: nil)))
     }
@@ -133,13 +133,13 @@ struct AttachLineTests {
         for event in EventSamples.events() {
             #expect(AttachLine(line: event.jsonLine()) == .event(event))
         }
-        #expect(read(#"{"v":1,"seq":3,"time":"2026-11-26T11:46:36.123Z","type":"stream_started","cycle":1}"#)
+        #expect(read(#"{"v":2,"seq":3,"time":"2026-11-26T11:46:36.123Z","type":"stream_started","cycle":1}"#)
             == .other(type: "stream_started"))
         #expect(read(#"{"ok":true,"queued":false,"cycle":7}"#) == .other(type: nil))
         #expect(read(#"{"ok":true,"type":"cycle_finished","cycle":7,"jobs_done":2,"jobs_failed":0,"files":12,"bytes":1,"seconds":1.5}"#)
             == .other(type: "cycle_finished"))
         #expect(read("not json") == nil)
-        #expect(read(#"{"v":1,"seq":3,"time":"2026-11-26T11:46:36.123Z","type":"progress","cycle":1}"#) == nil,
+        #expect(read(#"{"v":2,"seq":3,"time":"2026-11-26T11:46:36.123Z","type":"progress","cycle":1}"#) == nil,
                 "a known type without its fields")
     }
 }

@@ -61,7 +61,9 @@ public struct AttachSnapshot: Sendable, Equatable {
     public var nextCycleAt: String?
     /// The last finished cycle, if any.
     public var lastCycle: LastCycle?
-    /// The running cycle's progress, shaped like a `progress` event; nil between cycles.
+    /// The running cycle's id; nil between cycles.
+    public var cycle: Int64?
+    /// The running cycle's progress, shaped like a `progress` event but with every job; nil between cycles.
     public var progress: ProgressSnapshot?
 
     public struct LastCycle: Sendable, Equatable {
@@ -76,8 +78,10 @@ public struct AttachSnapshot: Sendable, Equatable {
         }
     }
 
-    public init(state: String, nextCycleAt: String?, lastCycle: LastCycle?, progress: ProgressSnapshot?) {
+    public init(state: String, nextCycleAt: String?, lastCycle: LastCycle?, cycle: Int64? = nil,
+                progress: ProgressSnapshot?) {
         self.state = state
+        self.cycle = cycle
         self.nextCycleAt = nextCycleAt
         self.lastCycle = lastCycle
         self.progress = progress
@@ -89,6 +93,7 @@ public struct AttachSnapshot: Sendable, Equatable {
         lastCycle = try r.optionalObject("last_cycle").map { c throws(WireError) in
             LastCycle(cycle: try c.int64("cycle"), jobsDone: try c.int("jobs_done"), jobsFailed: try c.int("jobs_failed"))
         }
+        cycle = try r.optionalInt64("cycle")
         progress = try r.optionalObject("progress").map { p throws(WireError) in try ProgressSnapshot(reading: p) }
     }
 }

@@ -4,9 +4,9 @@
 /// lines no client needs any more are dropped with `trim`. Counting progress bytes bounds what a client
 /// that stopped reading during a long transfer holds back (progress alone: 4 MiB is over 10 minutes of it).
 ///
-/// A `progress` line is skipped by a reader when a newer one follows it in the log (latest wins), so a slow
-/// client sees seq increasing, with superseded progress seqs missing; that is the only jump a client of a
-/// healthy connection sees.
+/// Every line reaches every client, `progress` too: since schema v2 a `progress` carries only the jobs that
+/// changed since the one before, so skipping one would lose a job's news (v1 skipped superseded ones). A
+/// client of a healthy connection sees every seq.
 ///
 /// ```swift
 /// let log = ClientLog(maxLagBytes: 4 << 20, maxLagCount: 20_000)
@@ -27,8 +27,6 @@ public final class ClientLog {
     private var head = 0
     private var totalBytes = 0
     private var totalCount = 0
-    /// Absolute index of the newest progress line, if any was appended.
-    private var latestProgress: Int64?
 
     public init(maxLagBytes: Int = 4 << 20, maxLagCount: Int = 20_000) {
         self.maxLagBytes = max(maxLagBytes, 1)
@@ -44,11 +42,7 @@ public final class ClientLog {
         lines.append(entry)
         before.append((totalBytes, totalCount))
         totalBytes += entry.line.count
-        if entry.isProgress {
-            latestProgress = endIndex - 1
-        } else {
-            totalCount += 1
-        }
+        if !entry.isProgress { totalCount += 1 }
     }
 
     /// Bytes (all lines) and lines (progress not counted) from `cursor` to the end.
@@ -63,8 +57,8 @@ public final class ClientLog {
         return behind.bytes > maxLagBytes || behind.count > maxLagCount
     }
 
-    /// Whole lines from `cursor` on, joined, up to `maxBytes` (at least one line when any is due), skipping
-    /// superseded progress lines and stopping before `stop` when given. Returns the bytes, the cursor after
+    /// Whole lines from `cursor` on, joined, up to `maxBytes` (at least one line when any is due), stopping
+    /// before `stop` when given. Returns the bytes, the cursor after
     /// them, and the seq of the last line taken (nil when none).
     public func read(from cursor: Int64, maxBytes: Int, stop: Int64? = nil) -> (chunk: [UInt8], next: Int64, lastSeq: Int64?) {
         var index = max(cursor, startIndex)
@@ -73,10 +67,6 @@ public final class ClientLog {
         var lastSeq: Int64?
         while index < end {
             let entry = lines[head + Int(index - startIndex)]
-            if entry.isProgress, let latest = latestProgress, index < latest {
-                index += 1
-                continue
-            }
             if !chunk.isEmpty && chunk.count + entry.line.count > maxBytes { break }
             chunk += entry.line
             lastSeq = entry.seq

@@ -2,10 +2,11 @@ import Foundation
 
 /// One line of the event stream that `sync --json`, `attach` and the ingest read (docs/events.md).
 ///
-/// Every event carries `v` (schema version 1), `seq` (one more than the event before it),
+/// Every event carries `v` (schema version 2: a `progress` event's `jobs` hold only the jobs that are running
+/// or changed since the previous one; see docs/events.md, "From v1 to v2"), `seq` (one more than the event before it),
 /// `time` (RFC 3339, UTC, milliseconds) and `type`, then its own fields.
 public struct Event: Sendable, Equatable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var seq: Int64
     /// Milliseconds since the Unix epoch, wall clock.

@@ -5,6 +5,10 @@
 /// outbox (in the same transaction that records the file); `event(id:body:metadata:)` frames it with its
 /// outbox id (and the metadata read later) each time it is sent.
 public enum IngestLine {
+    /// The ingest protocol's own version (docs/ingest-protocol.md), 1: the events the ingest gets did not change
+    /// when the event stream went to v2 (only `progress` did, and the ingest never gets it).
+    public static let schemaVersion = 1
+
     /// The protocol version this build speaks.
     public static let protocolVersion = 1
     /// Capabilities offered in `hello`.
@@ -41,7 +45,7 @@ public enum IngestLine {
     public static func event(id: Int64, body: [UInt8], metadata: [UInt8]? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + (metadata?.count ?? 0) + 40)
-        out += Array(#"{"v":\#(Event.schemaVersion),"id":\#(id)"#.utf8)
+        out += Array(#"{"v":\#(IngestLine.schemaVersion),"id":\#(id)"#.utf8)
         // The body is our own writer's object: `{` fields `}`; an empty one adds nothing.
         let inner = body.count > 2 ? body[1..<(body.count - 1)] : []
         if !inner.isEmpty {

@@ -37,6 +37,19 @@ public struct ProgressThrottle: Sendable {
         return (lastEmit ?? 0) + interval
     }
 
+    /// The first instant at or after `now` at which an emit keeps the spacing: `now` when one may go out at once.
+    /// A last update that must go out (the end of a cycle) waits until then rather than break the limit.
+    public func nextAllowed(at now: Double) -> Double {
+        guard let lastEmit else { return now }
+        return max(now, lastEmit + interval)
+    }
+
+    /// Counts an emit at `now` that was decided elsewhere (e.g. after waiting for `nextAllowed(at:)`).
+    public mutating func emitted(at now: Double) {
+        lastEmit = now
+        pending = false
+    }
+
     /// Emits the held-back update if one is pending and its time has come.
     public mutating func flush(at now: Double) -> Bool {
         guard pending else { return false }

@@ -45,8 +45,10 @@ public struct LiveScreen: Sendable {
         return redraw(above: [], width: width)
     }
 
-    /// A job ended: its result line goes above the live block for good (or, not on a TTY, alone).
-    public mutating func jobFinished(_ result: JobFinished, width: Int) -> [UInt8] {
+    /// A job ended: its result line goes above the live block for good (or, not on a TTY, alone). `progress`,
+    /// when given, is the picture to draw below it (the job no longer running).
+    public mutating func jobFinished(_ result: JobFinished, width: Int, progress: ProgressSnapshot? = nil) -> [UInt8] {
+        if let progress, isTTY, !finished { snapshot = progress }
         let lines = LiveViewRenderer(width: isTTY ? width : Int.max / 4, color: color).resultLines(result)
         guard isTTY, !finished else { return Self.plain(lines) }
         return redraw(above: lines, width: width)

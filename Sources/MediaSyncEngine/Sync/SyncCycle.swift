@@ -30,9 +30,8 @@ public final class SyncCycle {
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
     private var tick: UV.Timer?
-    private var throttle = ProgressThrottle()
-    private var progressDirty = false
-    private var lastEmittedStates: [JobState] = []
+    /// When a `progress` event goes out and which jobs it carries (MediaSyncCore/Progress/ProgressFeed).
+    private var feed = ProgressFeed()
     private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
     private var onFinished: ((CycleResult) -> Void)?
     private var startedAt: Double = 0
@@ -145,10 +144,8 @@ public final class SyncCycle {
     /// Something a user sees changed: publish it now if the throttle allows (a record's news should
     /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
     func markProgress() {
-        progressDirty = true
-        // A job's state change is always told (docs/events.md), even inside the throttle's spacing: a
-        // short state like `purging` must not be coalesced away.
-        emitProgressIfDue(at: now, force: statesChangedSinceLastEmit())
+        let t = now
+        if feed.changed(at: t), !closing { emitProgress(at: t) }
     }
 
     /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, `purge.schedule` is
@@ -221,30 +218,33 @@ public final class SyncCycle {
         let t = now
         flushBatch()
         for job in jobs { job.checkStall(at: t) }
-        emitProgressIfDue(at: t, force: false)
+        // Once closing, the last progress is finishIfDone's to send.
+        if !closing, feed.isDue(at: t) { emitProgress(at: t) }
     }
 
-    /// Compared in place: this runs for every rsync record, so it allocates nothing.
-    private func statesChangedSinceLastEmit() -> Bool {
-        let jobs = progress.jobs
-        guard jobs.count == lastEmittedStates.count else { return true }
-        for index in jobs.indices where jobs[index].state != lastEmittedStates[index] { return true }
-        return false
-    }
-
-    private func emitProgressIfDue(at t: Double, force: Bool) {
-        guard progressDirty || force else { return }
-        guard force || throttle.offer(at: t) else { return }
-        progressDirty = false
-        lastEmittedStates = progress.jobs.map(\.state)
-        emit(.progress(cycle: cycleID, progress.snapshot(at: t)))
+    private func emitProgress(at t: Double) {
+        emit(.progress(cycle: cycleID, feed.event(from: progress.snapshot(at: t), at: t)))
     }
 
     private func finishIfDone() {
         guard !closing, jobs.allSatisfy(\.isFinished) else { return }
         closing = true
         flushBatch()
-        emitProgressIfDue(at: now, force: true)
+        // The last state is always sent, keeping the 10-a-second spacing: at most 100 ms later.
+        let due = feed.finalAt(now)
+        if due > now, let timer = try? UV.Timer(loop: loop) {
+            timer.start(after: UInt64(((due - now) * 1000).rounded(.up))) { [unowned self] in
+                timer.close()
+                emitProgress(at: max(now, due))
+                closeAndFinish()
+            }
+        } else {
+            emitProgress(at: now)
+            closeAndFinish()
+        }
+    }
+
+    private func closeAndFinish() {
         closeSharedConnections { [self] in
             tick?.close()
             tick = nil
