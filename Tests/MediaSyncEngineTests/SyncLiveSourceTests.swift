@@ -151,16 +151,6 @@ struct SyncLiveSourceTests {
 
     @Test("a file rewritten or grown between the listing and the transfer is never recorded as it was listed; the next cycle takes it whole")
     func changedBetweenListingAndTransfer() throws {
-        // KNOWN ISSUE (issue 14, events v2): this test rewrites the files on the job's first `transferring`
-        // progress, which v1 forced out before rsync started; with at most 10 progress events a second it may
-        // come after rsync ran, so the rewrite misses its window. The test needs its own hook between plan and
-        // rsync start (JobRun is being reworked into a JobMachine in parallel); until then it is a known issue.
-        try withKnownIssue("the first transferring progress may come after rsync started (at most 10 a second)", isIntermittent: true) {
-            try changedBetweenListingAndTransferBody()
-        }
-    }
-
-    private func changedBetweenListingAndTransferBody() throws {
         let h = try SyncHarness("lvc")
         let root = h.temp.sub("src")
         let folder = root + "/out"
@@ -168,14 +158,19 @@ struct SyncLiveSourceTests {
         try BytePath.write(Array((folder + "/still.png").utf8), Array(repeating: 1, count: 500), mtime: Self.aged)
         try BytePath.write(Array((folder + "/rewritten.png").utf8), Array(repeating: 2, count: 500), mtime: Self.aged)
         try BytePath.write(Array((folder + "/video.mp4").utf8), Array(repeating: 3, count: 500), mtime: Self.aged)
+        // Its mtime is ahead of the source's clock: the plan defers it, and that event is the hook (below).
+        try BytePath.write(Array((folder + "/future.png").utf8), Array(repeating: 5, count: 10),
+                           mtime: Int64(Date().timeIntervalSince1970) + 86_400)
         let rewritten = Array(repeating: UInt8(7), count: 700)
         let grown = Array(repeating: UInt8(3), count: 500) + Array(repeating: 4, count: 9_000)
         let source = h.localSource("box", root: root, folders: ["out"])
         var changed = false
-        // The moment the plan is made and before rsync starts: the job's first `transferring` progress.
+        // The moment the plan is made and before rsync starts: the plan's deferrals are emitted (on the loop,
+        // synchronously) before the job spawns rsync. (Progress events cannot serve: at most 10 a second, the
+        // first `transferring` one may come after rsync ran.)
         let first = try h.run(h.config([source])) { event in
-            guard !changed, case let .progress(_, snapshot) = event.body,
-                  snapshot.jobs.contains(where: { $0.state == .transferring }) else { return }
+            guard !changed, case let .fileDeferred(_, _, path, reason) = event.body,
+                  path == Array("future.png".utf8), reason == "mtime_in_future" else { return }
             changed = true
             try? BytePath.write(Array((folder + "/rewritten.png").utf8), rewritten, mtime: Self.aged + 60)
             let fd = open(folder + "/video.mp4", O_WRONLY | O_APPEND)
@@ -189,7 +184,7 @@ struct SyncLiveSourceTests {
             guard case let .fileDeferred(_, _, path, reason) = event.body else { return nil }
             return "\(String(decoding: path, as: UTF8.self)):\(reason)"
         }
-        #expect(Set(deferred) == ["rewritten.png:changed", "video.mp4:changed"])
+        #expect(Set(deferred) == ["future.png:mtime_in_future", "rewritten.png:changed", "video.mp4:changed"])
         let library = h.libraryFolder(source, "out")
         #expect(!BytePath.exists(Array((library + "/rewritten.png").utf8)))
         #expect(!BytePath.exists(Array((library + "/video.mp4").utf8)))
