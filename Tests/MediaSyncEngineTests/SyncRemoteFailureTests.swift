@@ -53,7 +53,8 @@ struct SyncRemoteFailureTests {
         // Not long before `stall_timeout` of silence. The last progress event trails rsync's last record by up
         // to the throttle's spacing plus however late a loaded loop runs its tick (2.81 s was seen here with
         // the other core busy), so this bound only catches a watchdog that fires far too early (a unit slip);
-        // the exact "after exactly stall_timeout" test needs the pure job machine on manual time (issue 12).
+        // the exact check (stopped at exactly stall_timeout of silence, not one tick before) is
+        // JobMachineStallTests.stallAtExactlyTheTimeout, on manual time.
         let silence = warnedAt.timeIntervalSince(try #require(lastProgressAt))
         #expect(silence >= 2.0, "stall warned after only \(silence)s of silence")
         let copied = BytePath.read(Array((h.libraryFolder(source, "txt2img-images") + "/2026-11-24/00001-42.png").utf8))

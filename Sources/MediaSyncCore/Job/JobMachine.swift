@@ -26,8 +26,8 @@ public struct JobMachine: Sendable {
         public var cycle: Int64
         public var stallTimeout: Duration
         public var retry: RetryPolicy
-        /// The folder is purged after a whole sync: its source has `purge` on and the run did not say
-        /// `--no-purge`.
+        /// The folder is purged after a whole sync: its source has `purge` on, `purge.schedule` is
+        /// `after_sync`, and the run did not say `--no-purge`.
         public var purgeAfterSync: Bool
         /// For failure lines: the library, the folder's path on the source, how the source is reached
         /// (`ssh gpu@box`), and the source's root.

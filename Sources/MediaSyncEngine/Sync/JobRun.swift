@@ -2,491 +2,266 @@ import Foundation
 import MediaSyncCore
 import UV
 
-/// One job, one (source, folder) in one cycle: list the folder, plan, run rsync into the staging
-/// folder, move finished files home, retry what failed for a reason that may pass.
+/// One job, one (source, folder) in one cycle, on the loop: it performs what its `JobMachine` decides
+/// (children, the plan's manifest reads, moves home, the retry timer, the purge) and feeds what happened
+/// back. It decides nothing itself, and asks its cycle only through `JobHost`.
+///
+/// ```
+/// cycle ──run/cancel/tick──> JobRun ──events──> JobMachine
+///   ^                          │  <──actions──────┘
+///   └───── JobHost ────────────┘  (emit, progress, file home, flush, slot)
+/// ```
 final class JobRun {
     let job: SyncJob
     let id: JobID
     let eventJob: EventJob
     var source: String { job.source.name }
-    private unowned let cycle: SyncCycle
-
-    private enum Phase { case queued, listing, transferring, waiting, purging, finished }
-
-    private var phase: Phase = .queued
-    private(set) var hasListed = false
-    private(set) var attempts = 0
-    private(set) var filesHome = 0
-    private(set) var bytesHome: Int64 = 0
-    private(set) var errorLine: String?
-    private(set) var succeeded = false
-    /// Said in `job_finished` and by `status` about a job that succeeded, e.g. "not created yet".
-    private(set) var note: String?
+    private unowned let host: any JobHost
+    private let context: SyncContext
+    private var machine: JobMachine
+    /// The children running, with their output parsers.
+    private var children: [JobChild: ChildIO] = [:]
+    private var retryTimer: UV.Timer?
+    private var purge: PurgeRun?
     /// The purge after this job's sync, when one ran: its result counts in the cycle's summary.
     private(set) var purgeResult: PurgeResult?
-    private var purge: PurgeRun?
-    private var startedAt: Double = 0
-    private var lastActivity: Double = 0
-    private var child: Child?
-    private var retryTimer: UV.Timer?
-    private var stopReason: JobFailure.Stop?
-    private var messages: [RsyncMessage] = []
-    private var harmlessMessages = 0
-    private var stdoutParser = RsyncOutputParser(stream: .stdout)
-    private var stderrParser = RsyncOutputParser(stream: .stderr)
-    private var listingOutput: [UInt8] = []
     /// The manifest rows being read while the listing runs.
     private var prefetch: ManifestPrefetch?
-    /// Library-relative: `<dest>/<folder>`.
-    private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
-    /// Planned files not home yet, by their path inside the folder.
-    private var pending: [PathKey: Int] = [:]
-    /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the
-    /// memory: its buckets hold every value inline, at a load factor of at most 3/4).
-    private var planned: [SyncPlan.Transfer] = []
-    /// Files rsync announced, in order, not moved home yet, with how often a move found them not ready.
-    private var announced: [(name: [UInt8], misses: Int)] = []
-    private var lastTransferNumber = 0
-    private var lastExitCode: Int32?
+    /// Actions not performed yet, the next one last: an answer's actions run before the ones after it,
+    /// as nested calls would, without nesting (a sweep of 200,000 files is 200,000 answers).
+    private var pending: [JobAction] = []
+    private var performing = false
     /// The library folder the last file went into, kept open for the next file of the same folder.
     private let libraryFolder = OpenFolder()
+    /// Library-relative: `<dest>/<folder>`.
+    private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
     /// `<staging folder>/` as bytes, made once: every finished file's staged path starts with it.
-    private lazy var stagingPrefix: [UInt8] = Array(cycle.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
+    private lazy var stagingPrefix: [UInt8] = Array(context.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
 
-    init(job: SyncJob, cycle: SyncCycle) {
+    init(job: SyncJob, host: any JobHost, context: SyncContext) {
         self.job = job
-        self.cycle = cycle
+        self.host = host
+        self.context = context
         id = JobID(source: job.source.name, folder: job.folder)
         eventJob = EventJob(source: job.source.name, folder: job.folder)
+        machine = JobMachine(context.machineSettings(for: job))
     }
 
-    var isFinished: Bool { phase == .finished }
-    var holdsSlot: Bool { phase == .listing || phase == .transferring || phase == .purging }
+    // MARK: - What the cycle reads
 
-    /// Starts (or, after a wait, resumes) the job: lists when it has no plan yet, else transfers.
-    func run() {
-        if attempts == 0 {
-            startedAt = cycle.now
-            cycle.emit(.jobStarted(cycle: cycle.cycleID, job: eventJob))
-        }
-        attempts += 1
-        if hasListed { startTransfer() } else { startListing() }
-    }
+    var isFinished: Bool { machine.state.isFinal }
+    var holdsSlot: Bool { machine.state.holdsSlot }
+    var hasListed: Bool { machine.hasListed }
+    var attempts: Int { machine.attempts }
+    var filesHome: Int { machine.filesHome }
+    var bytesHome: Int64 { machine.bytesHome }
+    var errorLine: String? { machine.errorLine }
+    var succeeded: Bool { machine.succeeded }
+
+    // MARK: - What the cycle says
+
+    /// The job got a slot: it starts (or, after a wait, resumes).
+    func run() { perform(machine.start(at: host.now, library: context.writer.traits)) }
 
     /// Ends the job before it starts, e.g. when the library is not the library: `reason` is its error.
-    func refuse(_ reason: String) {
-        startedAt = cycle.now
-        attempts = 1
-        cycle.emit(.jobStarted(cycle: cycle.cycleID, job: eventJob))
-        finish(failedWith: "\(job.id): \(reason)", exitCode: nil)
-    }
+    func refuse(_ reason: String) { perform(machine.refuseToStart(reason, at: host.now)) }
 
-    func cancel() {
-        stopReason = .cancelled
-        retryTimer?.close()
-        retryTimer = nil
-        if let purge {
-            purge.cancel()
-        } else if let child {
-            child.stop(grace: cycle.options.stopGraceMs)
-        } else if phase != .finished {
-            finish(failedWith: "\(job.id): cancelled", exitCode: lastExitCode)
+    func cancel() { perform(machine.cancel(at: host.now)) }
+
+    /// The cycle's tick: the stall watchdog looks at the children.
+    func tick(at now: Double) { perform(machine.tick(at: now)) }
+
+    // MARK: - Performing
+
+    private func perform(_ actions: [JobAction]) {
+        guard !actions.isEmpty else { return }
+        pending.append(contentsOf: actions.reversed())
+        guard !performing else { return }
+        performing = true
+        // The last action (`finished`) may end the cycle, and its owner drop it and this job meanwhile.
+        withExtendedLifetime(self) {
+            while let action = pending.popLast() { execute(action) }
+            performing = false
         }
     }
 
-    /// Stops a child that has shown no progress for `stall_timeout`; the exit then retries it.
-    func checkStall(at now: Double) {
-        guard phase == .listing || phase == .transferring, let child, stopReason == nil else { return }
-        let limit = Double(cycle.config.stallTimeout.components.seconds)
-        guard now - lastActivity > limit else { return }
-        stopReason = .stalled
-        cycle.log("warning", "\(job.id): no progress for \(Int(limit))s, stopping rsync (pid \(child.pid)) to retry",
-                  job: self)
-        child.stop(grace: cycle.options.stopGraceMs)
+    private func execute(_ action: JobAction) {
+        switch action {
+        case .spawnListing:
+            startListing()
+        case let .spawnTransfer(child, files):
+            startTransfer(child, files: files)
+        case let .stop(child):
+            children[child]?.process?.stop(grace: context.options.stopGraceMs)
+        case let .plan(listing):
+            makePlan(listing)
+        case let .checkStaged(move):
+            perform(machine.staged(move, LibraryPaths.fact(stagedPath(move)), at: host.now))
+        case let .moveHome(move):
+            perform(machine.moved(move, moveHome(move), at: host.now))
+        case let .fileHome(transfer, libraryPath):
+            host.fileHome(self, transfer, libraryPath: libraryPath)
+        case .flushFilesHome:
+            host.flushFilesHome()
+        case let .progress(change):
+            host.progressed(self, change)
+        case let .emit(body):
+            host.emit(body)
+        case let .arm(.retry, at):
+            armRetry(at: at)
+        case .disarm(.retry):
+            retryTimer?.close()
+            retryTimer = nil
+        case let .slot(change):
+            if change == .finished { libraryFolder.close() }
+            host.slot(self, change)
+        case .startPurge:
+            startPurge()
+        case .stopPurge:
+            purge?.cancel()
+        case let .illegal(move):
+            host.emit(.log(level: "error", message: move.description, cycle: context.cycleID, job: id.description))
+        }
     }
 
-    // MARK: - Listing
+    // MARK: - Listing and plan
 
     private func startListing() {
-        phase = .listing
-        prefetch = ManifestPrefetch(store: cycle.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
-        _ = cycle.progress.transition(id, to: .listing, at: cycle.now)
-        cycle.markProgress()
-        let commands = cycle.transportCommands(for: job.source)
-        let argv = commands.listArgv(folder: job.folder)
-        listingOutput = []
-        spawn(argv, environment: cycle.childEnvironment(commands), input: commands.listStdin(folder: job.folder), onStdout: { [unowned self] bytes in
-            listingOutput.append(contentsOf: bytes)
-            lastActivity = cycle.now
-        }, onFinished: { [unowned self] status in listingFinished(status) })
-    }
-
-    private func listingFinished(_ status: TerminationStatus) {
-        // find exits 1 when files vanish while it lists them; what it printed is complete for the rest.
-        let vanished = stopReason == nil
-            ? VanishedFiles.completeDespite(code: Int32(truncatingIfNeeded: status.code), signal: status.signal, messages: messages)
-            : nil
-        hasListed = vanished != nil
-        cycle.listingEnded(self)
-        if stopReason != .cancelled, let noise = RemoteListingParser.shellNoise(in: listingOutput) {
-            // Only the box's owner can silence the shell: no retry. Named first even when the listing failed
-            // too, since the noise would break rsync anyway.
-            hasListed = false
-            return finish(failedWith: "\(job.id): " + NoisyShell.line(target: job.source.transport.summary,
-                                                                      firstLine: noise.firstLine), exitCode: nil)
-        }
-        guard let vanished else {
-            return failedAttempt(status: status, what: "listing")
-        }
-        if vanished > 0 {
-            cycle.log("info", "\(job.id): \(ViewFormat.count(vanished, "file")) vanished while the folder was listed (deleted at the source)",
-                      job: self)
-        }
-        let listing: RemoteListing
-        do {
-            listing = try RemoteListingParser.parseScriptOutput(listingOutput)
-        } catch {
-            hasListed = false
-            return finish(failedWith: "\(job.id): the listing from the source could not be read: \(error)", exitCode: nil)
-        }
-        listingOutput = []
-        if listing.format == .absent {
-            // Forge creates a folder only when its tab is first used: an empty folder, not an error.
-            note = "not created yet"
-            cycle.log("info", "\(job.id): \(job.source.path(of: job.folder)) is not created yet on the source; nothing to sync", job: self)
-            _ = cycle.progress.plan(id, files: 0, bytes: 0, at: cycle.now)
-            return finishDone(exitCode: nil, mayPurge: false)
-        }
-        makePlan(listing)
+        prefetch = ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
+        let commands = context.transportCommands(for: job.source)
+        spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
+              input: commands.listStdin(folder: job.folder))
     }
 
     private func makePlan(_ listing: RemoteListing) {
         let prefix = libraryPrefix
         let rows: ManifestIndex
-        do {
-            rows = try (prefetch ?? ManifestPrefetch(store: cycle.manifest, source: source, folder: job.folder, prefix: prefix)).index()
-            prefetch = nil
-        } catch {
-            return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
-        }
-        // Every name another job recorded under this job's folder, in one query (the planner has this job's
-        // own rows, and only hands out names under `prefix`, so names elsewhere cannot collide).
         let reserved: Set<[UInt8]>
         do {
-            reserved = try cycle.manifest.libraryPaths(under: prefix, exceptJob: (source, job.folder))
+            rows = try (prefetch ?? ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: prefix)).index()
+            prefetch = nil
+            // Every name another job recorded under this job's folder, in one query (the planner has this job's
+            // own rows, and only hands out names under `prefix`, so names elsewhere cannot collide).
+            reserved = try context.manifest.libraryPaths(under: prefix, exceptJob: (source, job.folder))
         } catch {
-            return finish(failedWith: "\(job.id): cannot read the manifest: \(error)", exitCode: nil)
+            return perform(machine.failed("cannot read the manifest: \(error)", at: host.now))
         }
-        let library = Array(cycle.config.library.utf8)
-        var plan = SyncPlan.make(
+        let library = Array(context.config.library.utf8)
+        let plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
-            refetch: cycle.options.refetch,
+            refetch: context.options.refetch,
             libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
-            isReserved: { reserved.contains($0) }, traits: cycle.writer.traits)
-        for deferred in plan.deferred {
-            if let detail = deferred.detail {
-                cycle.log("warning", "\(job.id): \(String(decoding: deferred.remotePath, as: UTF8.self)) stays at the source: \(detail)",
-                          job: self)
-            }
-            cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: deferred.remotePath,
-                                     reason: deferred.reason.rawValue))
-        }
-        for adopted in plan.adopted {
-            // Already at its library name with the same size and mtime (a crash between move and record).
-            filesHome += 1
-            bytesHome += adopted.size
-            cycle.fileHome(self, adopted, libraryPath: adopted.libraryPath)
-        }
-        planned = plan.transfers
-        plan.transfers = []
-        pending = [:]
-        pending.reserveCapacity(planned.count)
-        for (index, transfer) in planned.enumerated() { pending[PathKey(transfer.remotePath)] = index }
-        _ = cycle.progress.plan(id, files: planned.count, bytes: plan.totalBytes, at: cycle.now)
-        cycle.markProgress()
-        if pending.isEmpty {
-            return finishDone(exitCode: nil)
-        }
-        startTransfer()
+            isReserved: { reserved.contains($0) }, traits: context.writer.traits)
+        perform(machine.planned(plan, at: host.now))
     }
 
-    // MARK: - Transfer
+    // MARK: - Transfer and moves home
 
-    private func startTransfer() {
-        if phase == .waiting || phase == .listing || phase == .queued {
-            _ = cycle.progress.transition(id, to: .transferring, at: cycle.now)
-        }
-        phase = .transferring
-        cycle.markProgress()
-        let staging = cycle.stagingFolder(for: job)
+    private func startTransfer(_ child: JobChild, files: [[UInt8]]) {
+        let staging = context.stagingFolder(for: job)
         do {
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
-            return finish(failedWith: "\(job.id): cannot create the staging folder \(staging): \(error)", exitCode: nil)
+            return perform(machine.failed("cannot create the staging folder \(staging): \(error)", at: host.now))
         }
-        stdoutParser = RsyncOutputParser(stream: .stdout)
-        announced = []
-        lastTransferNumber = 0
-        let list = TransportCommands.filesFromStdin(pendingPaths())
-        let commands = cycle.transportCommands(for: job.source)
-        let argv = commands.rsyncArgv(folder: job.folder, destination: staging)
-        spawn(argv, environment: cycle.childEnvironment(commands), input: list, onStdout: { [unowned self] bytes in
-            stdoutParser.feed(bytes) { record in self.handle(record) }
-        }, onFinished: { [unowned self] status in transferFinished(status) })
+        let commands = context.transportCommands(for: job.source)
+        spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging),
+              environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files))
     }
 
-    private func handle(_ record: RsyncRecord) {
-        let now = cycle.now
-        switch record {
-        case .progress(let p):
-            lastActivity = now
-            if let n = p.transferNumber, n > lastTransferNumber {
-                lastTransferNumber = n
-                // A file finished: the one announced last, or one before it.
-                moveAnnounced(includingLast: true)
-            }
-        case .file(let f):
-            lastActivity = now
-            if f.isFile, pending[PathKey(f.name)] != nil {
-                announced.append((f.name, 0))
-                // rsync announces a file as it starts on it, so those announced before are done (or failed).
-                moveAnnounced(includingLast: false)
-            }
-        case .message(let m):
-            take(m)
-        }
-        if cycle.progress.record(record, for: id, at: now) { cycle.markProgress() }
+    private func stagedPath(_ move: MoveHome) -> [UInt8] {
+        stagingPrefix + move.transfer.remotePath.drop(while: { $0 == UInt8(ascii: "/") })
     }
 
-    private func transferFinished(_ status: TerminationStatus) {
-        stdoutParser.finish { record in self.handle(record) }
-        // Every planned file that rsync completed is in staging under its own name: move them all.
-        for path in pendingPaths() { moveHome(path, final: true) }
-        let code = Int32(truncatingIfNeeded: status.code)
-        if pending.isEmpty && status.signal == 0 && stopReason == nil {
-            return finishDone(exitCode: code, mayPurge: code == 0 || (code == 23 && onlyHarmlessComplaints))
-        }
-        if stopReason == nil, let vanished = VanishedFiles.completeDespite(code: code, signal: status.signal, messages: messages),
-           vanished > 0 {
-            // Deleted at the source after the listing: not in the manifest, so nothing is lost; if they come
-            // back, a later cycle lists them again.
-            let gone = pendingPaths()
-            pending.removeAll()
-            for path in gone {
-                cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: path, reason: "vanished"))
-            }
-            cycle.log("info", "\(job.id): \(ViewFormat.count(gone.count, "file")) vanished at the source during the transfer; the rest is home",
-                      job: self)
-            return finishDone(exitCode: code)
-        }
-        failedAttempt(status: status, what: "rsync")
-    }
-
-    /// Moves home every announced file that is complete in staging, as the transfer goes, so that files
-    /// reach the library (and their events the clients) steadily instead of in one burst at the end.
-    /// A file found not ready three times is left to the sweep after rsync exits.
-    private func moveAnnounced(includingLast: Bool) {
-        var kept: [(name: [UInt8], misses: Int)] = []
-        for (index, entry) in announced.enumerated() {
-            if index == announced.count - 1 && !includingLast {
-                kept.append(entry)
-                continue
-            }
-            guard let transfer = pending[PathKey(entry.name)].map({ planned[$0] }) else { continue }
-            let staged = stagingPrefix + entry.name.drop(while: { $0 == UInt8(ascii: "/") })
-            if let fact = LibraryPaths.fact(staged), fact.size == transfer.size,
-               cycle.writer.traits.sameMTime(fact.mtime, transfer.mtime) {
-                moveHome(entry.name, final: false)
-                if pending[PathKey(entry.name)] == nil { continue }
-            }
-            if entry.misses < 2 { kept.append((entry.name, entry.misses + 1)) }
-        }
-        announced = kept
-    }
-
-    /// Moves one staged file to its library name; `final` is the sweep after rsync exited, where a
-    /// file that is not right is no longer "not finished yet" but changed at the source.
-    private func moveHome(_ remotePath: [UInt8], final: Bool) {
-        guard let transfer = pending[PathKey(remotePath)].map({ planned[$0] }) else { return }
-        let staged = stagingPrefix + remotePath.drop(while: { $0 == UInt8(ascii: "/") })
+    /// Moves one staged file to its library name, never replacing a file there.
+    private func moveHome(_ move: MoveHome) -> MoveOutcome {
+        let staged = stagedPath(move)
+        let transfer = move.transfer
         do {
-            let outcome = try cycle.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
-                                                mtime: transfer.mtime, folders: libraryFolder)
-            pending[PathKey(remotePath)] = nil
-            filesHome += 1
-            bytesHome += transfer.size
-            var home = transfer
-            if case let .movedAside(path, planned) = outcome {
-                // Someone put another file at the planned name meanwhile: ours went beside it.
-                home.renamedFrom = home.renamedFrom ?? planned
-                home.libraryPath = path
+            let outcome = try context.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
+                                                  mtime: transfer.mtime, folders: libraryFolder)
+            if case let .movedAside(path, planned) = outcome { return .home(libraryPath: path, asideOf: planned) }
+            return .home(libraryPath: outcome.libraryPath, asideOf: nil)
+        } catch {
+            if case .stagedFileNotAsPlanned = error {
+                return LibraryPaths.exists(staged) ? .changed : .notDelivered
             }
-            cycle.fileHome(self, home, libraryPath: outcome.libraryPath)
-        } catch let error {
-            guard final else { return }
-            if case .stagedFileNotAsPlanned = error, LibraryPaths.exists(staged) {
-                // rsync sent what the file is now: it changed after the listing. A later cycle takes it.
-                pending[PathKey(remotePath)] = nil
-                cycle.emit(.fileDeferred(cycle: cycle.cycleID, job: eventJob, path: remotePath, reason: "changed"))
-                cycle.log("info", "\(job.id): \(String(decoding: remotePath, as: UTF8.self)) changed during the sync; a later cycle takes it", job: self)
-            } else if case .stagedFileNotAsPlanned = error {
-                return  // not delivered: the retry fetches it
-            } else {
-                messages.append(RsyncMessage(severity: .error, origin: .rsync, text: JobFailure.libraryPrefix + error.description))
-            }
+            return .refused(error.description)
         }
     }
 
-    /// The planned paths not home yet, sorted (rsync's list and the sweep after it go in name order).
-    private func pendingPaths() -> [[UInt8]] {
-        pending.keys.map(\.bytes).sorted(by: { $0.lexicographicallyPrecedes($1) })
-    }
+    // MARK: - Timers and the purge
 
-    // MARK: - Endings
-
-    private func failedAttempt(status: TerminationStatus, what: String) {
-        child = nil
-        let code = status.signal != 0 ? Int32(20) : Int32(truncatingIfNeeded: status.code)
-        lastExitCode = status.signal != 0 ? nil : code
-        let failure = JobFailure.classify(JobFailure.Attempt(
-            job: job.id, what: what, code: code, signal: status.signal, status: status.description, messages: messages,
-            stop: stopReason, pendingFiles: pending.count, stallTimeout: cycle.config.stallTimeout,
-            library: cycle.config.library, sourceFolder: job.source.path(of: job.folder),
-            transport: job.source.transport.summary, sourceRoot: job.source.root))
-        let line = failure.line
-        if stopReason == .cancelled {
-            return finish(failedWith: line, exitCode: lastExitCode)
-        }
-        stopReason = nil
-        messages = []
-        stderrParser = RsyncOutputParser(stream: .stderr)
-        guard failure.retryable, attempts < cycle.config.retry.attempts else {
-            return finish(failedWith: line, exitCode: lastExitCode)
-        }
-        let delay = cycle.config.retry.delay(beforeAttempt: attempts + 1)
-        let ms = UInt64(delay.components.seconds) * 1000 + UInt64(delay.components.attoseconds / 1_000_000_000_000_000)
-        cycle.log("warning", "\(line); retrying in \(DurationSyntax.format(delay)) (attempt \(attempts + 1) of \(cycle.config.retry.attempts))", job: self)
-        phase = .waiting
-        _ = cycle.progress.transition(id, to: .waitingToRetry, at: cycle.now)
-        cycle.markProgress()
+    private func armRetry(at time: Double) {
+        let ms = UInt64(max(0, ((time - host.now) * 1000).rounded()))
         do {
-            let timer = try UV.Timer(loop: cycle.loop)
+            let timer = try UV.Timer(loop: context.loop)
             timer.start(after: ms) { [unowned self] in
                 retryTimer?.close()
                 retryTimer = nil
-                cycle.requeue(self)
+                perform(machine.retryDue(at: host.now))
             }
             retryTimer = timer
         } catch {
-            return finish(failedWith: line, exitCode: lastExitCode)
+            perform(machine.armFailed(.retry, at: host.now))
         }
-        cycle.schedule()
-    }
-
-    private func finishDone(exitCode: Int32?, mayPurge: Bool = true) {
-        child = nil
-        succeeded = true
-        // Only a whole sync may purge: every planned file is home or was deferred (settling, changed, vanished
-        // at the source: none of those is in the manifest as it is now, so the purge plan keeps it) and
-        // nothing was stopped.
-        if mayPurge, cycle.purgeEnabled(for: job), stopReason == nil {
-            return startPurge(exitCode: exitCode)
-        }
-        _ = cycle.progress.transition(id, to: .done, at: cycle.now)
-        end(state: .done, exitCode: exitCode, error: nil)
     }
 
     /// Purges the folder in this job's slot; the job ends `done` whatever the purge says (its sync is
     /// done), the purge's own error goes out as a log event and in the cycle's result.
-    private func startPurge(exitCode: Int32?) {
-        phase = .purging
-        _ = cycle.progress.transition(id, to: .purging, at: cycle.now)
-        cycle.markProgress()
-        // The manifest must hold every file this job brought home before the purge reads it,
-        // and `file_synced` goes out before `purge_started`.
-        cycle.flushBatch()
-        let run = cycle.makePurge(for: job)
+    private func startPurge() {
+        let run = context.makePurge(for: job)
         purge = run
         run.start { [unowned self] result in
             purge = nil
             purgeResult = result
-            _ = cycle.progress.transition(id, to: .done, at: cycle.now)
-            end(state: .done, exitCode: exitCode, error: nil)
+            perform(machine.purgeFinished(at: host.now))
         }
-    }
-
-    private func finish(failedWith line: String, exitCode: Int32?) {
-        child = nil
-        errorLine = line
-        _ = cycle.progress.transition(id, to: .failed, at: cycle.now)
-        cycle.log("error", line, job: self)
-        end(state: .failed, exitCode: exitCode, error: line)
-    }
-
-    private func end(state: JobFinished.State, exitCode: Int32?, error: String?) {
-        guard phase != .finished else { return }
-        phase = .finished
-        libraryFolder.close()
-        cycle.markProgress()
-        cycle.flushBatch()
-        cycle.emit(.jobFinished(cycle: cycle.cycleID, JobFinished(
-            job: eventJob, state: state, files: filesHome, bytes: bytesHome, seconds: cycle.now - startedAt,
-            exitCode: exitCode, attempts: attempts, error: error, note: note)))
-        cycle.jobEnded(self)
     }
 
     // MARK: - Children
 
-    /// Keeps a message of rsync's for the failure's description, unless it only says what the library's file
-    /// system cannot do (fusefat: no permissions), which is counted instead.
-    private func take(_ message: RsyncMessage) {
-        if cycle.writer.traits.isHarmless(message.text) {
-            harmlessMessages += 1
-        } else {
-            messages.append(message)
-        }
+    /// A child's output parsers: rsync's stdout (a stream's records) and stderr (every child's complaints).
+    private final class ChildIO {
+        var process: Child?
+        var stdout = RsyncOutputParser(stream: .stdout)
+        var stderr = RsyncOutputParser(stream: .stderr)
     }
 
-    /// rsync's 23 said nothing but what the library cannot take: the files are whole.
-    private var onlyHarmlessComplaints: Bool {
-        harmlessMessages > 0 && !messages.contains {
-            $0.severity == .error && !$0.text.hasPrefix("rsync error: some files/attrs were not transferred")
-        }
-    }
-
-    private func spawn(_ argv: [String], environment: [String: String], input: [UInt8], onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
-                       onFinished: @escaping (TerminationStatus) -> Void) {
-        lastActivity = cycle.now
-        messages = []
-        harmlessMessages = 0
-        stderrParser = RsyncOutputParser(stream: .stderr)
+    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
+        let io = ChildIO()
+        let record = { [unowned self] (record: RsyncRecord) in perform(machine.record(record, from: id, at: host.now)) }
         do {
-            let started = try Child(loop: cycle.loop, command: command, onStdout: onStdout, onStderr: { [unowned self] bytes in
-                stderrParser.feed(bytes) { record in
-                    if case .message(let m) = record { self.take(m) }
+            let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
+                if case .listing = id {
+                    machine.listingOutput(bytes, at: host.now)
+                } else {
+                    io.stdout.feed(bytes, record)
                 }
-            }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
-                stderrParser.finish { record in
-                    if case .message(let m) = record { self.take(m) }
-                }
-                child = nil
-                onFinished(status)
+            }, onStderr: { [unowned io] bytes in
+                io.stderr.feed(bytes, record)
+            }, outputGraceAfterExit: 2_000, onFinished: { [unowned self, unowned io] status, _ in
+                io.stderr.finish(record)
+                io.stdout.finish(record)
+                children[id] = nil
+                perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
+                                                     description: status.description), at: host.now))
             })
-            child = started
+            io.process = started
+            children[id] = io
+            perform(machine.spawned(id, pid: started.pid, at: host.now))
             // Fed as the child reads (a first sync can plan 100,000 names, far more than one write may
             // queue). A child that stops reading ends with its own exit and messages; any other failure to
             // feed it is told and the child stopped, so the job never waits on a child that waits on us.
             started.feedStdin(input) { [unowned self] error in
-                guard let error, error.name != "EPIPE", error.name != "ECANCELED", child === started else { return }
-                messages.append(RsyncMessage(severity: .error, origin: .rsync,
-                                             text: "cannot hand \(argv[0]) its input: \(error)"))
-                started.stop(grace: cycle.options.stopGraceMs)
+                guard let error, error.name != "EPIPE", error.name != "ECANCELED", children[id]?.process === started else { return }
+                perform(machine.inputFailed(id, "cannot hand \(argv[0]) its input: \(error)", at: host.now))
             }
         } catch {
-            finish(failedWith: "\(job.id): cannot start \(argv[0]): \(error)", exitCode: nil)
+            perform(machine.failed("cannot start \(argv[0]): \(error)", at: host.now))
         }
     }
 }

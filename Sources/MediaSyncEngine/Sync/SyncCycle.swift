@@ -18,11 +18,11 @@ public final class SyncCycle {
     let manifest: ManifestStore
     let cycleID: Int64
     let options: SyncOptions
-    let emit: (EventBody) -> Void
-    /// The cycle's progress model; jobs write into it, the tick reads it.
-    var progress: CycleProgress
-    private var preparedControlFolders: Set<String> = []
-    private let parentEnvironment = Command.currentEnvironment()
+    private let emitter: (EventBody) -> Void
+    /// What the jobs share and only read: the loop, the config, the manifest, the writer, the transports.
+    let context: SyncContext
+    /// The cycle's progress model; jobs' changes come in through `JobHost.progressed`, the tick reads it.
+    private(set) var progress: CycleProgress
 
     private var jobs: [JobRun] = []
     private var ready: [JobRun] = []
@@ -37,11 +37,12 @@ public final class SyncCycle {
     private var startedAt: Double = 0
     private var closing = false
     private var cancelled = false
-    /// Moves files home; made anew at each start with what the library's file system can do.
-    private(set) var writer: LibraryWriter
     /// The ingest door: when set, every `file_synced`, `file_purged` and `cycle_finished` is stored in its
     /// outbox in the transaction that records it, and the purge asks it to verify (`verify_before_purge`).
-    public var ingest: IngestDoor?
+    public var ingest: IngestDoor? {
+        get { context.ingest }
+        set { context.ingest = newValue }
+    }
 
     public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, options: SyncOptions,
                 emit: @escaping (EventBody) -> Void) {
@@ -50,12 +51,12 @@ public final class SyncCycle {
         self.manifest = manifest
         self.cycleID = cycleID
         self.options = options
-        self.emit = emit
-        self.writer = LibraryWriter(libraryRoot: config.library)
+        self.emitter = emit
+        context = SyncContext(loop: loop, config: config, manifest: manifest, cycleID: cycleID, options: options, emit: emit)
         let selected = config.jobs.filter { options.sources?.contains($0.source.name) ?? true }
         progress = CycleProgress(jobs: selected.map { JobID(source: $0.source.name, folder: $0.folder) },
                                  concurrency: config.concurrency)
-        jobs = selected.map { JobRun(job: $0, cycle: self) }
+        jobs = selected.map { JobRun(job: $0, host: self, context: context) }
     }
 
     /// Seconds on the loop's monotonic clock.
@@ -92,7 +93,7 @@ public final class SyncCycle {
             }
             return
         }
-        writer = LibraryWriter(libraryRoot: config.library, traits: LibraryProbe.probe(library: config.library))
+        context.writer = LibraryWriter(libraryRoot: config.library, traits: LibraryProbe.probe(library: config.library))
         ready = jobs
         schedule()
         finishIfDone()
@@ -107,11 +108,11 @@ public final class SyncCycle {
         finishIfDone()
     }
 
-    // MARK: - Jobs call these
+    // MARK: - Scheduling
 
-    var runningCount: Int { jobs.filter(\.holdsSlot).count }
+    private var runningCount: Int { jobs.filter(\.holdsSlot).count }
 
-    func schedule() {
+    private func schedule() {
         guard !cancelled else { return }
         var index = 0
         while runningCount < config.concurrency && index < ready.count {
@@ -129,65 +130,26 @@ public final class SyncCycle {
         }
     }
 
-    /// A job finished its listing (well or not): its source's other jobs may now share the connection.
-    func listingEnded(_ job: JobRun) {
-        if warming.remove(job.source) != nil { schedule() }
-    }
-
-    /// A job waits for a retry: it gives its slot to another and comes back later.
-    func requeue(_ job: JobRun) {
-        guard !cancelled else { return }
-        ready.append(job)
-        schedule()
-    }
-
     /// Something a user sees changed: publish it now if the throttle allows (a record's news should
     /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
-    func markProgress() {
+    private func markProgress() {
         let t = now
         if feed.changed(at: t), !closing { emitProgress(at: t) }
     }
 
-    /// Whether a job whose sync succeeded purges its folder now: its source's purge is on, `purge.schedule` is
-    /// `after_sync`, the run did not say `--no-purge`, and the cycle is not being cancelled.
-    func purgeEnabled(for job: SyncJob) -> Bool {
-        job.source.purge && config.purge.schedule.purgesAfterSync && !options.noPurge && !cancelled
-    }
-
-    /// The purge of one folder, on this cycle's loop and events; `purge.dry_run` makes it a dry run.
-    func makePurge(for job: SyncJob) -> PurgeRun {
-        PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: cycleID, job: job,
-                 dryRun: config.purge.dryRun, childEnvironment: options.childEnvironment,
-                 ingest: ingest, emit: emit)
-    }
-
-    /// A file is in the library for good once the batch it is in is flushed.
-    func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8]) {
-        batch.append((job, transfer, libraryPath))
-        // The 100 ms tick flushes; this cap only bounds a batch when files arrive faster than that
-        // (each flush is a syncfs and a transaction, so 500-file batches made small files pay several a tick).
-        if batch.count >= 5_000 { flushBatch() }
-    }
-
-    func jobEnded(_ job: JobRun) {
-        flushBatch()
-        schedule()
-        finishIfDone()
-    }
-
-    func log(_ level: String, _ message: String, job: JobRun? = nil) {
-        emit(.log(level: level, message: message, cycle: cycleID, job: job?.job.id))
+    func log(_ level: String, _ message: String) {
+        emit(.log(level: level, message: message, cycle: cycleID, job: nil))
     }
 
     // MARK: - Batches, ticks, the end
 
     /// Makes the batch durable (one syncfs), records it in one manifest transaction, then tells it.
-    func flushBatch() {
+    private func flushBatch() {
         guard !batch.isEmpty else { return }
         let items = batch
         batch.removeAll()
         do {
-            try writer.flush()
+            try context.writer.flush()
         } catch {
             log("error", "cannot flush the library to disk: \(error)")
         }
@@ -217,7 +179,7 @@ public final class SyncCycle {
     private func onTick() {
         let t = now
         flushBatch()
-        for job in jobs { job.checkStall(at: t) }
+        for job in jobs { job.tick(at: t) }
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
     }
@@ -280,12 +242,12 @@ public final class SyncCycle {
         // Every source a job ever reached for: a listing that failed after ssh connected (a missing
         // folder, an unreadable listing) still left a master behind. `-O exit` without one is harmless.
         for job in jobs where job.attempts > 0 && !sources.contains(job.job.source) { sources.append(job.job.source) }
-        let commands = sources.map { transportCommands(for: $0) }.filter { $0.closeSharedConnectionArgv() != nil }
+        let commands = sources.map { context.transportCommands(for: $0) }.filter { $0.closeSharedConnectionArgv() != nil }
         guard !commands.isEmpty else { done(); return }
         var remaining = commands.count
         for transport in commands {
             let argv = transport.closeSharedConnectionArgv()!
-            let command = Command(argv[0], Array(argv.dropFirst()), environment: childEnvironment(transport),
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(transport),
                                   stdout: .ignore, stderr: .ignore)
             let finished = { remaining -= 1; if remaining == 0 { done() } }
             do {
@@ -303,30 +265,58 @@ public final class SyncCycle {
         }
     }
 
-    // MARK: - Shared facts
+}
 
-    func transportCommands(for source: Source) -> TransportCommands {
-        let commands = TransportCommands(
-            source: source, controlFolder: config.stateDirectory + "/ssh",
-            fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
-            ioTimeoutSeconds: Int(config.ioTimeout.components.seconds),
-            extraEnvironment: options.childEnvironment)
-        if let folder = commands.controlFolder, !preparedControlFolders.contains(folder) {
-            preparedControlFolders.insert(folder)
-            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                     attributes: [.posixPermissions: 0o700])
-            if let notice = commands.controlFolderNotice { log("warning", notice) }
+// MARK: - What jobs ask of the cycle
+
+extension SyncCycle: JobHost {
+    func emit(_ body: EventBody) {
+        emitter(body)
+    }
+
+    func progressed(_ job: JobRun, _ change: JobProgressChange) {
+        switch change {
+        case let .state(state):
+            // The job's machine moved first, along the same graph: a refusal here is a bug, said aloud.
+            if !progress.transition(job.id, to: state, at: now) {
+                log("error", "\(job.id): the progress model refused the move to \(state.rawValue) (a bug in mediasync)")
+            }
+        case let .plan(files, bytes):
+            progress.plan(job.id, files: files, bytes: bytes, at: now)
+        case let .record(record):
+            if progress.record(record, for: job.id, at: now) { markProgress() }
+        case .publish:
+            markProgress()
         }
-        return commands
     }
 
-    func childEnvironment(_ commands: TransportCommands) -> [String: String] {
-        commands.environment(parent: parentEnvironment)
+    /// A file is in the library for good once the batch it is in is flushed.
+    func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8]) {
+        batch.append((job, transfer, libraryPath))
+        // The 100 ms tick flushes; this cap only bounds a batch when files arrive faster than that
+        // (each flush is a syncfs and a transaction, so 500-file batches made small files pay several a tick).
+        if batch.count >= 5_000 { flushBatch() }
     }
 
-    /// `<library>/.mediasync/staging/<source>/<folder>`: rsync writes here; finished files are then
-    /// moved to their library names, so a final name never holds a partial file.
-    func stagingFolder(for job: SyncJob) -> String {
-        config.library + "/.mediasync/staging/" + job.source.name + "/" + job.folder
+    func flushFilesHome() {
+        flushBatch()
+    }
+
+    func slot(_ job: JobRun, _ change: JobSlotChange) {
+        switch change {
+        case .listed:
+            // Its source's other jobs may now share the connection.
+            if warming.remove(job.source) != nil { schedule() }
+        case .released:
+            schedule()
+        case .wanted:
+            guard !cancelled else { return }
+            ready.append(job)
+            schedule()
+        case .finished:
+            flushBatch()
+            schedule()
+            finishIfDone()
+        }
     }
 }

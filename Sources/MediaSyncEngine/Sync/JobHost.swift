@@ -1,0 +1,19 @@
+import MediaSyncCore
+
+/// All a job may ask of its cycle. `SyncCycle` implements it; a `JobRun` calls nothing else of the cycle,
+/// and everything it only reads (the loop, the config, the manifest, the library's writer) is in its
+/// `SyncContext`.
+protocol JobHost: AnyObject {
+    /// Seconds on the loop's monotonic clock: the time every event of the job's machine carries.
+    var now: Double { get }
+    /// Publishes an event (logs are events too).
+    func emit(_ body: EventBody)
+    /// The job's state, plan or rsync output changed: the cycle's progress model follows, and publishes.
+    func progressed(_ job: JobRun, _ change: JobProgressChange)
+    /// A file is home: recorded in the cycle's next batch (manifest row, `file_synced`).
+    func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8])
+    /// Makes the files home so far durable, recorded and told, now.
+    func flushFilesHome()
+    /// The job's listing ended, it gave its slot back, wants one again, or finished.
+    func slot(_ job: JobRun, _ change: JobSlotChange)
+}
