@@ -28,7 +28,6 @@ public final class PurgeRun {
     public static let batchSize = 1000
 
     public let job: SyncJob
-    private let loop: Loop
     private let config: Config
     private let manifest: ManifestStore
     private let cycleID: Int64
@@ -36,18 +35,18 @@ public final class PurgeRun {
     private let ingest: IngestDoor?
     private let emit: (EventBody) -> Void
     private let commands: TransportCommands
-    private let environment: [String: String]
     private let eventJob: EventJob
     private let intent: PurgeIntent
+    private let children: PurgeChild
+    private let audit: PurgeAudit
 
     private var onFinished: ((PurgeResult) -> Void)?
     private var child: Child?
     private var cancelled = false
     private var waitingForIngest = false
     private var plan = PurgePlan()
-    private var remaining: [PurgePlan.Deletion] = []
-    private var nextDeletion = 0
-    private var result: PurgeResult
+    private var batches = PurgeBatches([])
+    private var error: String?
 
     /// `ingest`: the door that is asked to verify each file first when `ingest.verify_before_purge` is on
     /// (without one every file stays, `not_committed`), and whose outbox gets each `file_purged`.
@@ -55,7 +54,6 @@ public final class PurgeRun {
     public init(loop: Loop, config: Config, manifest: ManifestStore, cycleID: Int64, job: SyncJob, dryRun: Bool,
                 childEnvironment: [String: String] = [:], ingest: IngestDoor?,
                 emit: @escaping (EventBody) -> Void) {
-        self.loop = loop
         self.config = config
         self.manifest = manifest
         self.cycleID = cycleID
@@ -67,10 +65,11 @@ public final class PurgeRun {
             source: job.source, controlFolder: config.stateDirectory + "/ssh",
             fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
             ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
-        environment = commands.environment(parent: Command.currentEnvironment())
+        children = PurgeChild(loop: loop, environment: commands.environment(parent: Command.currentEnvironment()),
+                              stallTimeout: config.stallTimeout, target: job.source.transport.summary)
         eventJob = EventJob(source: job.source.name, folder: job.folder)
         intent = PurgeIntent(stateDirectory: config.stateDirectory, job: job)
-        result = PurgeResult(job: job.id, deleted: 0, kept: 0, bytesFreed: 0, dryRun: dryRun, error: nil)
+        audit = PurgeAudit(manifest: manifest, config: config, job: job, cycleID: cycleID, ingest: ingest, emit: emit)
     }
 
     /// Lists the folder afresh and carries the purge out; `onFinished` runs once, on the loop.
@@ -126,8 +125,8 @@ public final class PurgeRun {
             libraryFile: { path, _ in
                 LibraryPaths.fact(LibraryPaths.join(library, path)).map { PurgeLibraryFact(size: $0.size) }
             }, isCommitted: nil)
-        if let warning = plan.clockWarning { log("warning", warning) }
-        if let warning = plan.ageWarning { log("warning", warning) }
+        if let warning = plan.clockWarning { audit.log("warning", warning) }
+        if let warning = plan.ageWarning { audit.log("warning", warning) }
         guard config.purge.verify == .checksum, !plan.deletions.isEmpty else { return decided() }
         compareChecksums()
     }
@@ -177,21 +176,14 @@ public final class PurgeRun {
     }
 
     private func carryOut() {
-        for kept in plan.kept { report(kept.path, kept.reason, kept.detail) }
+        for kept in plan.kept { audit.report(kept.path, kept.reason, kept.detail) }
         if dryRun {
-            for deletion in plan.deletions {
-                result.deleted += 1
-                result.bytesFreed += deletion.size
-                emit(.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
-                                 ageS: deletion.ageSeconds, dryRun: true))
-            }
+            audit.dryRun(plan.deletions)
             return finish()
         }
-        // Moved, not copied (the plan's list is not needed any more), and walked by index: removing each
-        // batch from the front copied and shifted a list of 200,000 deletions 200 times.
-        remaining = plan.deletions
+        // Moved, not copied: the plan's list is not needed any more.
+        batches = PurgeBatches(plan.deletions)
         plan.deletions = []
-        nextDeletion = 0
         nextBatch()
     }
 
@@ -202,157 +194,74 @@ public final class PurgeRun {
     private func recoverInterrupted(_ listing: RemoteListing) {
         let planned = intent.read()
         guard !planned.isEmpty else { return intent.remove() }
-        let present = Set(listing.files.map(\.path))
-        struct Key: Hashable { var path: [UInt8]; var size: Int64; var mtime: Int64 }
-        let audited: Set<Key>
+        let audited: Set<PurgeRecovery.AuditedFile>
         do {
             audited = Set(try manifest.purgeHistory(since: 0, sources: [job.source.name])
-                .filter { $0.folder == job.folder }.map { Key(path: $0.path, size: $0.size, mtime: $0.mtime) })
+                .filter { $0.folder == job.folder }.map { PurgeRecovery.AuditedFile(path: $0.path, size: $0.size, mtime: $0.mtime) })
         } catch {
-            return log("error", "cannot read the audit to complete an interrupted purge: \(error); will try again next time")
+            return audit.log("error", "cannot read the audit to complete an interrupted purge: \(error); will try again next time")
         }
-        var gone = planned.filter { d in
-            !present.contains(d.path) && !audited.contains(Key(path: d.path, size: d.size, mtime: d.mtime))
-        }
-        for index in gone.indices { gone[index].ageSeconds = max(0, listing.now - gone[index].mtime) }
-        let recorded = gone.count
+        let gone = PurgeRecovery.unrecorded(intent: planned, listing: listing, audited: audited)
         // Audited, told to the ingest and announced as the deletions of this run would be, but not counted in it.
-        guard record(gone, counted: false) else {
-            return log("error", "cannot complete the audit of an interrupted purge; will try again next time")
+        guard audit.record(gone, counted: false) else {
+            return audit.log("error", "cannot complete the audit of an interrupted purge; will try again next time")
         }
         intent.remove()
-        if recorded > 0 {
-            log("warning", "an earlier purge was interrupted after deleting \(recorded) file\(recorded == 1 ? "" : "s") "
-                + "it had not recorded yet; they are in the audit now (mediasync purge --history)")
+        if !gone.isEmpty {
+            audit.log("warning", "an earlier purge was interrupted after deleting \(gone.count) file\(gone.count == 1 ? "" : "s") "
+                      + "it had not recorded yet; they are in the audit now (mediasync purge --history)")
         }
     }
 
     private func nextBatch() {
-        guard nextDeletion < remaining.count, !cancelled else { return finish() }
-        let batch = Array(remaining[nextDeletion..<min(remaining.count, nextDeletion + Self.batchSize)])
-        nextDeletion += batch.count
-        var waiting: [[UInt8]: PurgePlan.Deletion] = [:]
-        for deletion in batch { waiting[deletion.path] = deletion }
+        guard !cancelled, let deletions = batches.next(size: Self.batchSize) else { return finish() }
+        var batch = PurgeBatch(deletions)
         var parser = RemotePurgeOutput()
-        var sawDone = false
-        let records = batch.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }
+        let records = deletions.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }
         let input = commands.purgeStdin(folder: job.folder, minAgeSeconds: Int64(config.purge.minAge.components.seconds),
                                         records: records)
         do {
-            try intent.write(batch)
+            try intent.write(deletions)
         } catch {
             return fail("\(error); nothing was deleted (check the state directory \(config.stateDirectory))")
         }
         runChild("purge", commands.purgeArgv(), input: input, onStdout: { [unowned self] bytes in
             // The deletions of one output chunk go to the audit in one transaction, not one per file.
             var gone: [PurgePlan.Deletion] = []
-            defer { deleted(gone) }
+            defer { audit.record(gone, counted: true) }
             parser.feed(bytes) { line in
-                switch line {
-                case let .deleted(path):
-                    guard let deletion = waiting.removeValue(forKey: path) else { return }
-                    gone.append(deletion)
-                case let .kept(reason, path):
-                    guard waiting.removeValue(forKey: path) != nil else { return }
-                    report(path, RemotePurgeResult.keepReason(forScriptReason: reason),
-                           "the source kept it: \(reason.replacingOccurrences(of: "_", with: " "))")
-                case let .removedFolder(path):
-                    log("info", "removed the emptied folder \(String(decoding: path, as: UTF8.self))")
-                case .done:
-                    sawDone = true
-                case .checksum:
-                    break
+                switch batch.take(line) {
+                case let .deleted(deletion): gone.append(deletion)
+                case let .kept(path, reason, detail): audit.report(path, reason, detail)
+                case let .removedFolder(path): audit.log("info", "removed the emptied folder \(String(decoding: path, as: UTF8.self))")
+                case .nothing: break
                 }
             }
         }) { [unowned self] error in
-            for deletion in waiting.values.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) }) {
-                report(deletion.path, .error, "the source gave no answer for it")
-            }
+            for deletion in batch.unanswered { audit.report(deletion.path, .error, "the source gave no answer for it") }
             // The intent stays when the batch was not answered to its end: the next purge completes the audit.
-            if let error { return fail(error) }
-            if !sawDone { return fail("the purge script on the source ended early (output cut short)") }
+            if let failure = batch.failure(childError: error) { return fail(failure) }
             intent.remove()
             nextBatch()
         }
     }
 
-    private func deleted(_ deletions: [PurgePlan.Deletion]) {
-        record(deletions, counted: true)
-    }
-
-    /// The audit rows (and the ingest's events, in the same transaction) are committed before the events go
-    /// out: what is gone is on record first. False when the audit could not be written.
-    @discardableResult
-    private func record(_ deletions: [PurgePlan.Deletion], counted: Bool) -> Bool {
-        guard !deletions.isEmpty else { return true }
-        var recorded = true
-        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-        let entries = deletions.map { deletion in
-            PurgeAuditEntry(time: nowMs / 1000, source: job.source.name, folder: job.folder, path: deletion.path,
-                            size: deletion.size, mtime: deletion.mtime, libraryPath: deletion.libraryPath,
-                            cycle: cycleID)
-        }
-        let bodies = deletions.map { deletion in
-            EventBody.filePurged(cycle: cycleID, job: eventJob, path: deletion.path, size: deletion.size,
-                                 ageS: deletion.ageSeconds, dryRun: false)
-        }
-        var outbox: [OutboxEntry] = []
-        if ingest != nil {
-            let library = Array(config.library.utf8)
-            for (deletion, body) in zip(deletions, bodies) {
-                if let entry = OutboxEntry.make(body, timeMs: nowMs, libraryPath: LibraryPaths.join(library, deletion.libraryPath)) {
-                    outbox.append(entry)
-                }
-            }
-        }
-        do {
-            // Recorded first, told second (`ingest?.appended(try ...)` would skip the write without an ingest).
-            let appended = try manifest.recordPurges(entries, outbox: outbox, outboxLimit: config.ingest?.outboxLimit ?? 0)
-            ingest?.appended(appended)
-        } catch {
-            recorded = false
-            for deletion in deletions {
-                log("error", "deleted \(String(decoding: deletion.path, as: UTF8.self)) but could not write the audit: \(error)")
-            }
-        }
-        for (deletion, body) in zip(deletions, bodies) {
-            if counted {
-                result.deleted += 1
-                result.bytesFreed += deletion.size
-            }
-            emit(body)
-        }
-        return recorded
-    }
-
-    private func report(_ path: [UInt8], _ reason: PurgeKeepReason, _ detail: String) {
-        result.kept += 1
-        emit(.fileKept(cycle: cycleID, job: eventJob, path: path, reason: reason.rawValue))
-        if reason.isWarning {
-            log("warning", "\(String(decoding: path, as: UTF8.self)) stays on the source: \(detail); "
-                + "check the library (a later sync does not bring it again while the manifest has it; use sync --refetch)")
-        }
-    }
-
     // MARK: - Endings and children
-
-    private func log(_ level: String, _ message: String) {
-        emit(.log(level: level, message: "\(job.id): purge: \(message)", cycle: cycleID, job: job.id))
-    }
 
     private func fail(_ line: String) {
         let text = cancelled ? "cancelled" : line
-        result.error = "\(job.id): purge: \(text)"
-        log("error", text)
+        error = "\(job.id): purge: \(text)"
+        audit.log("error", text)
         finish()
     }
 
     private func finish() {
         guard let callback = onFinished else { return }
         onFinished = nil
-        emit(.purgeFinished(cycle: cycleID, job: eventJob, deleted: result.deleted, kept: result.kept,
-                            bytesFreed: result.bytesFreed, dryRun: dryRun))
-        callback(result)
+        emit(.purgeFinished(cycle: cycleID, job: eventJob, deleted: audit.deleted, kept: audit.kept,
+                            bytesFreed: audit.bytesFreed, dryRun: dryRun))
+        callback(PurgeResult(job: job.id, deleted: audit.deleted, kept: audit.kept, bytesFreed: audit.bytesFreed,
+                             dryRun: dryRun, error: error))
     }
 
     /// Runs one child to its end; `then` gets nil on success, else one line naming what failed. With
@@ -362,70 +271,23 @@ public final class PurgeRun {
                           onStdout: @escaping (UnsafeRawBufferPointer) -> Void,
                           then: @escaping (String?) -> Void) {
         guard !cancelled else { return then("cancelled") }
-        var stderrLines = RsyncOutputParser(stream: .stderr)
-        var vanished = VanishedFiles()
-        var lastComplaint: String?
-        // The first lines that are not about vanished files, for ssh's diagnosis (bounded: a listing of a
-        // busy folder can print thousands of vanished lines).
-        var complaints: [String] = []
-        let take: (RsyncRecord) -> Void = { record in
-            guard case .message(let message) = record else { return }
-            vanished.add(message)
-            guard !VanishedFiles.isAboutVanishedFiles(message.text) else { return }
-            lastComplaint = message.text
-            if complaints.count < 50 { complaints.append(message.text) }
+        let ended = { [unowned self] (outcome: PurgeChildReport.Outcome) in
+            child = nil
+            switch outcome {
+            case .succeeded:
+                then(nil)
+            case let .succeededDespiteVanished(count):
+                audit.log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
+                then(nil)
+            case let .failed(line):
+                then(line)
+            }
         }
-        var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
-                              stdin: .pipe, stdout: .pipe, stderr: .pipe)
-        command.diesWithParent = true
-        // The stall watchdog covers the purge's children too: a source frozen mid-listing or mid-delete
-        // (a paused container) would otherwise hold the job, and a one-shot purge, for ever.
-        let loop = self.loop
-        var lastOutput = loop.now
-        var stalled = false
-        let stallMs = UInt64(config.stallTimeout.components.seconds) * 1000
-        let watchdog = try? UV.Timer(loop: loop)
-        do {
-            let started = try Child(loop: loop, command: command, onStdout: { bytes in
-                lastOutput = loop.now
-                onStdout(bytes)
-            }, onStderr: { bytes in
-                lastOutput = loop.now
-                stderrLines.feed(bytes, take)
-            }, outputGraceAfterExit: 2_000, onFinished: { [unowned self] status, _ in
-                child = nil
-                watchdog?.close()
-                stderrLines.finish(take)
-                if stalled {
-                    return then("no progress for \(DurationSyntax.format(config.stallTimeout)); the \(what) on "
-                                + "\(job.source.transport.summary) was stopped (is the source frozen or paused?)")
-                }
-                if status.succeeded { return then(nil) }
-                if vanishedIsFine, !cancelled,
-                   let count = vanished.completeDespite(code: Int32(truncatingIfNeeded: status.code), signal: status.signal) {
-                    log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
-                    return then(nil)
-                }
-                if let ssh = SSHDiagnosis.diagnose(complaints, target: job.source.transport.summary) { return then(ssh.line) }
-                then("the \(what) on \(job.source.transport.summary) failed (\(status))"
-                     + (lastComplaint.map { ": \($0)" } ?? ""))
-            })
-            child = started
-            watchdog?.start(after: 1_000, repeat: 1_000) {
-                guard !stalled, loop.now - lastOutput > stallMs else { return }
-                stalled = true
-                started.stop(grace: 2_000)
-            }
-            // Fed as the child reads: a checksum list or a batch can be larger than one write may queue.
-            started.feedStdin(input) { [unowned self] error in
-                guard let error, error.name != "EPIPE", error.name != "ECANCELED" else { return }
-                lastComplaint = "cannot hand \(argv[0]) its input: \(error)"
-                log("error", lastComplaint!)
-                started.stop(grace: 2_000)
-            }
-        } catch {
-            watchdog?.close()
-            then("cannot start \(argv[0]) for the \(what): \(error)")
+        // A child that cannot start tells `ended` at once, which may end the purge and let its owner drop it.
+        withExtendedLifetime(self) {
+            child = children.run(what, argv, input: input, vanishedIsFine: vanishedIsFine,
+                                 cancelled: { [unowned self] in cancelled }, log: { [unowned self] in audit.log($0, $1) },
+                                 onStdout: onStdout, then: ended)
         }
     }
 }
