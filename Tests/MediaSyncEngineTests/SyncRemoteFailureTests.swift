@@ -91,7 +91,7 @@ struct SyncRemoteFailureTests {
         #expect(!error.contains("\n"), "one line: \(error.debugDescription)")
         // Three quick tries with 1 s and 2 s between them (about 4 s here), not ssh's default connect wait of
         // minutes: a bound ten times the expected run holds on a loaded machine and still catches that. The
-        // backoff sequence itself is tested exactly on manual time by the job machine's tests.
+        // backoff sequence itself is tested exactly on manual time: JobMachineRetryTests.backoffSequence.
         #expect(run.seconds < 60, "three refused tries took \(run.seconds) s")
 
         let done = try #require(run.finished("scratch/renders"))
