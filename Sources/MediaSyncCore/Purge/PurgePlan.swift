@@ -46,8 +46,15 @@ public struct PurgePlan: Sendable, Equatable {
         public var path: [UInt8]
         public var size: Int64
         public var mtime: Int64
+        /// `<dest>/<folder>`, shared by every deletion of a plan.
+        public private(set) var prefix: [UInt8]
+        /// The library path when it is not the natural `<prefix>/<path>` (nil for nearly every file).
+        private var otherLibraryPath: [UInt8]?
         /// Library path (relative to the library root) of its copy, for the audit.
-        public var libraryPath: [UInt8]
+        public var libraryPath: [UInt8] {
+            get { otherLibraryPath ?? LibraryNaming.join(prefix: prefix, path) }
+            set { otherLibraryPath = newValue }
+        }
         /// Age by the source's clock, seconds.
         public var ageSeconds: Int64
 
@@ -55,8 +62,24 @@ public struct PurgePlan: Sendable, Equatable {
             self.path = path
             self.size = size
             self.mtime = mtime
-            self.libraryPath = libraryPath
+            self.prefix = []
+            self.otherLibraryPath = libraryPath
             self.ageSeconds = ageSeconds
+        }
+
+        /// A deletion whose library copy is at `home` under `prefix` (see `ManifestIndex.recordedHome`).
+        init(path: [UInt8], size: Int64, mtime: Int64, prefix: [UInt8], home: ManifestIndex.Home, ageSeconds: Int64) {
+            self.path = path
+            self.size = size
+            self.mtime = mtime
+            self.prefix = prefix
+            if case .other(let libraryPath) = home { otherLibraryPath = libraryPath } else { otherLibraryPath = nil }
+            self.ageSeconds = ageSeconds
+        }
+
+        public static func == (a: Deletion, b: Deletion) -> Bool {
+            a.path == b.path && a.size == b.size && a.mtime == b.mtime && a.ageSeconds == b.ageSeconds
+                && a.libraryPath == b.libraryPath
         }
     }
 
@@ -150,7 +173,7 @@ public struct PurgePlan: Sendable, Equatable {
             if age < minAgeSeconds {
                 keep(.tooYoung, "\(age)s old by the source's clock, min_age is \(minAgeSeconds)s"); continue
             }
-            guard let libraryPath = manifest.home(of: file) else {
+            guard let home = manifest.recordedHome(of: file) else {
                 if let latest = manifest.latest(of: file.path) {
                     keep(.changed, "size \(file.size) mtime \(file.mtime) differ from the synced copy "
                         + "(size \(latest.size) mtime \(latest.mtime)): it changed after its sync")
@@ -159,6 +182,7 @@ public struct PurgePlan: Sendable, Equatable {
                 }
                 continue
             }
+            let libraryPath = manifest.path(of: home, for: file.path)
             let libraryName = String(decoding: libraryPath, as: UTF8.self)
             guard let fact = libraryFile(libraryPath, file.size) else {
                 keep(.libraryMissing, "its library copy \(libraryName) is missing"); continue
@@ -175,7 +199,7 @@ public struct PurgePlan: Sendable, Equatable {
                 }
             }
             plan.deletions.append(Deletion(path: file.path, size: file.size, mtime: file.mtime,
-                                           libraryPath: libraryPath, ageSeconds: age))
+                                           prefix: manifest.prefix, home: home, ageSeconds: age))
         }
         if withoutTime > 0 {
             plan.ageWarning = ageBy == .created

@@ -8,6 +8,17 @@ public enum LibraryNaming {
         return base.isEmpty ? remotePath : base + [UInt8(ascii: "/")] + remotePath
     }
 
+    /// The remote path whose natural library name is `libraryPath` (the inverse of `join`), or nil when
+    /// `libraryPath` is not under `prefix`.
+    public static func remotePath(of libraryPath: [UInt8], under prefix: [UInt8]) -> [UInt8]? {
+        var base = prefix[...]
+        while base.last == UInt8(ascii: "/") { base.removeLast() }
+        if base.isEmpty { return libraryPath }
+        guard libraryPath.count > base.count + 1, libraryPath.starts(with: base),
+              libraryPath[base.count] == UInt8(ascii: "/") else { return nil }
+        return Array(libraryPath[(base.count + 1)...])
+    }
+
     /// The `n`-th alternative of `path`: `a/00012-3912345.png` → `a/00012-3912345~2.png` for n = 2.
     /// The extension is the part after the last dot of the last component; a leading dot (a dotfile)
     /// starts no extension, so `.hidden` → `.hidden~2`, `README` → `README~2`.

@@ -52,13 +52,33 @@ public struct ManifestIndex: Sendable {
         libraryPath.withUnsafeBytes { add(remotePath: remotePath, size: size, mtime: mtime, libraryPath: $0) }
     }
 
+    /// Where a row's file is in the library, without making the natural name's bytes.
+    public enum Home: Sendable, Equatable {
+        /// `<prefix>/<remote path>`.
+        case natural
+        case other([UInt8])
+    }
+
     /// The library path recorded for `file` with its size and mtime as they are now, if any.
     public func home(of file: RemoteFile) -> [UInt8]? {
+        recordedHome(of: file).map { path(of: $0, for: file.path) }
+    }
+
+    /// `home(of:)` without building the natural name (a purge of 200,000 files keeps 200,000 of them).
+    public func recordedHome(of file: RemoteFile) -> Home? {
         let key = PathKey(file.path)
         guard let head = first[key] else { return nil }
         let same = { (entry: Entry) in entry.size == file.size && entry.mtime == file.mtime }
         guard let entry = same(head) ? head : more[key]?.first(where: same) else { return nil }
-        return entry.libraryPath ?? LibraryNaming.join(prefix: prefix, file.path)
+        return entry.libraryPath.map(Home.other) ?? .natural
+    }
+
+    /// The library path `home` names for the file at `remotePath`.
+    public func path(of home: Home, for remotePath: [UInt8]) -> [UInt8] {
+        switch home {
+        case .natural: return LibraryNaming.join(prefix: prefix, remotePath)
+        case .other(let path): return path
+        }
     }
 
     /// The size and mtime of the row recorded last for `remotePath`, if any.

@@ -17,8 +17,16 @@ public struct SyncPlan: Equatable, Sendable {
             case refetch
         }
         public var remotePath: [UInt8]
+        /// `<dest>/<folder>`, shared by every transfer of a plan (one buffer, not one per file).
+        public private(set) var prefix: [UInt8]
+        /// The library path when it is not the natural `<prefix>/<remote path>` (nil for nearly every file:
+        /// a first sync of 200,000 files would otherwise hold 200,000 more paths).
+        private var otherLibraryPath: [UInt8]?
         /// Relative to the library root; never an existing file.
-        public var libraryPath: [UInt8]
+        public var libraryPath: [UInt8] {
+            get { otherLibraryPath ?? LibraryNaming.join(prefix: prefix, remotePath) }
+            set { otherLibraryPath = newValue }
+        }
         public var size: Int64
         public var mtime: Int64
         public var reason: Reason
@@ -28,11 +36,28 @@ public struct SyncPlan: Equatable, Sendable {
         public init(remotePath: [UInt8], libraryPath: [UInt8], size: Int64, mtime: Int64, reason: Reason,
                     renamedFrom: [UInt8]? = nil) {
             self.remotePath = remotePath
-            self.libraryPath = libraryPath
+            self.prefix = []
+            self.otherLibraryPath = libraryPath
             self.size = size
             self.mtime = mtime
             self.reason = reason
             self.renamedFrom = renamedFrom
+        }
+
+        /// A transfer to the natural name `<prefix>/<remote path>`, which it does not store.
+        public init(remotePath: [UInt8], naturalUnder prefix: [UInt8], size: Int64, mtime: Int64, reason: Reason) {
+            self.remotePath = remotePath
+            self.prefix = prefix
+            self.otherLibraryPath = nil
+            self.size = size
+            self.mtime = mtime
+            self.reason = reason
+            self.renamedFrom = nil
+        }
+
+        public static func == (a: Transfer, b: Transfer) -> Bool {
+            a.remotePath == b.remotePath && a.size == b.size && a.mtime == b.mtime && a.reason == b.reason
+                && a.renamedFrom == b.renamedFrom && a.libraryPath == b.libraryPath
         }
 
         /// The manifest row to record once the file is home for good.
@@ -124,8 +149,14 @@ extension SyncPlan {
         var plan = SyncPlan()
         let destinationPrefix = manifest.prefix
         // Library names claimed by this plan; those of the manifest's rows are `manifest.isTaken`.
+        // Natural names are claimed by their remote path, which the transfer holds anyway.
         var claimed = Set<PathKey>()
-        func taken(_ path: [UInt8]) -> Bool { claimed.contains(PathKey(path)) || manifest.isTaken(path) }
+        var claimedNatural = Set<PathKey>()
+        func taken(_ path: [UInt8]) -> Bool {
+            if claimed.contains(PathKey(path)) || manifest.isTaken(path) { return true }
+            guard let remote = LibraryNaming.remotePath(of: path, under: destinationPrefix) else { return false }
+            return claimedNatural.contains(PathKey(remote))
+        }
         // Natural names are claimed first, renames second: a remote file literally named `a~2.png` keeps
         // its own name rather than losing it to a rename of `a.png` that sorts before it.
         var needsNewName: [(RemoteFile, Transfer.Reason)] = []
@@ -161,15 +192,15 @@ extension SyncPlan {
                 continue
             }
             let onDisk = libraryFile(natural)
-            let transfer = Transfer(remotePath: file.path, libraryPath: natural, size: file.size,
-                                    mtime: file.mtime, reason: .new, renamedFrom: nil)
+            let transfer = Transfer(remotePath: file.path, naturalUnder: destinationPrefix, size: file.size,
+                                    mtime: file.mtime, reason: .new)
             if let onDisk, onDisk.size == file.size, traits.sameMTime(onDisk.mtime, file.mtime), !taken(natural),
                !isReserved(natural) {
                 plan.adopted.append(transfer)
-                claimed.insert(PathKey(natural))
+                claimedNatural.insert(PathKey(file.path))
             } else if onDisk == nil, !taken(natural), !isReserved(natural) {
                 plan.add(transfer)
-                claimed.insert(PathKey(natural))
+                claimedNatural.insert(PathKey(file.path))
             } else {
                 needsNewName.append((file, .new))
             }
