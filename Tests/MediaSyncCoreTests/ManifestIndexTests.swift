@@ -37,4 +37,18 @@ struct ManifestIndexTests {
                                  refetch: false, libraryFile: { _ in nil })
         #expect(plan.transfers.map(\.libraryPath) == [bytes("d/a.png"), bytes("d/a~2.png")])
     }
+
+    @Test func aNameClaimedNaturallyInThisPlanIsNotGivenToARename() {
+        // The plan keeps natural names implicit (by remote path): a reused `a.png` must still skip `a~2.png`,
+        // which a new remote file of that very name claims in the same plan.
+        let listing = RemoteListing(now: 10_000, files: [RemoteFile(path: bytes("a.png"), size: 2, mtime: 1),
+                                                         RemoteFile(path: bytes("a~2.png"), size: 3, mtime: 1)], format: .find)
+        let rows = [ManifestRow(source: "s", folder: "f", remotePath: bytes("a.png"), size: 1, mtime: 1,
+                                libraryPath: bytes("d/a.png"), syncedAt: 1)]
+        let plan = SyncPlan.make(listing: listing, settleSeconds: 0, manifest: rows, destinationPrefix: bytes("d"),
+                                 refetch: false, libraryFile: { $0 == bytes("d/a.png") ? LibraryFileFact(size: 1, mtime: 1) : nil })
+        #expect(plan.transfers.map(\.libraryPath) == [bytes("d/a~2.png"), bytes("d/a~3.png")])
+        #expect(plan.transfers.map(\.remotePath) == [bytes("a~2.png"), bytes("a.png")])
+        #expect(plan.transfers.last?.renamedFrom == bytes("d/a.png"))
+    }
 }
