@@ -59,7 +59,7 @@ extension JobMachine {
     mutating func end(_ state: JobFinished.State, exitCode: Int32?, error: String?, at now: Double,
                               _ out: inout [JobAction]) {
         children = []
-        listingOutput = []
+        listingOutput = RemoteListingReader()
         out.append(.progress(.publish))
         out.append(.flushFilesHome)
         out.append(.emit(.jobFinished(cycle: settings.cycle, JobFinished(

@@ -4,14 +4,15 @@ extension JobMachine {
         guard move(to: .listing, &out) else { return }
         out.append(.progress(.publish))
         children = [newChild(.listing, at: now)]
-        listingOutput = []
+        listingOutput = RemoteListingReader()
         out.append(.spawnListing)
     }
 
-    /// Bytes the listing printed: kept for the parse at its exit, and a sign of life for the watchdog.
+    /// Bytes the listing printed: parsed as they come (a big folder is not held twice), and a sign of life
+    /// for the watchdog.
     public mutating func listingOutput(_ bytes: UnsafeRawBufferPointer, at now: Double) {
         guard let index = childIndex(.listing), children[index].isRunning else { return }
-        listingOutput.append(contentsOf: bytes)
+        listingOutput.feed(bytes)
         children[index].watchdog.activity(at: now)
     }
 
@@ -28,7 +29,7 @@ extension JobMachine {
             : nil
         hasListed = vanished != nil
         out.append(.slot(.listed))
-        if !cancelled, let noise = RemoteListingParser.shellNoise(in: listingOutput) {
+        if !cancelled, let noise = listingOutput.shellNoise {
             // Only the box's owner can silence the shell: no retry. Named first even when the listing failed
             // too, since the noise would break rsync anyway.
             hasListed = false
@@ -44,13 +45,13 @@ extension JobMachine {
         }
         let listing: RemoteListing
         do {
-            listing = try RemoteListingParser.parseScriptOutput(listingOutput)
+            listing = try listingOutput.finish()
         } catch {
             hasListed = false
             return finish(failedWith: "\(settings.job): the listing from the source could not be read: \(error)",
                           exitCode: nil, at: now, &out)
         }
-        listingOutput = []
+        listingOutput = RemoteListingReader()
         if listing.format == .absent {
             // Forge creates a folder only when its tab is first used: an empty folder, not an error.
             note = "not created yet"

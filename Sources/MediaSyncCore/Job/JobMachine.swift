@@ -98,7 +98,7 @@ public struct JobMachine: Sendable {
     /// The sync's exit code, said in `job_finished` once the purge after it is over.
     var syncExitCode: Int32?
     var children: [ChildRun] = []
-    var listingOutput: [UInt8] = []
+    var listingOutput = RemoteListingReader()
     /// Planned files not home yet, by their path inside the folder: their index in `planned`.
     var pending: [PathKey: Int] = [:]
     /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the

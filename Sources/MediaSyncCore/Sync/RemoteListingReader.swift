@@ -50,6 +50,11 @@ public struct RemoteListingReader: Sendable {
         if !whole { startStreamingIfHeaderIsRead() }
     }
 
+    /// The same, from a read buffer.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        feed(Array(bytes))
+    }
+
     /// The listing; throws what `parseScriptOutput` throws for the same output.
     public mutating func finish() throws -> RemoteListing {
         guard let streaming else { return try RemoteListingParser.parseScriptOutput(head) }

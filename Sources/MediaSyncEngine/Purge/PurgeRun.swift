@@ -83,13 +83,14 @@ public final class PurgeRun {
         if let problem = RemotePurgeScript.folderProblem(Array(job.source.path(of: job.folder).utf8)) {
             return fail("the folder path \(problem); rename the folder to purge it")
         }
-        var output: [UInt8] = []
+        // Parsed as it arrives: a folder of 200,000 files is not held as raw bytes beside its parsed files.
+        var reader = RemoteListingReader()
         runChild("listing", commands.listArgv(folder: job.folder),
                  input: commands.listStdin(folder: job.folder, ageBy: config.purge.ageBy),
-                 vanishedIsFine: true, onStdout: { output.append(contentsOf: $0) }) { [unowned self] error in
+                 vanishedIsFine: true, onStdout: { reader.feed($0) }) { [unowned self] error in
             if let error { return fail(error) }
             do {
-                makePlan(try RemoteListingParser.parseScriptOutput(output))
+                makePlan(try reader.finish())
             } catch let noise as RemoteShellNoise {
                 fail(NoisyShell.line(target: job.source.transport.summary, firstLine: noise.firstLine))
             } catch {
