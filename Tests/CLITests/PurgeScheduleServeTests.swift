@@ -94,7 +94,8 @@ struct PurgeScheduleServeTests {
         #expect(started >= purgeAt && started < purgeAt.addingTimeInterval(30), "started at \(started), not at \(purgeAt)")
         let types = purgeCycle.map(\.type).filter { $0 != "log" }
         #expect(types.first(where: { $0 != "cycle_started" && $0 != "progress" }) == "purge_started", "\(types)")
-        #expect(types.filter { $0 == "file_purged" }.count == 3, "\(types)")
+        let kept = purgeCycle.filter { $0.type == "file_kept" }.map { "\($0["path"] ?? "?"): \($0["reason"] ?? "?") \($0["detail"] ?? "")" }
+        #expect(types.filter { $0 == "file_purged" }.count == 3, "\(types); kept: \(kept)\n\(serve.log.suffix(3000))")
         #expect(!types.contains("file_synced") && !types.contains("job_finished"), "\(types)")
         let purging = purgeCycle.contains { event in
             event.type == "progress" && ((event["jobs"] as? [[String: Any]])?.first?["state"] as? String) == "purging"
