@@ -12,7 +12,11 @@ struct PurgeScheduleServeTests {
     /// runs serve as its child: both pids come back, to stop both (killing the wrapper alone orphans serve).
     static func startUnderFaketime(_ serve: ServeHarness, offset: Int64) throws -> (wrapper: pid_t, serve: pid_t) {
         let argv = ["/usr/bin/faketime", "-f", "+\(offset)", try CLIRunner.binary(), "serve", "--config", serve.configPath]
-        let pid = try ServeHarness.spawn(argv, environment: ["TZ": "Europe/Berlin", "FAKETIME_DONT_FAKE_MONOTONIC": "1"],
+        let pid = try ServeHarness.spawn(argv, environment: ["TZ": "Europe/Berlin", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                                                          // File times stay real: with stat() faked (a fresh Debian's libfaketime
+                                                          // does), a time rsync sets reads back shifted, and the library probe
+                                                          // measured the clock's offset as the disk's time step.
+                                                          "NO_FAKE_STAT": "1"],
                                          output: serve.logPath)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
