@@ -11,13 +11,20 @@ public struct RemoteFile: Hashable, Sendable {
     /// The time `purge.age_by` measures age from when it is not the mtime: the access or birth time in whole
     /// seconds, when the purge's listing asked for it; nil when not asked, or when the source did not say
     /// (a file system without birth times).
-    public var ageTime: Int64?
+    public var ageTime: Int64? {
+        get { storedAgeTime == Self.noAgeTime ? nil : storedAgeTime }
+        set { storedAgeTime = newValue ?? Self.noAgeTime }
+    }
+    /// `ageTime` without an optional's extra byte, which made every file of a 200,000-file listing 8 bytes
+    /// bigger (a stride of 40 instead of 32).
+    private var storedAgeTime: Int64
+    private static let noAgeTime = Int64.min
 
     public init(path: [UInt8], size: Int64, mtime: Int64, ageTime: Int64? = nil) {
         self.path = path
         self.size = size
         self.mtime = mtime
-        self.ageTime = ageTime
+        self.storedAgeTime = ageTime ?? Self.noAgeTime
     }
 
     /// The path as a String; invalid UTF-8 becomes U+FFFD (use `path` for the exact bytes).
