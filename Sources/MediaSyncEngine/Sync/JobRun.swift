@@ -57,6 +57,11 @@ final class JobRun {
     var bytesHome: Int64 { machine.bytesHome }
     var errorLine: String? { machine.errorLine }
     var succeeded: Bool { machine.succeeded }
+    /// The slots of `concurrency` the job holds: one while it lists, waits for its plan or sweeps, one per
+    /// rsync stream while they run.
+    var slotsHeld: Int { machine.state.holdsSlot ? max(1, machine.streamsRunning) : 0 }
+    /// The most streams it may run (`job_started`'s `streams`).
+    var mostStreams: Int { machine.settings.mostStreams }
 
     // MARK: - What the cycle says
 
@@ -89,8 +94,10 @@ final class JobRun {
         switch action {
         case .spawnListing:
             startListing()
-        case let .spawnTransfer(child, files):
-            startTransfer(child, files: files)
+        case let .claimStreams(wanted):
+            perform(machine.streamsGranted(host.grantStreams(self, wanted: wanted), at: host.now))
+        case let .spawnTransfer(child, files, bytes):
+            startTransfer(child, files: files, bytes: bytes)
         case let .stop(child):
             children[child]?.process?.stop(grace: context.options.stopGraceMs)
         case let .plan(listing):
@@ -157,16 +164,18 @@ final class JobRun {
 
     // MARK: - Transfer and moves home
 
-    private func startTransfer(_ child: JobChild, files: [[UInt8]]) {
+    private func startTransfer(_ child: JobChild, files: [[UInt8]], bytes: Int64) {
         let staging = context.stagingFolder(for: job)
         do {
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
-            return perform(machine.failed("cannot create the staging folder \(staging): \(error)", at: host.now))
+            return perform(machine.spawnFailed(child, "cannot create the staging folder \(staging): \(error)", at: host.now))
         }
         let commands = context.transportCommands(for: job.source)
-        spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging),
-              environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files))
+        let lane = host.claimLane(self, bytes: bytes)
+        spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging, lane: lane.number),
+              environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
+              lane: lane)
     }
 
     private func stagedPath(_ move: MoveHome) -> [UInt8] {
@@ -224,15 +233,18 @@ final class JobRun {
     /// A child's output parsers: rsync's stdout (a stream's records) and stderr (every child's complaints).
     private final class ChildIO {
         var process: Child?
+        /// The connection a stream rides, given back when it ends.
+        var lane: ConnectionLanes.Lane?
         var stdout = RsyncOutputParser(stream: .stdout)
         var stderr = RsyncOutputParser(stream: .stderr)
     }
 
-    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]) {
+    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8], lane: ConnectionLanes.Lane? = nil) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
         let io = ChildIO()
+        io.lane = lane
         let record = { [unowned self] (record: RsyncRecord) in perform(machine.record(record, from: id, at: host.now)) }
         do {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
@@ -247,6 +259,7 @@ final class JobRun {
                 io.stderr.finish(record)
                 io.stdout.finish(record)
                 children[id] = nil
+                if let lane = io.lane { host.releaseLane(self, lane) }
                 perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
                                                      description: status.description), at: host.now))
             })
@@ -261,7 +274,8 @@ final class JobRun {
                 perform(machine.inputFailed(id, "cannot hand \(argv[0]) its input: \(error)", at: host.now))
             }
         } catch {
-            perform(machine.failed("cannot start \(argv[0]): \(error)", at: host.now))
+            if let lane { host.releaseLane(self, lane) }
+            perform(machine.spawnFailed(id, "cannot start \(argv[0]): \(error)", at: host.now))
         }
     }
 }

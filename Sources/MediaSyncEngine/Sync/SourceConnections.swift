@@ -1,0 +1,88 @@
+import MediaSyncCore
+import UV
+
+/// The connections one cycle holds to its sources (ssh): which lane each rsync stream rides
+/// (`ConnectionLanes`), the lanes opened ahead while the listing runs (a login through a far link takes a
+/// second; the listing hides it), and their end: every shared connection and lane is told to exit when the
+/// cycle ends, so that no ssh process outlives it.
+final class SourceConnections {
+    private let loop: Loop
+    private let context: SyncContext
+    private var lanes: [String: ConnectionLanes] = [:]
+    /// Lanes above 0 opened or used, per source: closed at the end.
+    private var opened: [String: Set<Int>] = [:]
+    /// Openers still logging in (stopped at the end; their masters are then closed like the rest).
+    private var openers: [ObjectIdentifier: Child] = [:]
+
+    init(loop: Loop, context: SyncContext) {
+        self.loop = loop
+        self.context = context
+    }
+
+    /// The most lanes each source's big streams held at once in this cycle.
+    var mostLanes: [String: Int] { lanes.mapValues(\.mostAtOnce) }
+
+    func claim(_ source: Source, bytes: Int64) -> ConnectionLanes.Lane {
+        var sourceLanes = lanes[source.name] ?? ConnectionLanes(hasLanes: source.transport.hasLanes)
+        let lane = sourceLanes.claim(bytes: bytes)
+        lanes[source.name] = sourceLanes
+        if lane.number > 0 { opened[source.name, default: []].insert(lane.number) }
+        return lane
+    }
+
+    func release(_ source: Source, _ lane: ConnectionLanes.Lane) {
+        lanes[source.name]?.release(lane)
+    }
+
+    /// Opens lanes 1 to `count - 1` of `source` now, each a connection its master keeps up
+    /// (`ssh ... true` with ControlPersist), for the big streams the plan may start. A failure here is no
+    /// failure: the stream then makes its own connection.
+    func openAhead(_ source: Source, lanes count: Int) {
+        guard count > 1, source.transport.hasLanes else { return }
+        let commands = context.transportCommands(for: source)
+        for lane in 1..<count {
+            guard let argv = commands.openLaneArgv(lane) else { return }
+            opened[source.name, default: []].insert(lane)
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(commands),
+                                  stdout: .ignore, stderr: .ignore)
+            var key: ObjectIdentifier?
+            if let child = try? Child(loop: loop, command: command, onFinished: { [weak self] _, _ in
+                if let key { self?.openers[key] = nil }
+            }) {
+                key = ObjectIdentifier(child)
+                openers[ObjectIdentifier(child)] = child
+            }
+        }
+    }
+
+    /// Ends the shared connection and every lane of `sources`, then calls `done`. `-O exit` without a master
+    /// is harmless; one that does not answer within 10 s (a master wedged on a dead link) is stopped.
+    func closeAll(_ sources: [Source], then done: @escaping () -> Void) {
+        for opener in openers.values { opener.stop(grace: 1_000) }
+        var argvs: [([String], TransportCommands)] = []
+        for source in sources {
+            let commands = context.transportCommands(for: source)
+            if let argv = commands.closeSharedConnectionArgv() { argvs.append((argv, commands)) }
+            for lane in (opened[source.name] ?? []).sorted() {
+                if let argv = commands.closeLaneArgv(lane) { argvs.append((argv, commands)) }
+            }
+        }
+        guard !argvs.isEmpty else { return done() }
+        var remaining = argvs.count
+        for (argv, commands) in argvs {
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(commands),
+                                  stdout: .ignore, stderr: .ignore)
+            let finished = { remaining -= 1; if remaining == 0 { done() } }
+            do {
+                let timer = try? UV.Timer(loop: loop)
+                let child = try Child(loop: loop, command: command, onFinished: { _, _ in
+                    timer?.close()
+                    finished()
+                })
+                timer?.start(after: 10_000) { child.stop(grace: 1_000) }
+            } catch {
+                finished()
+            }
+        }
+    }
+}
