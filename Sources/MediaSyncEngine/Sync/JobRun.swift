@@ -258,8 +258,9 @@ final class JobRun {
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self, unowned io] status, _ in
                 io.stderr.finish(record)
                 io.stdout.finish(record)
+                let lane = io.lane
                 children[id] = nil
-                if let lane = io.lane { host.releaseLane(self, lane) }
+                if let lane { host.releaseLane(self, lane) }
                 perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
                                                      description: status.description), at: host.now))
             })
