@@ -33,7 +33,7 @@ struct SyncStreamsTests {
         }
     }
 
-    @Test("ssh, streams: 3: three rsyncs at once, each on its own connection opened during the listing; every file once, exact")
+    @Test("ssh, streams: 3: three rsyncs at once, each on its own connection; every file once, exact")
     func threeStreamsThreeConnections() throws {
         let server = try TestSSHD()
         let h = try SyncHarness("st")
@@ -62,7 +62,7 @@ struct SyncStreamsTests {
                 "one manifest row per file")
         #expect(h.leftovers(server: server) == [], "nothing may outlive the cycle")
         // Read once every session ended: sshd's session processes may write their lines late.
-        #expect(SyncRemoteCopyTests.logins(in: log) == 3, "the listing's connection and two opened ahead: \(seenAtOnce)")
+        #expect(SyncRemoteCopyTests.logins(in: log) == 3, "the listing's connection and one per other stream: \(seenAtOnce)")
     }
 
     @Test("concurrency counts rsync streams: with concurrency 2 a job that wants 3 runs 2")

@@ -42,6 +42,19 @@ public enum StreamSplit {
     /// A stream whose share is at least this big gets its own connection (ssh); smaller shares ride the
     /// source's first, shared connection, where a handful of small files need no window of their own.
     public static let ownConnectionBytes: Int64 = 8 << 20
+    /// A source whose first connection of the cycle took at least this long to answer (from the listing's
+    /// start to its first byte: the login, about eight round trips, plus the key exchange's CPU) is far:
+    /// one stream's ssh window (2 MiB per round trip) binds it, and `auto` runs several. Nearer (here 0.35 s
+    /// with 5 ms each way, 1.1 s with 50 ms) one stream is bound by the CPU, and more only cost logins and
+    /// processes (docs/benchmarks.md "Far link").
+    public static let farLinkSetupSeconds = 0.5
+
+    /// `auto`'s verdict on a link whose first connection answered after `setupSeconds` (nil: not measured,
+    /// e.g. the listing failed before it printed): several streams only on a far link.
+    public static func autoAllowsSeveral(setupSeconds: Double?) -> Bool {
+        guard let setupSeconds else { return true }
+        return setupSeconds >= farLinkSetupSeconds
+    }
 
     /// How many streams a plan of `files` files and `bytes` bytes asks for. `multiConnection`: the
     /// transport's streams can each have their own connection (ssh).

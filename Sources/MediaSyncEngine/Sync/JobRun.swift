@@ -62,6 +62,10 @@ final class JobRun {
     var slotsHeld: Int { machine.state.holdsSlot ? max(1, machine.streamsRunning) : 0 }
     /// The most streams it may run (`job_started`'s `streams`).
     var mostStreams: Int { machine.settings.mostStreams }
+    /// When its listing started, and how long the listing took to print its first byte (for the first
+    /// listing of a source: how long its connection took to log in).
+    private(set) var listingStartedAt: Double?
+    private(set) var listingSetup: Double?
 
     // MARK: - What the cycle says
 
@@ -136,6 +140,8 @@ final class JobRun {
     private func startListing() {
         prefetch = ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
         let commands = context.transportCommands(for: job.source)
+        listingStartedAt = host.now
+        listingSetup = nil
         spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
               input: commands.listStdin(folder: job.folder))
     }
@@ -249,6 +255,7 @@ final class JobRun {
         do {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
                 if case .listing = id {
+                    if listingSetup == nil, let listingStartedAt { listingSetup = host.now - listingStartedAt }
                     machine.listingOutput(bytes, at: host.now)
                 } else {
                     io.stdout.feed(bytes, record)

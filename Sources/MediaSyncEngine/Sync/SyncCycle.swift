@@ -29,6 +29,11 @@ public final class SyncCycle {
     /// ssh sources whose first connection is being made: their other jobs wait for it, so that
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
+    /// Sources on a first cycle whose first listing is still logging in: once it has taken
+    /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
+    private var measuring: Set<String> = []
+    /// How long each source's first connection of the cycle took to answer (`StreamSplit.autoAllowsSeveral`).
+    private var linkSetup: [String: Double] = [:]
     private var tick: UV.Timer?
     /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
     private lazy var connections = SourceConnections(loop: loop, context: context)
@@ -128,11 +133,14 @@ public final class SyncCycle {
             ready.remove(at: index)
             if source.transport.sharesConnection, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
                 warming.insert(source.name)
-                // The big streams' own connections log in while the listing runs. As many as the last cycle
-                // of this source used at once (first cycle: as many as its `streams:` allows).
-                let most = options.laneHints?[source.name]
-                    ?? StreamSplit.most(source.streams, multiConnection: source.transport.hasLanes)
-                connections.openAhead(source, lanes: min(most, config.concurrency))
+                // The big streams' own connections log in while the listing runs: as many as the last cycle
+                // of this source used at once; on a first cycle, once the listing's login shows a far link
+                // (`onTick`), as many as its `streams:` allows.
+                if let hint = options.laneHints?[source.name] {
+                    connections.openAhead(source, lanes: min(hint, config.concurrency))
+                } else if source.transport.hasLanes {
+                    measuring.insert(source.name)
+                }
             }
             job.run()
         }
@@ -187,9 +195,25 @@ public final class SyncCycle {
     private func onTick() {
         let t = now
         flushBatch()
+        openAheadOnFarLinks(at: t)
         for job in jobs { job.tick(at: t) }
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
+    }
+
+    /// A source's first listing that has not answered for `farLinkSetupSeconds` is on a far link: its big
+    /// streams' connections log in now, while it lists.
+    private func openAheadOnFarLinks(at t: Double) {
+        for name in measuring {
+            guard let job = jobs.first(where: { $0.source == name && $0.listingStartedAt != nil }) else { continue }
+            if job.listingSetup != nil {
+                measuring.remove(name)
+            } else if let since = job.listingStartedAt, t - since >= StreamSplit.farLinkSetupSeconds {
+                measuring.remove(name)
+                let source = job.job.source
+                connections.openAhead(source, lanes: min(StreamSplit.most(source.streams, multiConnection: true), config.concurrency))
+            }
+        }
     }
 
     private func emitProgress(at t: Double) {
@@ -299,6 +323,8 @@ extension SyncCycle: JobHost {
     }
 
     func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
+        // `auto` on a near link: one stream is bound by the CPU, more only cost.
+        if job.job.source.streams == .auto, !StreamSplit.autoAllowsSeveral(setupSeconds: linkSetup[job.source]) { return 1 }
         // The job holds one slot; more only from slots no waiting job could take now.
         let free = config.concurrency - runningCount - ready.count
         return max(1, min(count, 1 + free))
@@ -316,7 +342,12 @@ extension SyncCycle: JobHost {
         switch change {
         case .listed:
             // Its source's other jobs may now share the connection.
-            if warming.remove(job.source) != nil { schedule() }
+            if warming.remove(job.source) != nil {
+                // The first listing of the source made its connection: how long it took tells near from far.
+                if let setup = job.listingSetup { linkSetup[job.source] = setup }
+                measuring.remove(job.source)
+                schedule()
+            }
         case .released, .streamEnded:
             schedule()
         case .wanted:
