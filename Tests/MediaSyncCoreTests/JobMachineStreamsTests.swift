@@ -85,12 +85,14 @@ struct JobMachineStreamsTests {
         #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 20_000, bytes: 40_000_000) == 2)
     }
 
-    @Test("auto runs several streams only where the first login was slow (a far link), or was not measured")
-    func autoOnlyOnFarLinks() {
-        #expect(!StreamSplit.autoAllowsSeveral(setupSeconds: 0.35), "5 ms each way: one stream is bound by the CPU")
-        #expect(StreamSplit.autoAllowsSeveral(setupSeconds: 1.13), "50 ms each way: one stream is bound by its window")
-        #expect(StreamSplit.autoAllowsSeveral(setupSeconds: StreamSplit.farLinkSetupSeconds))
-        #expect(StreamSplit.autoAllowsSeveral(setupSeconds: nil))
+    @Test("auto runs one stream per 25 ms of round trip, at most 4; one on a near link; the most when not measured")
+    func autoByRoundTrip() {
+        #expect(StreamSplit.autoMost(roundTrip: 0.010) == 1, "5 ms each way: one stream is bound by the CPU")
+        #expect(StreamSplit.autoMost(roundTrip: 0.025) == 1)
+        #expect(StreamSplit.autoMost(roundTrip: 0.040) == 2)
+        #expect(StreamSplit.autoMost(roundTrip: 0.100) == 4, "50 ms each way: one stream is bound by its window")
+        #expect(StreamSplit.autoMost(roundTrip: 0.300) == 4)
+        #expect(StreamSplit.autoMost(roundTrip: nil) == 4)
     }
 
     @Test("shares are balanced by bytes: on seeded random plans no share is heavier than the lightest plus the biggest file")

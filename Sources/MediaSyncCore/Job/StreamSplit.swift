@@ -42,18 +42,20 @@ public enum StreamSplit {
     /// A stream whose share is at least this big gets its own connection (ssh); smaller shares ride the
     /// source's first, shared connection, where a handful of small files need no window of their own.
     public static let ownConnectionBytes: Int64 = 8 << 20
-    /// A source whose first connection of the cycle took at least this long to answer (from the listing's
-    /// start to its first byte: the login, about eight round trips, plus the key exchange's CPU) is far:
-    /// one stream's ssh window (2 MiB per round trip) binds it, and `auto` runs several. Nearer (here 0.35 s
-    /// with 5 ms each way, 1.1 s with 50 ms) one stream is bound by the CPU, and more only cost logins and
-    /// processes (docs/benchmarks.md "Far link").
+    /// A source's first listing of the cycle that has not answered for this long (its login: about eight
+    /// round trips plus the key exchange's CPU) is probably on a far link: its big streams' connections are
+    /// opened then, while it lists (1.1 s with 50 ms each way here, 0.1-0.35 s with 5 ms).
     public static let farLinkSetupSeconds = 0.5
+    /// What `auto` counts one stream worth per round trip: at 25 ms or less one stream's ssh window
+    /// (2 MiB per round trip: 80 MB/s and more) is not what binds it, the CPU is.
+    public static let roundTripPerStream = 0.025
 
-    /// `auto`'s verdict on a link whose first connection answered after `setupSeconds` (nil: not measured,
-    /// e.g. the listing failed before it printed): several streams only on a far link.
-    public static func autoAllowsSeveral(setupSeconds: Double?) -> Bool {
-        guard let setupSeconds else { return true }
-        return setupSeconds >= farLinkSetupSeconds
+    /// The most streams `auto` runs on a link with this round trip (measured by the listing: from handing it
+    /// its input to its answer). Unknown: as many as `auto` runs at all.
+    public static func autoMost(roundTrip: Double?) -> Int {
+        guard let roundTrip else { return autoMaximum }
+        guard roundTrip > roundTripPerStream else { return 1 }
+        return min(autoMaximum, Int((roundTrip / roundTripPerStream).rounded(.up)))
     }
 
     /// How many streams a plan of `files` files and `bytes` bytes asks for. `multiConnection`: the

@@ -23,4 +23,6 @@ protocol JobHost: AnyObject {
     /// `releaseLane` when the stream ends.
     func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane
     func releaseLane(_ job: JobRun, _ lane: ConnectionLanes.Lane)
+    /// Runs `start` once the lane's connection, being opened ahead, is up (at once when it is not being opened).
+    func whenLaneOpen(_ job: JobRun, _ lane: ConnectionLanes.Lane, _ start: @escaping () -> Void)
 }

@@ -66,6 +66,18 @@ final class JobRun {
     /// listing of a source: how long its connection took to log in).
     private(set) var listingStartedAt: Double?
     private(set) var listingSetup: Double?
+    /// The link's round trip, as the listing measured it: the list script prints its start marker, then
+    /// waits for its input; the input is handed over when the marker arrives, and its answer (the source's
+    /// clock) comes back one round trip later. Only on transports with lanes (ssh), where it picks `auto`'s
+    /// stream count.
+    private(set) var listingRoundTrip: Double?
+    /// The listing's input, held until its start marker arrived (or `heldInputLimit` passed).
+    private var heldInput: (bytes: [UInt8], seen: [UInt8])?
+    private var inputHandedAt: Double?
+    /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
+    private var waitingForLane: [JobChild: Int] = [:]
+    private var waits = 0
+    private static let heldInputLimit = 5.0
 
     // MARK: - What the cycle says
 
@@ -77,8 +89,41 @@ final class JobRun {
 
     func cancel() { perform(machine.cancel(at: host.now)) }
 
-    /// The cycle's tick: the stall watchdog looks at the children.
-    func tick(at now: Double) { perform(machine.tick(at: now)) }
+    /// The cycle's tick: the stall watchdog looks at the children; a listing's input held for its round trip
+    /// is handed over after `heldInputLimit` whatever came (a shell that printed no marker).
+    func tick(at now: Double) {
+        if heldInput != nil, let listingStartedAt, now - listingStartedAt >= Self.heldInputLimit { handListingInput(measure: false) }
+        perform(machine.tick(at: now))
+    }
+
+    /// The listing printed `bytes`: on its start marker its input is handed over, and the next output after
+    /// that times the round trip.
+    private func listingPrinted(_ bytes: UnsafeRawBufferPointer) {
+        if let handed = inputHandedAt {
+            listingRoundTrip = host.now - handed
+            inputHandedAt = nil
+        }
+        guard var held = heldInput else { return }
+        held.seen += bytes.prefix(max(0, 65_536 - held.seen.count))
+        heldInput = held
+        let marker = Array((RemoteListingParser.startMarker + "\n").utf8)
+        if held.seen.count >= 65_536 || Self.contains(held.seen, marker) { handListingInput(measure: true) }
+    }
+
+    private func handListingInput(measure: Bool) {
+        guard let held = heldInput, let io = children[.listing], let process = io.process else { heldInput = nil; return }
+        heldInput = nil
+        if measure { inputHandedAt = host.now }
+        feed(held.bytes, to: process, .listing, name: "the listing")
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
+    }
 
     // MARK: - Performing
 
@@ -103,7 +148,7 @@ final class JobRun {
         case let .spawnTransfer(child, files, bytes):
             startTransfer(child, files: files, bytes: bytes)
         case let .stop(child):
-            children[child]?.process?.stop(grace: context.options.stopGraceMs)
+            stop(child)
         case let .plan(listing):
             makePlan(listing)
         case let .checkStaged(move):
@@ -142,8 +187,11 @@ final class JobRun {
         let commands = context.transportCommands(for: job.source)
         listingStartedAt = host.now
         listingSetup = nil
+        listingRoundTrip = nil
+        inputHandedAt = nil
+        heldInput = job.source.transport.hasLanes ? (commands.listStdin(folder: job.folder), []) : nil
         spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
-              input: commands.listStdin(folder: job.folder))
+              input: heldInput == nil ? commands.listStdin(folder: job.folder) : nil)
     }
 
     private func makePlan(_ listing: RemoteListing) {
@@ -179,9 +227,27 @@ final class JobRun {
         }
         let commands = context.transportCommands(for: job.source)
         let lane = host.claimLane(self, bytes: bytes)
-        spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging, lane: lane.number),
-              environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
-              lane: lane)
+        // A lane being opened ahead is waited for: its login has the head start.
+        waits += 1
+        let token = waits
+        waitingForLane[child] = token
+        host.whenLaneOpen(self, lane) { [weak self] in
+            guard let self else { return }
+            guard waitingForLane[child] == token else { return host.releaseLane(self, lane) }  // stopped meanwhile
+            waitingForLane[child] = nil
+            spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging, lane: lane.number),
+                  environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
+                  lane: lane)
+        }
+    }
+
+    /// Stops a child; one still waiting for its lane is not started, and its end told as a stop.
+    private func stop(_ child: JobChild) {
+        if waitingForLane.removeValue(forKey: child) != nil {
+            return perform(machine.exited(child, ChildExit(code: 0, signal: SIGTERM, description: "stopped before it started"),
+                                          at: host.now))
+        }
+        children[child]?.process?.stop(grace: context.options.stopGraceMs)
     }
 
     private func stagedPath(_ move: MoveHome) -> [UInt8] {
@@ -236,6 +302,16 @@ final class JobRun {
 
     // MARK: - Children
 
+    /// Fed as the child reads (a first sync can plan 100,000 names, far more than one write may queue). A
+    /// child that stops reading ends with its own exit and messages; any other failure to feed it is told and
+    /// the child stopped, so the job never waits on a child that waits on us.
+    private func feed(_ input: [UInt8], to started: Child, _ id: JobChild, name: String) {
+        started.feedStdin(input) { [unowned self] error in
+            guard let error, error.name != "EPIPE", error.name != "ECANCELED", children[id]?.process === started else { return }
+            perform(machine.inputFailed(id, "cannot hand \(name) its input: \(error)", at: host.now))
+        }
+    }
+
     /// A child's output parsers: rsync's stdout (a stream's records) and stderr (every child's complaints).
     private final class ChildIO {
         var process: Child?
@@ -245,7 +321,8 @@ final class JobRun {
         var stderr = RsyncOutputParser(stream: .stderr)
     }
 
-    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8], lane: ConnectionLanes.Lane? = nil) {
+    /// `input` nil: handed over later (`feed`).
+    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]?, lane: ConnectionLanes.Lane? = nil) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
@@ -256,6 +333,7 @@ final class JobRun {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
                 if case .listing = id {
                     if listingSetup == nil, let listingStartedAt { listingSetup = host.now - listingStartedAt }
+                    listingPrinted(bytes)
                     machine.listingOutput(bytes, at: host.now)
                 } else {
                     io.stdout.feed(bytes, record)
@@ -274,13 +352,7 @@ final class JobRun {
             io.process = started
             children[id] = io
             perform(machine.spawned(id, pid: started.pid, at: host.now))
-            // Fed as the child reads (a first sync can plan 100,000 names, far more than one write may
-            // queue). A child that stops reading ends with its own exit and messages; any other failure to
-            // feed it is told and the child stopped, so the job never waits on a child that waits on us.
-            started.feedStdin(input) { [unowned self] error in
-                guard let error, error.name != "EPIPE", error.name != "ECANCELED", children[id]?.process === started else { return }
-                perform(machine.inputFailed(id, "cannot hand \(argv[0]) its input: \(error)", at: host.now))
-            }
+            if let input { feed(input, to: started, id, name: argv[0]) }
         } catch {
             if let lane { host.releaseLane(self, lane) }
             perform(machine.spawnFailed(id, "cannot start \(argv[0]): \(error)", at: host.now))

@@ -11,8 +11,14 @@ final class SourceConnections {
     private var lanes: [String: ConnectionLanes] = [:]
     /// Lanes above 0 opened or used, per source: closed at the end.
     private var opened: [String: Set<Int>] = [:]
-    /// Openers still logging in (stopped at the end; their masters are then closed like the rest).
-    private var openers: [ObjectIdentifier: Child] = [:]
+    /// Openers still logging in, by source and lane (stopped at the end; their masters are then closed like
+    /// the rest), with the streams waiting for them.
+    private var openers: [LaneKey: (child: Child, waiting: [() -> Void])] = [:]
+
+    private struct LaneKey: Hashable {
+        var source: String
+        var lane: Int
+    }
 
     init(loop: Loop, context: SyncContext) {
         self.loop = loop
@@ -42,23 +48,33 @@ final class SourceConnections {
         let commands = context.transportCommands(for: source)
         for lane in 1..<count {
             guard let argv = commands.openLaneArgv(lane) else { return }
+            let key = LaneKey(source: source.name, lane: lane)
+            guard openers[key] == nil else { continue }
             opened[source.name, default: []].insert(lane)
             let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(commands),
                                   stdout: .ignore, stderr: .ignore)
-            var key: ObjectIdentifier?
             if let child = try? Child(loop: loop, command: command, onFinished: { [weak self] _, _ in
-                if let key { self?.openers[key] = nil }
+                guard let self, let opener = openers.removeValue(forKey: key) else { return }
+                for stream in opener.waiting { stream() }
             }) {
-                key = ObjectIdentifier(child)
-                openers[ObjectIdentifier(child)] = child
+                openers[key] = (child, [])
             }
         }
+    }
+
+    /// Runs `start` once lane `lane` of `source` is open: at once, or when its opener, still logging in,
+    /// is done (whatever it came to: a stream that started meanwhile would log in a second time, and the
+    /// opener has the head start).
+    func whenOpen(_ source: Source, lane: Int, _ start: @escaping () -> Void) {
+        let key = LaneKey(source: source.name, lane: lane)
+        guard openers[key] != nil else { return start() }
+        openers[key]?.waiting.append(start)
     }
 
     /// Ends the shared connection and every lane of `sources`, then calls `done`. `-O exit` without a master
     /// is harmless; one that does not answer within 10 s (a master wedged on a dead link) is stopped.
     func closeAll(_ sources: [Source], then done: @escaping () -> Void) {
-        for opener in openers.values { opener.stop(grace: 1_000) }
+        for opener in openers.values { opener.child.stop(grace: 1_000) }
         var argvs: [([String], TransportCommands)] = []
         for source in sources {
             let commands = context.transportCommands(for: source)

@@ -32,8 +32,8 @@ public final class SyncCycle {
     /// Sources on a first cycle whose first listing is still logging in: once it has taken
     /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
     private var measuring: Set<String> = []
-    /// How long each source's first connection of the cycle took to answer (`StreamSplit.autoAllowsSeveral`).
-    private var linkSetup: [String: Double] = [:]
+    /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
+    private var roundTrip: [String: Double] = [:]
     private var tick: UV.Timer?
     /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
     private lazy var connections = SourceConnections(loop: loop, context: context)
@@ -323,11 +323,12 @@ extension SyncCycle: JobHost {
     }
 
     func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
-        // `auto` on a near link: one stream is bound by the CPU, more only cost.
-        if job.job.source.streams == .auto, !StreamSplit.autoAllowsSeveral(setupSeconds: linkSetup[job.source]) { return 1 }
+        // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
+        // CPU, and more only cost.
+        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: roundTrip[job.source]) : count
         // The job holds one slot; more only from slots no waiting job could take now.
         let free = config.concurrency - runningCount - ready.count
-        return max(1, min(count, 1 + free))
+        return max(1, min(count, link, 1 + free))
     }
 
     func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane {
@@ -338,13 +339,17 @@ extension SyncCycle: JobHost {
         connections.release(job.job.source, lane)
     }
 
+    func whenLaneOpen(_ job: JobRun, _ lane: ConnectionLanes.Lane, _ start: @escaping () -> Void) {
+        connections.whenOpen(job.job.source, lane: lane.number, start)
+    }
+
     func slot(_ job: JobRun, _ change: JobSlotChange) {
         switch change {
         case .listed:
             // Its source's other jobs may now share the connection.
             if warming.remove(job.source) != nil {
-                // The first listing of the source made its connection: how long it took tells near from far.
-                if let setup = job.listingSetup { linkSetup[job.source] = setup }
+                // The first listing of the source measured its link's round trip: it tells near from far.
+                if let trip = job.listingRoundTrip { roundTrip[job.source] = trip }
                 measuring.remove(job.source)
                 schedule()
             }
