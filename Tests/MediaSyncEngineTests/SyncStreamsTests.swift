@@ -80,4 +80,42 @@ struct SyncStreamsTests {
         #expect(run.events.contains { if case let .log(_, message, _, _) = $0.body { message.hasSuffix("in 2 rsync streams") } else { false } })
         #expect(h.leftovers(server: server) == [])
     }
+
+    @Test("one stream killed mid-transfer: the job retries only what is not home; every file lands once and exact")
+    func oneStreamKilled() throws {
+        let server = try TestSSHD()
+        let h = try SyncHarness("sk")
+        let root = h.temp.sub("remote")
+        let files = try Self.bigFolder(root)
+        var source = h.sshSource("gpu", server: server, root: root, folders: ["output"], bwlimit: "10M")
+        source.streams = .fixed(3)
+        var killed: [Int32] = []
+        var anyHome = false
+        let run = try h.run(h.config([source])) { event in
+            // Once a file is home, the stream on lane 1 is killed (SIGKILL: no goodbye to anyone); each stream
+            // has 9 MiB at 10 MB/s, so it is still running then.
+            if case .fileSynced = event.body { anyHome = true }
+            guard killed.isEmpty, anyHome else { return }
+            for process in ProcessTable.snapshot() where process.isNamed("rsync") && process.argvContains(Array(h.stateDirectory.utf8))
+                && process.argv.contains(where: { String(decoding: $0, as: UTF8.self).contains("%C-1") }) {
+                kill(process.pid, SIGKILL)
+                killed.append(process.pid)
+            }
+        }
+        #expect(!killed.isEmpty, "no rsync on lane 1 was running after the first file home")
+        let finished = run.events.compactMap { if case let .jobFinished(_, f) = $0.body { f } else { nil } }
+        #expect(finished.map(\.state) == [.done], "\(run.summary)")
+        #expect(finished.first?.attempts == 2)
+        #expect(finished.first?.files == 6)
+        let synced = run.synced.map { String(decoding: $0.path, as: UTF8.self) }
+        #expect(synced.sorted() == files.keys.sorted(), "each file told once: \(synced)")
+        for (name, bytes) in files {
+            let home = Array(try Data(contentsOf: URL(fileURLWithPath: h.library + "/gpu/output/" + name)))
+            #expect(home == bytes, "\(name) differs")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: h.library + "/gpu/output")
+        #expect(names.sorted() == files.keys.sorted(), "no ~N copy, no partial file: \(names)")
+        #expect(try ManifestStore(stateDirectory: h.stateDirectory).rows(source: "gpu", folder: "output").count == 6)
+        #expect(h.leftovers(server: server) == [])
+    }
 }
