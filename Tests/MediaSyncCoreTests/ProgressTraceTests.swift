@@ -3,7 +3,9 @@ import Testing
 
 /// The progress model fed with real rsync runs, recorded with their timing (Fixtures/timed/record.py): four
 /// folders of 10, 20, 30 and 60 MB, each rsync held to 8 MB/s by --bwlimit (files of 2.5 MB, so rsync
-/// reports about three times a second, at each file's end).
+/// reports about three times a second, at each file's end). `engine-four-folders` is the same sync run by
+/// `mediasync sync` itself, its rsyncs' output recorded on the way (Fixtures/timed/rsync-tee.py): there rsync's
+/// first record comes at once rather than with the first file's.
 @Suite struct ProgressTraceTests {
     static let folders = (0..<4).map { JobID(source: "box", folder: "f\($0)") }
 
@@ -18,7 +20,7 @@ import Testing
     /// Over the middle of the run (40-60% of the bytes), read after each record and on each 100 ms tick, the
     /// ETA is within 10% of the time truly left. Reading the rate at the tick counted each gap between rsync's
     /// records as a slowdown: the ETA then ran up to 15% high between records.
-    @Test(arguments: [("four-folders", 4), ("four-folders-two-slots", 2)])
+    @Test(arguments: [("four-folders", 4), ("four-folders-two-slots", 2), ("engine-four-folders", 4)])
     func theEtaAroundHalfwayIsWithinTenPercent(_ name: String, _ concurrency: Int) throws {
         let (replay, readings) = try replay(name, concurrency: concurrency)
         let middle = readings.filter {
@@ -36,7 +38,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [("four-folders", 4), ("four-folders-two-slots", 2)])
+    @Test(arguments: [("four-folders", 4), ("four-folders-two-slots", 2), ("engine-four-folders", 4)])
     func thePercentNeverFallsAndEndsAt100(_ name: String, _ concurrency: Int) throws {
         let (replay, readings) = try replay(name, concurrency: concurrency)
         for (before, after) in zip(readings, readings.dropFirst()) {
