@@ -176,9 +176,10 @@ public struct JobProgress: Sendable {
     public mutating func record(_ progress: RsyncProgress, stream: Int = 0, at now: Double) -> Bool {
         guard state == .transferring else { return false }
         var run = streams[stream] ?? StreamRun()
-        // A counter (or a file number) that went down is a new rsync run of this stream: its retry.
+        // A counter (or a file number) that went down is a new rsync run of this stream: its retry. The file
+        // announced last stays in flight: the new run names each file before it finishes it.
         if progress.bytes < run.bytes || (progress.transferNumber ?? .max) < run.lastTransferNumber {
-            run = StreamRun(foldersSeen: run.foldersSeen)
+            run = StreamRun(inFlight: run.inFlight, foldersSeen: run.foldersSeen)
         }
         run.bytes = max(run.bytes, progress.bytes)
         if let number = progress.transferNumber { run.lastTransferNumber = max(run.lastTransferNumber, number) }
