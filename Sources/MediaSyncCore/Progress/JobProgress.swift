@@ -52,16 +52,20 @@ public struct JobProgress: Sendable {
     /// How many streams reported in this attempt (1 before any did): the slots the job holds.
     public var streamCount: Int { max(streams.count, 1) }
 
+    // Without a plan: the streams' estimates summed, else those of the last runs (kept over a retry).
+    private var heldEstimatedBytes: Int64?
+    private var heldEstimatedFiles: Int?
+
     private var estimatedBytes: Int64? {
         var sum: Int64 = 0, any = false
         for run in streams.values { if let bytes = run.estimatedBytes { sum += bytes; any = true } }
-        return any ? sum : nil
+        return any ? sum : heldEstimatedBytes
     }
 
     private var estimatedFiles: Int? {
         var sum = 0, any = false
         for run in streams.values { if let files = run.estimatedFiles { sum += files; any = true } }
-        return any ? sum : nil
+        return any ? sum : heldEstimatedFiles
     }
 
     public init(id: JobID, rateWindow: Double = RateEstimator.defaultWindow) {
@@ -108,7 +112,7 @@ public struct JobProgress: Sendable {
     ///
     /// rsync's records come in bursts (a file's end, about once a second), and its counter stands still
     /// in between. Reading the rate at `now` would count each gap as a slowdown and the ETA would jump up
-    /// between records (a sawtooth 10-15% high on real runs). Instead the rate is the one measured up to the
+    /// between records (a sawtooth up to 20% high around the halfway point of real runs). Instead the rate is the one measured up to the
     /// last record, and the bytes left shrink at that rate for up to `extrapolationLimit` seconds after it;
     /// past that the estimate holds still, and once a whole rate window passes without a record the rate
     /// is 0: the job is stalled and its end cannot be told.
@@ -143,16 +147,16 @@ public struct JobProgress: Sendable {
         switch next {
         case .transferring:
             attempt += 1
-            streams = [:]
+            endRuns()
             // The rate starts at the first record, not here: rsync's start-up (an ssh login, its file
             // list) is over by then and would only make the rate of what is left look slow.
             rate.reset()
         case .purging, .done:
             transferComplete = true
-            streams = [:]
+            endRuns()
             currentFile = nil
         case .failed, .waitingToRetry, .queued, .listing:
-            streams = [:]
+            endRuns()
             currentFile = nil
         }
         refreshPercent()
@@ -226,6 +230,13 @@ public struct JobProgress: Sendable {
         guard finishedPaths.insert(file.name).inserted else { return false }
         finishedBytes += file.size
         return true
+    }
+
+    /// Forgets the streams' runs (their children are gone), keeping what they estimated of the totals.
+    private mutating func endRuns() {
+        heldEstimatedBytes = estimatedBytes
+        heldEstimatedFiles = estimatedFiles
+        streams = [:]
     }
 
     /// Finished files plus each stream's file in flight, held at the high-water mark.
