@@ -71,8 +71,8 @@ public enum JobProgressChange: Equatable, Sendable {
     case state(JobState)
     /// The plan's exact totals.
     case plan(files: Int, bytes: Int64)
-    /// One parsed rsync line of a stream.
-    case record(RsyncRecord)
+    /// One parsed rsync line of stream `stream` (the n of `JobChild.stream(n)`); the job's progress sums its streams.
+    case record(RsyncRecord, stream: Int)
     /// Tell the news now: a state change is always told, other news as the throttle allows.
     case publish
 }

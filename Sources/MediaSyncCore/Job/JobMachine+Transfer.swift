@@ -85,7 +85,10 @@ extension JobMachine {
             }
             return out
         }
-        out.append(.progress(.record(record)))
+        // Only a stream's records are progress; the listing's are not (it prints messages only, and those returned above).
+        if case .stream(let stream) = children[index].id {
+            out.append(.progress(.record(record, stream: stream)))
+        }
         return out
     }
 

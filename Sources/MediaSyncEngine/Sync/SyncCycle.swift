@@ -303,8 +303,8 @@ extension SyncCycle: JobHost {
             }
         case let .plan(files, bytes):
             progress.plan(job.id, files: files, bytes: bytes, at: now)
-        case let .record(record):
-            if progress.record(record, for: job.id, at: now) { markProgress() }
+        case let .record(record, stream):
+            if progress.record(record, for: job.id, stream: stream, at: now) { markProgress() }
         case .publish:
             markProgress()
         }
