@@ -12,6 +12,8 @@ protocol JobHost: AnyObject {
     func progressed(_ job: JobRun, _ change: JobProgressChange)
     /// A file is home: recorded in the cycle's next batch (manifest row, `file_synced`).
     func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8])
+    /// One read of a child's output has been fed as records: the progress they changed may be told now.
+    func outputRead(_ job: JobRun)
     /// Makes the files home so far durable, recorded and told, now.
     func flushFilesHome()
     /// The job's listing ended, it gave its slot back, wants one again, or finished.

@@ -337,12 +337,15 @@ final class JobRun {
                     machine.listingOutput(bytes, at: host.now)
                 } else {
                     io.stdout.feed(bytes, record)
+                    host.outputRead(self)
                 }
-            }, onStderr: { [unowned io] bytes in
+            }, onStderr: { [unowned self, unowned io] bytes in
                 io.stderr.feed(bytes, record)
+                host.outputRead(self)
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self, unowned io] status, _ in
                 io.stderr.finish(record)
                 io.stdout.finish(record)
+                host.outputRead(self)
                 let lane = io.lane
                 children[id] = nil
                 if let lane { host.releaseLane(self, lane) }

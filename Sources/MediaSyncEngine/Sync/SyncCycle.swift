@@ -39,6 +39,8 @@ public final class SyncCycle {
     private lazy var connections = SourceConnections(loop: loop, context: context)
     /// When a `progress` event goes out and which jobs it carries (MediaSyncCore/Progress/ProgressFeed).
     private var feed = ProgressFeed()
+    /// A record of the read being handled changed the progress: told when the read is in.
+    private var recordNews = false
     private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
     private var onFinished: ((CycleResult) -> Void)?
     private var startedAt: Double = 0
@@ -304,7 +306,9 @@ extension SyncCycle: JobHost {
         case let .plan(files, bytes):
             progress.plan(job.id, files: files, bytes: bytes, at: now)
         case let .record(record, stream):
-            if progress.record(record, for: job.id, stream: stream, at: now) { markProgress() }
+            // Told once the whole read is in (`outputRead`): rsync often opens a burst with an out-of-date
+            // mid-file line, and an event between two records of one read would show it.
+            if progress.record(record, for: job.id, stream: stream, at: now) { recordNews = true }
         case .publish:
             markProgress()
         }
@@ -320,6 +324,12 @@ extension SyncCycle: JobHost {
 
     func flushFilesHome() {
         flushBatch()
+    }
+
+    func outputRead(_ job: JobRun) {
+        guard recordNews else { return }
+        recordNews = false
+        markProgress()
     }
 
     func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
