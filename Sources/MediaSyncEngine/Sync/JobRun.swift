@@ -62,18 +62,8 @@ final class JobRun {
     var slotsHeld: Int { machine.state.holdsSlot ? max(1, machine.streamsRunning) : 0 }
     /// The most streams it may run (`job_started`'s `streams`).
     var mostStreams: Int { machine.settings.mostStreams }
-    /// When its listing started, and how long the listing took to print its first byte (for the first
-    /// listing of a source: how long its connection took to log in).
-    private(set) var listingStartedAt: Double?
-    private(set) var listingSetup: Double?
-    /// The link's round trip, as the listing measured it: the list script prints its start marker, then
-    /// waits for its input; the input is handed over when the marker arrives, and its answer (the source's
-    /// clock) comes back one round trip later. Only on transports with lanes (ssh), where it picks `auto`'s
-    /// stream count.
-    private(set) var listingRoundTrip: Double?
-    /// The listing's input, held until its start marker arrived (or `heldInputLimit` passed).
-    private var heldInput: (bytes: [UInt8], seen: [UInt8])?
-    private var inputHandedAt: Double?
+    /// What its listing tells of the link: how long the login took, the round trip (`ListingTimer`).
+    private(set) var listingTimer: ListingTimer?
     /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
     private var waitingForLane: [JobChild: Int] = [:]
     private var waits = 0
@@ -90,39 +80,15 @@ final class JobRun {
     func cancel() { perform(machine.cancel(at: host.now)) }
 
     /// The cycle's tick: the stall watchdog looks at the children; a listing's input held for its round trip
-    /// is handed over after `heldInputLimit` whatever came (a shell that printed no marker).
+    /// is handed over after a while whatever came (a shell that printed no marker).
     func tick(at now: Double) {
-        if heldInput != nil, let listingStartedAt, now - listingStartedAt >= Self.heldInputLimit { handListingInput(measure: false) }
+        if let input = listingTimer?.tick(at: now) { handListingInput(input) }
         perform(machine.tick(at: now))
     }
 
-    /// The listing printed `bytes`: on its start marker its input is handed over, and the next output after
-    /// that times the round trip.
-    private func listingPrinted(_ bytes: UnsafeRawBufferPointer) {
-        if let handed = inputHandedAt {
-            listingRoundTrip = host.now - handed
-            inputHandedAt = nil
-        }
-        guard var held = heldInput else { return }
-        held.seen += bytes.prefix(max(0, 65_536 - held.seen.count))
-        heldInput = held
-        let marker = Array((RemoteListingParser.startMarker + "\n").utf8)
-        if held.seen.count >= 65_536 || Self.contains(held.seen, marker) { handListingInput(measure: true) }
-    }
-
-    private func handListingInput(measure: Bool) {
-        guard let held = heldInput, let io = children[.listing], let process = io.process else { heldInput = nil; return }
-        heldInput = nil
-        if measure { inputHandedAt = host.now }
-        feed(held.bytes, to: process, .listing, name: "the listing")
-    }
-
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
+    private func handListingInput(_ input: [UInt8]) {
+        guard let process = children[.listing]?.process else { return }
+        feed(input, to: process, .listing, name: "the listing")
     }
 
     // MARK: - Performing
@@ -185,13 +151,12 @@ final class JobRun {
     private func startListing() {
         prefetch = ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
         let commands = context.transportCommands(for: job.source)
-        listingStartedAt = host.now
-        listingSetup = nil
-        listingRoundTrip = nil
-        inputHandedAt = nil
-        heldInput = job.source.transport.hasLanes ? (commands.listStdin(folder: job.folder), []) : nil
+        // On ssh the input waits for the script's start marker, so that the answer times the round trip.
+        let timer = ListingTimer(startedAt: host.now, input: commands.listStdin(folder: job.folder),
+                                 holdInput: job.source.transport.hasLanes)
+        listingTimer = timer
         spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
-              input: heldInput == nil ? commands.listStdin(folder: job.folder) : nil)
+              input: timer.initialInput)
     }
 
     private func makePlan(_ listing: RemoteListing) {
@@ -332,8 +297,7 @@ final class JobRun {
         do {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
                 if case .listing = id {
-                    if listingSetup == nil, let listingStartedAt { listingSetup = host.now - listingStartedAt }
-                    listingPrinted(bytes)
+                    if let input = listingTimer?.printed(bytes, at: host.now) { handListingInput(input) }
                     machine.listingOutput(bytes, at: host.now)
                 } else {
                     io.stdout.feed(bytes, record)

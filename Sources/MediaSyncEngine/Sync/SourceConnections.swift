@@ -15,10 +15,18 @@ final class SourceConnections {
     /// the rest), with the streams waiting for them.
     private var openers: [LaneKey: (child: Child, waiting: [() -> Void])] = [:]
 
+    /// Sources on a first cycle whose first listing is still logging in: once it has taken
+    /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
+    private var measuring: Set<String> = []
+    /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
+    private(set) var roundTrip: [String: Double] = [:]
+
     private struct LaneKey: Hashable {
         var source: String
         var lane: Int
     }
+
+    private var concurrency: Int { context.config.concurrency }
 
     init(loop: Loop, context: SyncContext) {
         self.loop = loop
@@ -38,6 +46,39 @@ final class SourceConnections {
 
     func release(_ source: Source, _ lane: ConnectionLanes.Lane) {
         lanes[source.name]?.release(lane)
+    }
+
+    /// The source's first listing of the cycle starts (it makes the shared connection). The big streams' own
+    /// connections log in while it runs: as many as the last cycle of this source used at once (`hint`); on a
+    /// first cycle, once the listing's login shows a far link (`tick`), as many as its `streams:` allows.
+    func firstListing(of source: Source, hint: Int?) {
+        if let hint {
+            openAhead(source, lanes: min(hint, concurrency))
+        } else if source.transport.hasLanes {
+            measuring.insert(source.name)
+        }
+    }
+
+    /// The source's first listing ended: what it measured of the link is kept.
+    func firstListingEnded(_ job: JobRun) {
+        if let trip = job.listingTimer?.roundTrip { roundTrip[job.source] = trip }
+        measuring.remove(job.source)
+    }
+
+    /// The cycle's tick: a first listing that has not answered for `farLinkSetupSeconds` is on a far link;
+    /// its big streams' connections log in now, while it lists.
+    func tick(at now: Double, jobs: [JobRun]) {
+        for name in measuring {
+            guard let job = jobs.first(where: { $0.source == name && $0.listingTimer != nil }),
+                  let timer = job.listingTimer else { continue }
+            if timer.setup != nil {
+                measuring.remove(name)
+            } else if timer.isSlow(at: now) {
+                measuring.remove(name)
+                let source = job.job.source
+                openAhead(source, lanes: min(StreamSplit.most(source.streams, multiConnection: true), concurrency))
+            }
+        }
     }
 
     /// Opens lanes 1 to `count - 1` of `source` now, each a connection its master keeps up

@@ -29,11 +29,6 @@ public final class SyncCycle {
     /// ssh sources whose first connection is being made: their other jobs wait for it, so that
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
-    /// Sources on a first cycle whose first listing is still logging in: once it has taken
-    /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
-    private var measuring: Set<String> = []
-    /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
-    private var roundTrip: [String: Double] = [:]
     private var tick: UV.Timer?
     /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
     private lazy var connections = SourceConnections(loop: loop, context: context)
@@ -135,14 +130,7 @@ public final class SyncCycle {
             ready.remove(at: index)
             if source.transport.sharesConnection, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
                 warming.insert(source.name)
-                // The big streams' own connections log in while the listing runs: as many as the last cycle
-                // of this source used at once; on a first cycle, once the listing's login shows a far link
-                // (`onTick`), as many as its `streams:` allows.
-                if let hint = options.laneHints?[source.name] {
-                    connections.openAhead(source, lanes: min(hint, config.concurrency))
-                } else if source.transport.hasLanes {
-                    measuring.insert(source.name)
-                }
+                connections.firstListing(of: source, hint: options.laneHints?[source.name])
             }
             job.run()
         }
@@ -197,25 +185,10 @@ public final class SyncCycle {
     private func onTick() {
         let t = now
         flushBatch()
-        openAheadOnFarLinks(at: t)
+        connections.tick(at: t, jobs: jobs)
         for job in jobs { job.tick(at: t) }
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
-    }
-
-    /// A source's first listing that has not answered for `farLinkSetupSeconds` is on a far link: its big
-    /// streams' connections log in now, while it lists.
-    private func openAheadOnFarLinks(at t: Double) {
-        for name in measuring {
-            guard let job = jobs.first(where: { $0.source == name && $0.listingStartedAt != nil }) else { continue }
-            if job.listingSetup != nil {
-                measuring.remove(name)
-            } else if let since = job.listingStartedAt, t - since >= StreamSplit.farLinkSetupSeconds {
-                measuring.remove(name)
-                let source = job.job.source
-                connections.openAhead(source, lanes: min(StreamSplit.most(source.streams, multiConnection: true), config.concurrency))
-            }
-        }
     }
 
     private func emitProgress(at t: Double) {
@@ -335,7 +308,7 @@ extension SyncCycle: JobHost {
     func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
         // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
         // CPU, and more only cost.
-        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: roundTrip[job.source]) : count
+        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip[job.source]) : count
         // The job holds one slot; more only from slots no waiting job could take now.
         let free = config.concurrency - runningCount - ready.count
         return max(1, min(count, link, 1 + free))
@@ -359,8 +332,7 @@ extension SyncCycle: JobHost {
             // Its source's other jobs may now share the connection.
             if warming.remove(job.source) != nil {
                 // The first listing of the source measured its link's round trip: it tells near from far.
-                if let trip = job.listingRoundTrip { roundTrip[job.source] = trip }
-                measuring.remove(job.source)
+                connections.firstListingEnded(job)
                 schedule()
             }
         case .released, .streamEnded:
