@@ -118,4 +118,37 @@ struct SyncStreamsTests {
         #expect(try ManifestStore(stateDirectory: h.stateDirectory).rows(source: "gpu", folder: "output").count == 6)
         #expect(h.leftovers(server: server) == [])
     }
+
+    @Test("streams: auto on a far link (50 ms each way): the listing measures the round trip, four streams run on four connections")
+    func autoOnAFarLink() throws {
+        let server = try TestSSHD()
+        let h = try SyncHarness("sf")
+        // Outside the test's folder: the leftovers check below looks for any process naming that folder.
+        let proxyFolder = try TempFolder("px")
+        let proxy = try LatencyProxy(target: server.port, delayMs: 50, in: proxyFolder.path)
+        let root = h.temp.sub("remote")
+        // 8 files of 8.5 MiB: 68 MiB, four shares of 17 MiB (auto: one stream per 16 MiB, at most 4).
+        let folder = root + "/output"
+        try BytePath.mkdirs(Array(folder.utf8))
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<8 {
+            var bytes = [UInt8](repeating: UInt8(index), count: 8_704 * 1024)
+            for offset in stride(from: 0, to: bytes.count, by: 4093) { bytes[offset] = UInt8(truncatingIfNeeded: offset / 4093) }
+            let name = "ComfyUI_\(index)_.png"
+            try BytePath.write(Array((folder + "/" + name).utf8), bytes, mtime: 1_760_000_000)
+            files[name] = bytes
+        }
+        let source = h.sshSource("gpu", port: proxy.port, identity: server.identity, root: root, folders: ["output"])
+        #expect(source.streams == .auto)
+        var seen: Set<String> = []
+        let run = try h.run(h.config([source])) { _ in seen.formUnion(Self.rsyncConnections(h.stateDirectory)) }
+        #expect(run.result.jobsDone == 1, "\(run.summary)")
+        #expect(run.logs.contains { $0.message.hasSuffix("in 4 rsync streams") }, "\(run.logs.map(\.message))")
+        #expect(seen == ["%C", "%C-1", "%C-2", "%C-3"], "each stream on its own connection: \(seen)")
+        for (name, bytes) in files {
+            let home = Array(try Data(contentsOf: URL(fileURLWithPath: h.library + "/gpu/output/" + name)))
+            #expect(home == bytes, "\(name) differs")
+        }
+        #expect(h.leftovers(server: server) == [])
+    }
 }

@@ -88,7 +88,7 @@ final class TestSSHD: @unchecked Sendable {
          "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
     }
 
-    private static func waitForListen(port: Int, pid: pid_t) -> Bool {
+    static func waitForListen(port: Int, pid: pid_t) -> Bool {
         for _ in 0..<100 {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { return false }
