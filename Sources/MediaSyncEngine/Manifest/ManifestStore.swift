@@ -75,6 +75,11 @@ public final class ManifestStore: Sendable {
         }
         migrator.registerMigration("v3-purge-audit") { db in try Self.createPurgeAudit(db) }
         migrator.registerMigration("v4-ingest-outbox") { db in try Self.createOutbox(db) }
+        migrator.registerMigration("v5-two-file-indexes") { db in
+            // (source, folder, remote_path) is the leading part of the UNIQUE (source, folder, remote_path, size,
+            // mtime) index, which serves every query it served: one index less to write per file recorded.
+            try db.execute(sql: "DROP INDEX IF EXISTS manifest_file_job_path")
+        }
         return migrator
     }
 
