@@ -110,8 +110,12 @@ final class JobRun {
         case let .plan(listing):
             makePlan(listing)
         case let .checkStaged(move):
-            let staged = stagedFile(move)
-            let fact = staged?.fact()
+            var staged = stagedFile(move)
+            var fact = staged?.fact()
+            if fact == nil, let again = stagedFileAgain(move) {
+                staged = again
+                fact = again.fact()
+            }
             let planned = fact.map { $0.size == move.transfer.size && context.writer.traits.sameMTime($0.mtime, move.transfer.mtime) } ?? false
             checkedMove = planned ? staged.map { (move.index, move.child, $0) } : nil
             perform(machine.staged(move, fact, at: host.now))
@@ -159,11 +163,8 @@ final class JobRun {
         let rows: ManifestIndex
         let reserved: Set<[UInt8]>
         do {
-            rows = try (prefetch ?? ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: prefix)).index()
+            (rows, reserved) = try (prefetch ?? ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: prefix)).read()
             prefetch = nil
-            // Every name another job recorded under this job's folder, in one query (the planner has this job's
-            // own rows, and only hands out names under `prefix`, so names elsewhere cannot collide).
-            reserved = try context.manifest.libraryPaths(under: prefix, exceptJob: (source, job.folder))
         } catch {
             return perform(machine.failed("cannot read the manifest: \(error)", at: host.now))
         }
@@ -206,16 +207,17 @@ final class JobRun {
             guard fd >= 0 else { throw StagingFolderMissing() }
             return fd
         }
-        guard var fd = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
-        var staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
-        // A held folder that was removed since (a retry's staging made anew) is opened again.
-        if !staged.exists, stagingSubfolder.isUnlinked {
-            stagingSubfolder.close()
-            guard let again = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
-            fd = again
-            staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
-        }
+        guard let fd = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
+        let staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
         return staged
+    }
+
+    /// `stagedFile(move)`, opening its folder again when the held one was removed since (a retry's staging
+    /// made anew): asked only when the file was not found, so the usual path pays no extra call.
+    private func stagedFileAgain(_ move: MoveHome) -> StagedFile? {
+        guard stagingSubfolder.isUnlinked else { return nil }
+        stagingSubfolder.close()
+        return stagedFile(move)
     }
 
     /// Moves one staged file to its library name, never replacing a file there.
@@ -224,7 +226,8 @@ final class JobRun {
         let looked = checkedMove.flatMap { !move.final && $0.index == move.index && $0.child == move.child ? $0.staged : nil }
         checkedMove = nil
         let checked = looked != nil
-        guard let staged = looked ?? stagedFile(move) else { return .notDelivered }
+        guard var staged = looked ?? stagedFile(move) else { return .notDelivered }
+        if !checked, !staged.exists, let again = stagedFileAgain(move) { staged = again }
         let transfer = move.transfer
         do {
             let outcome = try context.writer.move(staged, to: transfer.libraryPath, size: transfer.size,
