@@ -84,6 +84,10 @@ struct CheckConfig: ParsableCommand {
             if let bwlimit = source.bwlimit { details.append("bwlimit \(bwlimit)") }
             details.append("purge \(source.purge ? "on" : "off")")
             if source.settle != config.settle { details.append("settle \(format(source.settle))") }
+            let most = StreamSplit.most(source.streams, multiConnection: source.transport.hasLanes)
+            if most > 1 {
+                details.append(source.streams == .auto ? "up to \(most) rsync streams per folder (auto)" : "up to \(most) rsync streams per folder")
+            }
             lines.append("  \(source.name): " + details.joined(separator: ", "))
             switch ssh(source) {
             case let .resolved(resolved, warnings)?:

@@ -245,6 +245,22 @@ struct ConfigErrorTests {
         #expect(issues[1].fix.contains("20M"))
     }
 
+    @Test func streamsIsAutoOrACountFrom1To16() {
+        let issues = configIssues("""
+            library: /m
+            sources:
+              - {name: a, transport: local, root: /a, folders: [x], streams: 0}
+              - {name: b, transport: local, root: /b, folders: [x], streams: many}
+              - {name: c, transport: local, root: /c, folders: [x], streams: 17}
+              - {name: d, transport: local, root: /d, folders: [x], streams: AUTO}
+              - {name: e, transport: local, root: /e, folders: [x], streams: 16}
+            """)
+        #expect(issues.map(\.path) == ["sources[0].streams", "sources[1].streams", "sources[2].streams"])
+        #expect(issues[0].problem == "0 is out of range")
+        #expect(issues[1].problem.contains("expected `auto` or a whole number"))
+        #expect(issues.allSatisfy { $0.fix.contains("`streams: auto`") && $0.fix.contains("from 1 to 16") })
+    }
+
     @Test func twoSourcesLandingInTheSameLibraryFolder() throws {
         let issue = try #require(configIssue("""
             library: /m

@@ -35,6 +35,7 @@ struct ConfigParseTests {
             dest: ai/comfy
             purge: false
             settle: 5m
+            streams: 8
           - name: scans
             transport: local
             root: ~/Scans
@@ -66,7 +67,7 @@ struct ConfigParseTests {
                    transport: .ssh(host: "ssh4.vast.ai", port: 40022, user: "ubuntu", identity: "/home/ada/.ssh/vast",
                                    options: ["Compression=no", "ServerAliveInterval=15"]),
                    root: "/workspace/ComfyUI", folders: ["output"], dest: "ai/comfy", bwlimit: nil, purge: false,
-                   settle: .seconds(300)),
+                   settle: .seconds(300), streams: .fixed(8)),
             Source(name: "scans", transport: .local, root: "/home/ada/Scans", folders: ["2026/inbox"], dest: "scans",
                    bwlimit: nil, purge: true, settle: .seconds(90)),
         ])

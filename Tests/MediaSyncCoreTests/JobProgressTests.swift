@@ -163,4 +163,72 @@ import Testing
         #expect(job.percent == 100)
         #expect(job.bytesTotal == 6_019_179)
     }
+
+    /// Three streams with unequal shares (6, 3 and 1 MB). Stream 1 fails with 1.5 MB of its 2 MB file sent and
+    /// starts again: its counter restarts at 0 and it sends that file again. The job's bytes are the sum of
+    /// the streams, hold still while the restarted stream resends what was counted, and end at the plan's total.
+    @Test func aJobSumsItsStreamsAndARestartedStreamNeitherDropsNorDoubleCounts() {
+        var job = JobProgress(id: id)
+        job.plan(files: 6, bytes: 10 * MB)
+        job.transition(to: .transferring, at: 0)
+        job.record(fileLine("a1.png", 3 * MB), stream: 0, at: 0)
+        job.record(fileLine("b1.png", MB), stream: 1, at: 0)
+        job.record(fileLine("c1.png", MB), stream: 2, at: 0)
+        job.record(progressLine(2 * MB, 33), stream: 0, at: 1)
+        job.record(progressLine(MB, 33, xfr: 1), stream: 1, at: 1)
+        job.record(fileLine("b2.png", 2 * MB), stream: 1, at: 1)
+        job.record(progressLine(MB, 100, xfr: 1), stream: 2, at: 1)
+        #expect(job.bytesDone == 4 * MB)   // 2 (a1 in flight) + 1 (b1) + 1 (c1)
+        #expect(job.filesDone == 2)
+        #expect(job.streamCount == 3)
+        job.record(progressLine(MB + 3 * MB / 2, 83), stream: 1, at: 2)   // b2 1.5 MB in
+        #expect(job.bytesDone == 11 * MB / 2)
+        var seen: [Int64] = [job.bytesDone]
+        var percents: [Double] = [job.percent]
+        // Stream 1 dies and starts again: b1 is in place (rsync skips it silently), b2 is sent from 0.
+        let restarted: [(Int, RsyncRecord)] = [
+            (1, fileLine("b2.png", 2 * MB)),
+            (1, progressLine(32_768, 0)),
+            (0, progressLine(3 * MB, 50, xfr: 1)),
+            (0, fileLine("a2.png", 3 * MB)),
+            (1, progressLine(MB, 33)),
+            (1, progressLine(2 * MB, 66, xfr: 1)),
+            (0, progressLine(6 * MB, 100, xfr: 2)),
+        ]
+        for (n, (stream, record)) in restarted.enumerated() {
+            job.record(record, stream: stream, at: 3 + Double(n))
+            seen.append(job.bytesDone)
+            percents.append(job.percent)
+        }
+        #expect(seen == seen.sorted(), "the job's bytes fell: \(seen)")
+        #expect(percents == percents.sorted())
+        // Held at 5.5 MB while the restarted stream resent b2's first 1.5 MB (and a1's end made up for it).
+        #expect(seen[1...4].allSatisfy { $0 == 11 * MB / 2 } && seen[5] == 6 * MB)
+        #expect(job.bytesDone == 10 * MB)
+        #expect(job.filesDone == 5)
+        #expect(job.percent == 99.9)
+        job.transition(to: .done, at: 20)
+        #expect(job.percent == 100)
+    }
+
+    /// A restarted stream whose first record already passes its old counter is still told apart by its `xfr#`,
+    /// so the file it has in flight after that counts.
+    @Test func aStreamRestartIsSeenByItsFileNumberToo() {
+        var job = JobProgress(id: id)
+        job.plan(files: 6, bytes: 6 * MB)
+        job.transition(to: .transferring, at: 0)
+        for (n, name) in ["a", "b", "c", "d"].enumerated() {
+            job.record(fileLine("\(name).png", MB / 2), at: Double(n))
+            job.record(progressLine(Int64(n + 1) * MB / 2, (n + 1) * 8, xfr: n + 1), at: Double(n) + 0.5)
+        }
+        job.record(fileLine("e.png", 3 * MB), at: 4)
+        job.record(progressLine(5 * MB / 2, 41), at: 5)   // e half a MB in, then the stream dies
+        // The new run: a-d are in place (skipped silently), e is sent again from 0, then f.
+        job.record(fileLine("e.png", 3 * MB), at: 6)
+        job.record(progressLine(3 * MB, 75, xfr: 1), at: 7)
+        job.record(fileLine("f.png", MB), at: 7)
+        job.record(progressLine(7 * MB / 2, 87), at: 8)
+        #expect(job.filesDone == 5)
+        #expect(job.bytesDone == 11 * MB / 2)   // a-e (5 MB) and half of f
+    }
 }

@@ -47,9 +47,9 @@ import Testing
         cycle.transition(forge, to: .transferring, at: 0)
         cycle.record(fileLine("a.png", 10 * MB), for: forge, at: 0)
         cycle.record(progressLine(5 * MB, 50), for: forge, at: 1)
-        #expect(cycle.percent == 50)
+        #expect(cycle.percent == 25)   // comfy, not listed, counts as the average listed job: 5 of 20 MB
         cycle.plan(comfy, files: 9, bytes: 90 * MB, at: 2)   // raw ratio now 5%
-        #expect(cycle.percent == 50)
+        #expect(cycle.percent == 25)
         #expect(cycle.bytesTotal == 100 * MB)
         cycle.record(progressLine(10 * MB, 100, xfr: 1), for: forge, at: 3)
         cycle.transition(forge, to: .done, at: 3)

@@ -30,8 +30,9 @@ import Testing
         let overall = try #require(object["overall"] as? [String: Any])
         #expect(Set(overall.keys) == ["percent", "files_done", "files_total", "bytes_done",
                                       "bytes_total", "rate_bps", "eta_s"])
-        // comfy is not listed yet: its size, so the cycle's end, is unknown -> null, not missing.
-        #expect(overall["eta_s"] is NSNull)
+        // comfy is not listed yet: counted as the average listed job (3 MB), after forge's slot frees (3 s)
+        // at forge's rate: 3 + 6 s.
+        #expect(overall["eta_s"] as? Int == 9)
         #expect(overall["bytes_done"] as? Int == 1_500_000)
         #expect(overall["files_done"] as? Int == 1)
         #expect(overall["rate_bps"] as? Int == 750_000)
@@ -43,11 +44,18 @@ import Testing
         #expect(jobs[0]["state"] as? String == "transferring")
         #expect(jobs[0]["percent"] as? Double == 50)
         #expect(jobs[0]["current"] as? String == "2026-11-24/00013-3912346.png")
-        #expect(jobs[0]["eta_s"] as? Int == 2)   // 1.5 MB left at 0.75 MB/s
+        #expect(jobs[0]["eta_s"] as? Int == 3)   // 1.5 MB left at 0.5 MB/s, the rate since its first record
         #expect(jobs[1]["job"] as? String == "comfy/ComfyUI/output")
         #expect(jobs[1]["state"] as? String == "queued")
         #expect(jobs[1]["current"] is NSNull)
-        #expect(jobs[1]["eta_s"] is NSNull)
+        #expect(jobs[1]["eta_s"] as? Int == 9)
+        // No rate yet: the ends are unknown -> null, not missing.
+        var fresh = CycleProgress(jobs: [forge, comfy], concurrency: 1)
+        fresh.plan(forge, files: 3, bytes: 3 * MB, at: 0)
+        fresh.transition(forge, to: .transferring, at: 0)
+        let unknown = try json(fresh.snapshot(at: 1))
+        #expect((unknown["overall"] as? [String: Any])?["eta_s"] is NSNull)
+        #expect((unknown["jobs"] as? [[String: Any]])?[1]["eta_s"] is NSNull)
     }
 
     @Test func percentHasOneDecimalFlooredSoItShows100OnlyWhenDone() throws {

@@ -25,7 +25,7 @@ struct TransportControlTests {
         return path
     }
 
-    @Test("a 49-byte control folder is used and works; a 50-byte one falls back, says why, and works")
+    @Test("a 46-byte control folder is used and works, lanes too; a 47-byte one falls back, says why, and works")
     func controlFolderLimit() throws {
         let server = try TestSSHD()
         let temp = try TempFolder("ctl")
@@ -41,12 +41,18 @@ struct TransportControlTests {
         #expect(listed.status == 0, "\(listed.errorText)")
         #expect(listing != nil)
         #expect(try Tool.run(fitting.checkSharedConnectionArgv()!).status == 0)
+        // A big stream's own connection (lane 64: concurrency's most) has the longest socket name.
+        defer { _ = try? Tool.run(fitting.closeLaneArgv(64)!) }
+        let lane = try Tool.run(try #require(fitting.openLaneArgv(64)))
+        #expect(lane.status == 0, "\(lane.errorText)")
+        let sockets = try FileManager.default.contentsOfDirectory(atPath: fits)
+        #expect(sockets.contains { $0.hasSuffix("-64") }, "\(sockets)")
 
         let falling = TransportCommands(source: try sshSource(server, in: temp), controlFolder: tooLong,
                                         fallbackControlFolder: fallback, ioTimeoutSeconds: 10)
         #expect(falling.controlFolder == fallback)
         let notice = try #require(falling.controlFolderNotice)
-        #expect(notice.contains(tooLong) && notice.contains("50 bytes") && notice.contains(fallback))
+        #expect(notice.contains(tooLong) && notice.contains("\(SSHTransport.maxControlFolderLength + 1) bytes") && notice.contains(fallback))
         defer { _ = try? Tool.run(falling.closeSharedConnectionArgv()!) }
         let (fellBack, _) = try falling.runListing(folder: "tmp")
         #expect(fellBack.status == 0, "\(fellBack.errorText)")
@@ -54,7 +60,7 @@ struct TransportControlTests {
         // What the fallback saves the user from: ssh refuses the long path and the whole call fails.
         var unchecked = fitting.sshOptions
         let index = try #require(unchecked.firstIndex(of: "ControlPath=\(fits)/%C"))
-        unchecked[index] = "ControlPath=\(tooLong)/%C"
+        unchecked[index] = "ControlPath=\(tooLong)/%C-64"
         let refused = try Tool.run(["ssh"] + unchecked + ["root@127.0.0.1", "true"])
         #expect(refused.status == 255)
         #expect(refused.errorText.contains("too long for Unix domain socket"))

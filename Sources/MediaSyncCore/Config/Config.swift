@@ -88,9 +88,12 @@ public struct Source: Sendable, Equatable, Hashable {
     public var purge: Bool
     /// The settle time for this source: its own `settle` if set, else the top-level one.
     public var settle: Duration
+    /// How many rsync streams one of its folders may run at once (`streams:`).
+    public var streams: StreamCount
 
     public init(name: String, transport: Transport, root: String, folders: [String], dest: String? = nil,
-                bwlimit: String? = nil, purge: Bool = false, settle: Duration = Config.defaultSettle) {
+                bwlimit: String? = nil, purge: Bool = false, settle: Duration = Config.defaultSettle,
+                streams: StreamCount = .auto) {
         self.name = name
         self.transport = transport
         self.root = root
@@ -99,6 +102,7 @@ public struct Source: Sendable, Equatable, Hashable {
         self.bwlimit = bwlimit
         self.purge = purge
         self.settle = settle
+        self.streams = streams
     }
 
     /// `root/folder`: the folder's path inside the container / on the host.

@@ -1,7 +1,7 @@
 import Yams
 
 extension ConfigParser {
-    static let commonSourceKeys = ["name", "transport", "root", "folders", "dest", "bwlimit", "purge", "settle"]
+    static let commonSourceKeys = ["name", "transport", "root", "folders", "dest", "bwlimit", "purge", "settle", "streams"]
     /// Every key a source may have: the common ones and each registered transport's own.
     static let allSourceKeys = commonSourceKeys + Transport.registered.flatMap { $0.keys }
 
@@ -173,11 +173,25 @@ extension ConfigParser {
         }
         let purge = keys["purge"].map { reader.bool($0) } ?? purgeEnabled
         let sourceSettle = keys["settle"].map { reader.duration($0) } ?? settle
+        let streams = keys["streams"].map { parseStreams($0) } ?? .auto
         let transport = kind.flatMap { parseTransport($0, keys: keys, missing: missing) }
 
-        guard let name, let transport, let root, let folders, let dest, let purge, let sourceSettle else { return nil }
+        guard let name, let transport, let root, let folders, let dest, let purge, let sourceSettle, let streams else { return nil }
         return Source(name: name, transport: transport, root: root, folders: folders, dest: dest,
-                      bwlimit: bwlimit, purge: purge, settle: sourceSettle)
+                      bwlimit: bwlimit, purge: purge, settle: sourceSettle, streams: streams)
+    }
+
+    /// `streams: auto` or a count from 1 to `StreamCount.maximum`.
+    private mutating func parseStreams(_ entry: ConfigEntry) -> StreamCount? {
+        let fix = "write `streams: auto` (several rsync streams on ssh when a folder's plan is big), or a count "
+            + "from 1 to \(StreamCount.maximum), e.g. `streams: 4`"
+        if let text = entry.value.scalar?.string, text.lowercased() == "auto" { return .auto }
+        guard let scalar = entry.value.scalar, Int(scalar.string) != nil else {
+            reader.report(entry.value, entry.path, "expected `auto` or a whole number, found \(ConfigReader.describe(entry.value))",
+                          fix: fix)
+            return nil
+        }
+        return reader.int(entry, range: 1...StreamCount.maximum, example: "4", fix: fix).map { .fixed($0) }
     }
 
     /// The transport's own keys, read by the transport (`SourceTransport.parse`).

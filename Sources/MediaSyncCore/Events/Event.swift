@@ -122,7 +122,8 @@ public struct CycleFinished: Sendable, Equatable {
 /// The typed payload of an event; `type` is its wire name.
 public enum EventBody: Sendable, Equatable {
     case cycleStarted(cycle: Int64, jobs: [EventJob])
-    case jobStarted(cycle: Int64, job: EventJob)
+    /// `streams`: the most rsync streams the job may run at once (its source's `streams:` setting, resolved).
+    case jobStarted(cycle: Int64, job: EventJob, streams: Int = 1)
     case progress(cycle: Int64, ProgressSnapshot)
     case fileSynced(cycle: Int64, FileSynced)
     case fileDeferred(cycle: Int64, job: EventJob, path: [UInt8], reason: String)

@@ -11,9 +11,10 @@ extension EventBody {
             o.array("jobs", jobs) { j, job in
                 j.field("job", job.job); j.field("source", job.source); j.field("folder", job.folder)
             }
-        case let .jobStarted(cycle, job):
+        case let .jobStarted(cycle, job, streams):
             o.field("cycle", cycle)
             o.field("job", job.job); o.field("source", job.source); o.field("folder", job.folder)
+            o.field("streams", streams)
         case let .progress(cycle, snapshot):
             o.field("cycle", cycle)
             snapshot.writeFields(&o)
@@ -86,7 +87,8 @@ extension EventBody {
         case "cycle_started":
             self = .cycleStarted(cycle: try r.int64("cycle"), jobs: try r.objects("jobs").map { j throws(WireError) in try j.eventJob() })
         case "job_started":
-            self = .jobStarted(cycle: try r.int64("cycle"), job: try r.eventJob())
+            // Before streams (schema 2's first form) every job ran one.
+            self = .jobStarted(cycle: try r.int64("cycle"), job: try r.eventJob(), streams: try r.optionalInt("streams") ?? 1)
         case "progress":
             self = .progress(cycle: try r.int64("cycle"), try ProgressSnapshot(reading: r))
         case "file_synced":

@@ -1,5 +1,5 @@
-/// One child process of a job: its listing, or one of its rsync streams (a job runs one stream today; the
-/// machine names them so that a job can run several at once, each with its share of the plan).
+/// One child process of a job: its listing, or one of its rsync streams (a big plan runs several at once,
+/// each with its share of the plan; `StreamSplit`).
 public enum JobChild: Hashable, Sendable, CustomStringConvertible {
     case listing
     case stream(Int)
@@ -71,8 +71,8 @@ public enum JobProgressChange: Equatable, Sendable {
     case state(JobState)
     /// The plan's exact totals.
     case plan(files: Int, bytes: Int64)
-    /// One parsed rsync line of a stream.
-    case record(RsyncRecord)
+    /// One parsed rsync line of stream `stream` (the n of `JobChild.stream(n)`); the job's progress sums its streams.
+    case record(RsyncRecord, stream: Int)
     /// Tell the news now: a state change is always told, other news as the throttle allows.
     case publish
 }
@@ -85,6 +85,8 @@ public enum JobSlotChange: Equatable, Sendable {
     case released
     /// A retry is due: the job wants a slot again.
     case wanted
+    /// One of several streams exited: the slot it took is free again.
+    case streamEnded
     /// The job is done or failed; its `job_finished` went out.
     case finished
 }
@@ -112,9 +114,12 @@ public struct IllegalMove: Equatable, Sendable, CustomStringConvertible {
 public enum JobAction: Sendable {
     /// Start the listing child (and read the manifest meanwhile); answer `spawned` or `failed`.
     case spawnListing
-    /// Make the staging folder and start an rsync stream with these names on its list (in this order);
-    /// answer `spawned` or `failed`.
-    case spawnTransfer(JobChild, files: [[UInt8]])
+    /// Ask the cycle for this many rsync streams (the job's own slot and up to `count - 1` more, as
+    /// `concurrency` allows); answer `streamsGranted` with how many, at least one.
+    case claimStreams(Int)
+    /// Make the staging folder and start an rsync stream with these names on its list (in this order), `bytes`
+    /// in all; answer `spawned` or `failed`.
+    case spawnTransfer(JobChild, files: [[UInt8]], bytes: Int64)
     /// Stop a child (SIGTERM to its group, SIGKILL after the grace); its exit comes as `exited`.
     case stop(JobChild)
     /// Read the manifest and plan this listing; answer `planned` or `failed`.

@@ -1,11 +1,58 @@
 /// The transfer: rsync streams into staging, files moved home as they finish, the sweep after a stream exits.
 extension JobMachine {
+    /// How the streams of one attempt ended, gathered until the last one ends.
+    struct StreamEnds: Sendable {
+        /// The highest exit code of the streams that brought their whole share.
+        var exitCode: Int32?
+        /// Every whole stream may let the purge run.
+        var mayPurge = true
+        /// The first stream that did not bring its whole share: its exit and messages judge the attempt.
+        var failed: ChildRun?
+    }
+
+    /// Starts the transfer of every planned file not home yet: one stream, or several when the plan is big
+    /// enough and the source allows it (`StreamSplit`); several are first claimed from the cycle.
     mutating func startTransfer(at now: Double, _ out: inout [JobAction]) {
         guard move(to: .transferring, &out) else { return }
         out.append(.progress(.publish))
-        let stream = JobChild.stream(0)
-        children = [newChild(stream, at: now)]
-        out.append(.spawnTransfer(stream, files: pendingIndices().map { planned[$0].remotePath }))
+        let order = pendingIndices()
+        let bytes = order.reduce(Int64(0)) { $0 + planned[$1].size }
+        let wanted = StreamSplit.wanted(settings.streams, multiConnection: settings.multiConnection,
+                                        files: order.count, bytes: bytes)
+        guard wanted > 1 else { return spawnStreams(order, count: 1, at: now, &out) }
+        out.append(.claimStreams(wanted))
+    }
+
+    /// The cycle granted this many streams (at least one: the job's own slot) of those it claimed.
+    public mutating func streamsGranted(_ count: Int, at now: Double) -> [JobAction] {
+        var out: [JobAction] = []
+        guard state == .transferring, !children.contains(where: { $0.id != .listing }) else {
+            out.append(illegal("streams granted"))
+            return out
+        }
+        spawnStreams(pendingIndices(), count: max(1, count), at: now, &out)
+        return out
+    }
+
+    /// Splits the files (plan indexes in name order) into `count` shares balanced by bytes and starts a
+    /// stream for each.
+    private mutating func spawnStreams(_ order: [Int], count: Int, at now: Double, _ out: inout [JobAction]) {
+        let shares = StreamSplit.shares(sizes: order.map { planned[$0].size }, count: count)
+        streamEnds = StreamEnds()
+        children = shares.enumerated().map { number, share in
+            var child = newChild(.stream(number), at: now)
+            child.share = share.map { order[$0] }
+            return child
+        }
+        if children.count > 1 {
+            let bytes = order.reduce(Int64(0)) { $0 + planned[$1].size }
+            log("info", "\(settings.job): \(ViewFormat.count(order.count, "file")), \(ViewFormat.bytes(bytes)) in \(children.count) rsync streams",
+                &out)
+        }
+        for child in children {
+            out.append(.spawnTransfer(child.id, files: child.share.map { planned[$0].remotePath },
+                                      bytes: child.share.reduce(Int64(0)) { $0 + planned[$1].size }))
+        }
     }
 
     /// One parsed line of a child's output (a stream's stdout or stderr, the listing's stderr).
@@ -38,7 +85,10 @@ extension JobMachine {
             }
             return out
         }
-        out.append(.progress(.record(record)))
+        // Only a stream's records are progress; the listing's are not (it prints messages only, and those returned above).
+        if case .stream(let stream) = children[index].id {
+            out.append(.progress(.record(record, stream: stream)))
+        }
         return out
     }
 
@@ -122,31 +172,50 @@ extension JobMachine {
         children[index].announced = kept
     }
 
-    /// A stream exited and its files are swept home: done when nothing is left, else a retry or the end.
+    /// A stream exited and its share is swept home: judged on its own share (whole, whole but for files that
+    /// vanished at the source, or not), then, once the attempt's last stream ended, the attempt: done when every
+    /// stream brought its share, else a retry of what is not home yet (the other streams' files stay home) or
+    /// the end.
     private mutating func streamEnded(_ run: ChildRun, at now: Double, _ out: inout [JobAction]) {
         let exit = run.exit!
         let code = exit.code
         let stop = stopReason(run)
-        if pending.isEmpty && exit.signal == 0 && stop == nil {
+        let left = run.share.filter { pending[PathKey(planned[$0].remotePath)] == $0 }
+        if left.isEmpty && exit.signal == 0 && stop == nil {
             // rsync's 23 that said nothing but what the library cannot take: the files are whole.
             let onlyHarmless = run.harmless > 0 && !run.messages.contains {
                 $0.severity == .error && !$0.text.hasPrefix("rsync error: some files/attrs were not transferred")
             }
-            return finishDone(exitCode: code, mayPurge: code == 0 || (code == 23 && onlyHarmless), at: now, &out)
-        }
-        if stop == nil, let vanished = VanishedFiles.completeDespite(code: code, signal: exit.signal, messages: run.messages),
-           vanished > 0 {
+            streamWhole(code, mayPurge: code == 0 || (code == 23 && onlyHarmless))
+        } else if stop == nil, let vanished = VanishedFiles.completeDespite(code: code, signal: exit.signal, messages: run.messages),
+                  vanished > 0 {
             // Deleted at the source after the listing: not in the manifest, so nothing is lost; if they come
             // back, a later cycle lists them again.
-            let gone = pendingIndices().map { planned[$0].remotePath }
-            pending.removeAll()
+            let gone = left.map { planned[$0].remotePath }
             for path in gone {
+                pending[PathKey(path)] = nil
                 out.append(.emit(.fileDeferred(cycle: settings.cycle, job: eventJob, path: path, reason: "vanished")))
             }
             log("info", "\(settings.job): \(ViewFormat.count(gone.count, "file")) vanished at the source during the transfer; the rest is home",
                 &out)
-            return finishDone(exitCode: code, at: now, &out)
+            streamWhole(code, mayPurge: true)
+        } else if streamEnds.failed == nil {
+            streamEnds.failed = run
         }
-        failedAttempt(run, what: "rsync", at: now, &out)
+        // The others still run (or sweep): the attempt is judged when the last one ends.
+        guard !children.contains(where: { $0.id != .listing }) else { return }
+        let ends = streamEnds
+        streamEnds = StreamEnds()
+        if let line = abortLine {
+            abortLine = nil
+            return finish(failedWith: line, exitCode: nil, at: now, &out)
+        }
+        if let failed = ends.failed { return failedAttempt(failed, what: "rsync", at: now, &out) }
+        finishDone(exitCode: ends.exitCode ?? code, mayPurge: ends.mayPurge, at: now, &out)
+    }
+
+    private mutating func streamWhole(_ code: Int32, mayPurge: Bool) {
+        streamEnds.exitCode = max(streamEnds.exitCode ?? code, code)
+        streamEnds.mayPurge = streamEnds.mayPurge && mayPurge
     }
 }

@@ -35,9 +35,14 @@ public struct JobMachine: Sendable {
         public var sourceFolder: String
         public var transport: String
         public var sourceRoot: String
+        /// The source's `streams:` setting, and whether its transport gives big streams connections of their
+        /// own (`StreamSplit`).
+        public var streams: StreamCount
+        public var multiConnection: Bool
 
         public init(job: JobID, cycle: Int64, stallTimeout: Duration, retry: RetryPolicy, purgeAfterSync: Bool,
-                    library: String, sourceFolder: String, transport: String, sourceRoot: String) {
+                    library: String, sourceFolder: String, transport: String, sourceRoot: String,
+                    streams: StreamCount = .fixed(1), multiConnection: Bool = false) {
             self.job = job
             self.cycle = cycle
             self.stallTimeout = stallTimeout
@@ -47,7 +52,12 @@ public struct JobMachine: Sendable {
             self.sourceFolder = sourceFolder
             self.transport = transport
             self.sourceRoot = sourceRoot
+            self.streams = streams
+            self.multiConnection = multiConnection
         }
+
+        /// The most streams the job may run at once.
+        public var mostStreams: Int { StreamSplit.most(streams, multiConnection: multiConnection) }
     }
 
     /// One running child: its watchdog, how mediasync stopped it, what it complained about.
@@ -67,6 +77,8 @@ public struct JobMachine: Sendable {
         /// Files the stream announced, in order, not moved home yet, with how often a look found them not ready.
         var announced: [(name: [UInt8], misses: Int)] = []
         var lastTransferNumber = 0
+        /// A stream's share of the plan: the plan's indexes of its files, in name order.
+        var share: [Int] = []
 
         init(id: JobChild, watchdog: StallWatchdog) {
             self.id = id
@@ -104,6 +116,10 @@ public struct JobMachine: Sendable {
     /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the
     /// memory: its buckets hold every value inline, at a load factor of at most 3/4).
     var planned: [SyncPlan.Transfer] = []
+    /// Set when a stream of several could not start: the others are stopped, and the job fails with it.
+    var abortLine: String?
+    /// How the attempt's streams that ended so far ended (a job's attempt is judged when its last one ends).
+    var streamEnds = StreamEnds()
 
     public init(_ settings: Settings) {
         self.settings = settings
@@ -115,6 +131,8 @@ public struct JobMachine: Sendable {
     public var pendingCount: Int { pending.count }
     /// The children started and not exited yet.
     public var runningChildren: [JobChild] { children.filter(\.isRunning).map(\.id) }
+    /// The rsync streams of this attempt that have not exited: each counts against `concurrency`.
+    public var streamsRunning: Int { children.filter { $0.id != .listing && $0.exit == nil }.count }
 
     // MARK: - The job's life
 
@@ -129,7 +147,7 @@ public struct JobMachine: Sendable {
         self.traits = traits
         if attempts == 0 {
             startedAt = now
-            out.append(.emit(.jobStarted(cycle: settings.cycle, job: eventJob)))
+            out.append(.emit(.jobStarted(cycle: settings.cycle, job: eventJob, streams: settings.mostStreams)))
         }
         attempts += 1
         if hasListed {
@@ -149,7 +167,7 @@ public struct JobMachine: Sendable {
         }
         startedAt = now
         attempts = 1
-        out.append(.emit(.jobStarted(cycle: settings.cycle, job: eventJob)))
+        out.append(.emit(.jobStarted(cycle: settings.cycle, job: eventJob, streams: settings.mostStreams)))
         finish(failedWith: "\(settings.job): \(reason)", exitCode: nil, at: now, &out)
         return out
     }
@@ -233,7 +251,22 @@ public struct JobMachine: Sendable {
     public mutating func spawned(_ child: JobChild, pid: Int32, at now: Double) -> [JobAction] {
         guard let index = childIndex(child), children[index].pid == nil else { return [illegal("\(child) started")] }
         children[index].pid = pid
-        return []
+        // Another stream of this attempt could not start: this one is stopped too, and the job then fails.
+        return abortLine == nil ? [] : [.stop(child)]
+    }
+
+    /// A child could not be started (or its staging folder made). The listing's, or a job's only stream's,
+    /// failure ends the job (`failed`); when other streams of the attempt run, they are stopped first and the
+    /// job fails with this line once they ended.
+    public mutating func spawnFailed(_ child: JobChild, _ problem: String, at now: Double) -> [JobAction] {
+        guard child != .listing, let index = childIndex(child), children[index].pid == nil else { return failed(problem, at: now) }
+        children.remove(at: index)
+        let others = children.filter { $0.id != .listing }
+        guard !others.isEmpty, !state.isFinal else { return failed(problem, at: now) }
+        var out: [JobAction] = []
+        if abortLine == nil { abortLine = "\(settings.job): \(problem)" }
+        for other in others where other.isRunning { out.append(.stop(other.id)) }
+        return out
     }
 
     /// The executor could not hand a child its input: kept as its complaint, and the child is stopped (a
@@ -257,8 +290,10 @@ public struct JobMachine: Sendable {
         case .listing:
             listingExited(children.remove(at: index), at: now, &out)
         case .stream:
-            // Every planned file rsync completed is in staging under its own name: move them all, in name order.
-            children[index].sweep = pendingIndices()
+            // Every file of its share rsync completed is in staging under its own name: move them all, in name
+            // order. Only its own share: another stream's files may still be on their way.
+            children[index].sweep = children[index].share.filter { pending[PathKey(planned[$0].remotePath)] == $0 }
+            if streamsRunning > 0 { out.append(.slot(.streamEnded)) }
             sweepNext(index, at: now, &out)
         }
         return out

@@ -6,6 +6,12 @@
 /// recursion) the bar stands still rather than going back. It reads exactly 100 only once every
 /// job is `done`; a cycle with a failed job ends below 100.
 ///
+/// A job not listed yet has no totals, yet its bytes are still to come: it counts as the average job with
+/// totals (`unlistedJobEstimate`), in the percent's denominator and in the ETA. Left out, the first jobs'
+/// totals would be the whole cycle's and the bar would read 99.9% with 8 of 12 folders done. An average is
+/// the least-surprise guess from what is known; when the unlisted folders are bigger than the listed ones
+/// the bar runs ahead and then stands still until the truth catches up (it never falls).
+///
 /// The rate is a `RateEstimator` (5-second sliding window by default) over the sum of the jobs'
 /// bytes done, read at the instant asked, so a stall decays it instead of freezing it.
 public struct CycleProgress: Sendable {
@@ -54,9 +60,10 @@ public struct CycleProgress: Sendable {
         update(id, at: now) { $0.transition(to: state, at: now) }
     }
 
+    /// One parsed rsync line of stream `stream` of job `id` (0 for a job of one stream).
     @discardableResult
-    public mutating func record(_ record: RsyncRecord, for id: JobID, at now: Double) -> Bool {
-        update(id, at: now) { $0.record(record, at: now) }
+    public mutating func record(_ record: RsyncRecord, for id: JobID, stream: Int = 0, at now: Double) -> Bool {
+        update(id, at: now) { $0.record(record, stream: stream, at: now) }
     }
 
     // MARK: the overall view
@@ -74,14 +81,28 @@ public struct CycleProgress: Sendable {
     /// The cycle's smoothed rate in bytes/s at `now`; nil while unknown.
     public func rate(at now: Double) -> Double? { overallRate.rate(at: now) }
 
-    /// Seconds until each job and the cycle finish, scheduling queued jobs into free slots.
+    /// The bytes a job without totals yet (not listed) is taken to hold: the average total of the jobs
+    /// that have one (planned, estimated from rsync, or done); nil while none has.
+    public var unlistedJobEstimate: Int64? {
+        var sum: Int64 = 0, count: Int64 = 0
+        for j in jobs.indices where jobs[j].hasTotals {
+            sum += jobs[j].bytesTotal
+            count += 1
+        }
+        return count == 0 ? nil : sum / count
+    }
+
+    /// Seconds until each job and the cycle finish, scheduling queued jobs into free slots
+    /// (`EtaEstimator`): each job by its own bytes left and its own rate (`JobProgress.outlook`), a job
+    /// not listed yet as `unlistedJobEstimate` bytes.
     public func eta(at now: Double) -> EtaEstimator.Estimate {
+        let unlisted = unlistedJobEstimate
         let inputs = jobs.map { job -> EtaEstimator.Job in
             let phase: EtaEstimator.Job.Phase = job.state.isFinal ? .finished
                 : job.state.holdsSlot ? .running : .waiting
-            return EtaEstimator.Job(phase: phase,
-                                    remainingBytes: job.hasTotals ? job.bytesTotal - job.bytesDone : nil,
-                                    rate: job.rate(at: now))
+            let outlook = job.outlook(at: now)
+            return EtaEstimator.Job(phase: phase, remainingBytes: outlook.remaining ?? unlisted,
+                                    rate: outlook.rate, slots: job.streamCount)
         }
         return EtaEstimator.estimate(jobs: inputs, concurrency: concurrency, fallbackRate: lastJobRate)
     }
@@ -110,16 +131,29 @@ public struct CycleProgress: Sendable {
 
     private mutating func refreshPercent() {
         var allDone = true, bytesDone: Int64 = 0, bytesTotal: Int64 = 0, filesDone = 0, filesTotal = 0
+        var listed = 0, unlisted = 0, listedBytes: Int64 = 0, listedFiles = 0
         for j in jobs.indices {
             allDone = allDone && jobs[j].state == .done
             bytesDone += jobs[j].bytesDone
             bytesTotal += jobs[j].bytesTotal
             filesDone += jobs[j].filesDone
             filesTotal += jobs[j].filesTotal
+            if jobs[j].hasTotals {
+                listed += 1
+                listedBytes += jobs[j].bytesTotal
+                listedFiles += jobs[j].filesTotal
+            } else if jobs[j].state != .failed {
+                unlisted += 1   // its bytes are still to come (a failed one's never will)
+            }
         }
         if allDone {
             percent = 100
             return
+        }
+        // Each job without totals counts as the average job with them (see the type's comment).
+        if listed > 0, unlisted > 0 {
+            bytesTotal += listedBytes / Int64(listed) * Int64(unlisted)
+            filesTotal += listedFiles / listed * unlisted
         }
         let raw = ProgressPercent.raw(bytesDone: bytesDone, bytesTotal: bytesTotal, filesDone: filesDone,
                                       filesTotal: filesTotal)

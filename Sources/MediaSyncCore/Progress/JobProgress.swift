@@ -1,16 +1,20 @@
-/// One job's counters, fed by its state changes, its plan and its rsync records (pure, manual time).
+/// One job's counters, fed by its state changes, its plan and its streams' rsync records (pure, manual time).
 ///
-/// Bytes done are counted so that a retry neither drops nor double counts: each rsync run's own
-/// counter restarts at 0 and skips files that are already in place, so the job's bytes are the
-/// sizes of files finished in earlier runs plus the current run's counter, held at their
-/// high-water mark (the resent part of a half-done file does not count twice).
+/// A job runs one or more rsync children at once (streams, numbered from 0), each with its own share of the
+/// planned names; each stream's `--info=progress2` records carry that stream's own byte counter, which
+/// restarts at 0 when the stream is started again. The job's bytes done are the sizes of every file
+/// finished so far (by any stream, in any run, counted once) plus, for each stream, the part of its
+/// counter that is not yet a finished file (the file in flight), held at their high-water mark: a stream
+/// that fails and restarts, or a whole retry, never makes them fall, and the resent part of a half-done
+/// file does not count twice. A stream's new run is told apart by its counter (or its `xfr#`) going
+/// down; entering `transferring` starts every stream afresh.
 ///
 /// rsync prints a file's `--out-format` line when the file *starts*, and a progress record with
 /// `xfr#` when it finishes; a file counts as done only then.
 ///
 /// Without a plan the totals are estimates from rsync's own records (its percent is truncated to
-/// an integer and its totals grow under incremental recursion); the displayed percent is held at
-/// its high-water mark either way.
+/// an integer and its totals grow under incremental recursion), summed over the streams; with a plan
+/// the plan's exact totals are the job's. The displayed percent is held at its high-water mark either way.
 public struct JobProgress: Sendable {
     public let id: JobID
     public private(set) var state: JobState = .queued
@@ -25,17 +29,44 @@ public struct JobProgress: Sendable {
     public private(set) var percent: Double = 0
 
     private var finishedPaths: Set<[UInt8]> = []
-    private var finishedBytes: Int64 = 0    // sizes of finished files, over all runs
-    private var runBase: Int64 = 0          // finishedBytes when this run started
-    private var runCredit: Int64 = 0        // files this run skipped as already there (not in its counter)
-    private var runBytes: Int64 = 0         // this run's own counter
+    private var finishedBytes: Int64 = 0    // sizes of finished files, over all streams and runs
+    private var streams: [Int: StreamRun] = [:]   // the current run of each stream of this attempt
     private var bytesHigh: Int64 = 0
-    private var inFlight: RsyncFileRecord?
-    private var estimatedBytes: Int64?      // from rsync's percent, without a plan
-    private var estimatedFiles: Int?        // from rsync's to-chk/ir-chk, without a plan
-    private var foldersSeen = 0
     private var transferComplete = false
     private var rate: RateEstimator
+
+    /// The current rsync run of one stream.
+    private struct StreamRun {
+        var bytes: Int64 = 0              // its progress2 counter
+        var finishedInRun: Int64 = 0      // sizes of the files it transferred to the end (in its counter)
+        var lastTransferNumber = 0
+        var inFlight: RsyncFileRecord?
+        var estimatedBytes: Int64?        // from rsync's percent, without a plan
+        var estimatedFiles: Int?          // from rsync's to-chk/ir-chk, without a plan
+        var foldersSeen = 0
+
+        /// The part of its counter that is not a finished file yet.
+        var unfinished: Int64 { max(bytes - finishedInRun, 0) }
+    }
+
+    /// How many streams reported in this attempt (1 before any did): the slots the job holds.
+    public var streamCount: Int { max(streams.count, 1) }
+
+    // Without a plan: the streams' estimates summed, else those of the last runs (kept over a retry).
+    private var heldEstimatedBytes: Int64?
+    private var heldEstimatedFiles: Int?
+
+    private var estimatedBytes: Int64? {
+        var sum: Int64 = 0, any = false
+        for run in streams.values { if let bytes = run.estimatedBytes { sum += bytes; any = true } }
+        return any ? sum : heldEstimatedBytes
+    }
+
+    private var estimatedFiles: Int? {
+        var sum = 0, any = false
+        for run in streams.values { if let files = run.estimatedFiles { sum += files; any = true } }
+        return any ? sum : heldEstimatedFiles
+    }
 
     public init(id: JobID, rateWindow: Double = RateEstimator.defaultWindow) {
         self.id = id
@@ -73,6 +104,30 @@ public struct JobProgress: Sendable {
         state == .transferring ? rate.rate(at: now) : nil
     }
 
+    /// How long after its last record a job's bytes are taken to keep coming at its rate (rsync writes a
+    /// progress record at least about once a second while a file is in flight, and one per file).
+    public static let extrapolationLimit: Double = 2
+
+    /// What the ETA goes by at `now`: the bytes left and the rate they leave at; nil where unknown.
+    ///
+    /// rsync's records come in bursts (a file's end, about once a second), and its counter stands still
+    /// in between. Reading the rate at `now` would count each gap as a slowdown and the ETA would jump up
+    /// between records (a sawtooth up to 20% high around the halfway point of real runs). Instead the rate is the one measured up to the
+    /// last record, and the bytes left shrink at that rate for up to `extrapolationLimit` seconds after it;
+    /// past that the estimate holds still, and once a whole rate window passes without a record the rate
+    /// is 0: the job is stalled and its end cannot be told.
+    public func outlook(at now: Double) -> (remaining: Int64?, rate: Double?) {
+        let remaining = hasTotals ? max(bytesTotal - bytesDone, 0) : nil
+        guard state == .transferring, let last = rate.lastSampleTime, let measured = rate.rate(at: last) else {
+            return (remaining, nil)
+        }
+        let gap = max(now - last, 0)
+        if gap >= rate.window { return (remaining, 0) }
+        guard let remaining else { return (nil, measured) }
+        let flowed = measured * min(gap, Self.extrapolationLimit)
+        return (max(remaining - Int64(flowed), 0), measured)
+    }
+
     // MARK: inputs
 
     /// Exact totals from the remote listing, known before rsync starts (`--files-from`).
@@ -92,67 +147,76 @@ public struct JobProgress: Sendable {
         switch next {
         case .transferring:
             attempt += 1
-            runBase = finishedBytes
-            runCredit = 0
-            runBytes = 0
-            inFlight = nil
+            endRuns()
+            // The rate starts at the first record, not here: rsync's start-up (an ssh login, its file
+            // list) is over by then and would only make the rate of what is left look slow.
             rate.reset()
-            rate.add(bytes: bytesHigh, at: now)
         case .purging, .done:
             transferComplete = true
-            inFlight = nil
+            endRuns()
             currentFile = nil
         case .failed, .waitingToRetry, .queued, .listing:
-            inFlight = nil
+            endRuns()
             currentFile = nil
         }
         refreshPercent()
         return true
     }
 
-    /// Applies one parsed rsync line. Returns false when it was ignored: records count only while
-    /// the job transfers (feed a run's last output before its exit transition).
+    /// Applies one parsed rsync line of stream `stream` (0 for a job of one stream). Returns false when it
+    /// was ignored: records count only while the job transfers (feed a run's last output before its exit
+    /// transition).
     @discardableResult
-    public mutating func record(_ record: RsyncRecord, at now: Double) -> Bool {
+    public mutating func record(_ record: RsyncRecord, stream: Int = 0, at now: Double) -> Bool {
         switch record {
-        case .progress(let progress): return self.record(progress, at: now)
-        case .file(let file): return self.record(file, at: now)
+        case .progress(let progress): return self.record(progress, stream: stream, at: now)
+        case .file(let file): return self.record(file, stream: stream, at: now)
         case .message: return false
         }
     }
 
-    /// A `--info=progress2` record: the run's byte counter, and a finished file when it has `xfr#`.
+    /// A `--info=progress2` record: the stream's byte counter, and a finished file when it has `xfr#`.
     @discardableResult
-    public mutating func record(_ progress: RsyncProgress, at now: Double) -> Bool {
+    public mutating func record(_ progress: RsyncProgress, stream: Int = 0, at now: Double) -> Bool {
         guard state == .transferring else { return false }
-        runBytes = max(runBytes, progress.bytes)
-        if progress.finishesFile, let file = inFlight {
-            finish(file)
-            inFlight = nil
+        var run = streams[stream] ?? StreamRun()
+        // A counter (or a file number) that went down is a new rsync run of this stream: its retry. The file
+        // announced last stays in flight: the new run names each file before it finishes it.
+        if progress.bytes < run.bytes || (progress.transferNumber ?? .max) < run.lastTransferNumber {
+            run = StreamRun(inFlight: run.inFlight, foldersSeen: run.foldersSeen)
         }
-        if plannedBytes == nil { estimateTotals(from: progress) }
-        bytesHigh = max(bytesHigh, runBase + runCredit + runBytes)
-        rate.add(bytes: bytesHigh, at: now)
+        run.bytes = max(run.bytes, progress.bytes)
+        if let number = progress.transferNumber { run.lastTransferNumber = max(run.lastTransferNumber, number) }
+        if progress.finishesFile, let file = run.inFlight {
+            finish(file)
+            run.finishedInRun += file.size
+            run.inFlight = nil
+        }
+        if plannedBytes == nil { Self.estimateTotals(of: &run, from: progress) }
+        streams[stream] = run
+        raiseBytes(at: now)
         refreshPercent()
         return true
     }
 
     /// A `--out-format` line: a file starts (transferred) or is settled without data (skipped).
     @discardableResult
-    public mutating func record(_ file: RsyncFileRecord, at now: Double) -> Bool {
+    public mutating func record(_ file: RsyncFileRecord, stream: Int = 0, at now: Double) -> Bool {
         guard state == .transferring else { return false }
+        var run = streams[stream] ?? StreamRun()
+        defer { streams[stream] = run }
         guard file.isFile else {
-            if file.itemize.dropFirst().first == "d" { foldersSeen += 1 }
+            if file.itemize.dropFirst().first == "d" { run.foldersSeen += 1 }
             return true
         }
         currentFile = file.path
         if file.transferred {
-            inFlight = file
+            run.inFlight = file
         } else {
             // Attribute-only changes and hard links carry no data in rsync's counter.
-            if finish(file) { runCredit += file.size }
-            bytesHigh = max(bytesHigh, runBase + runCredit + runBytes)
-            rate.add(bytes: bytesHigh, at: now)
+            finish(file)
+            streams[stream] = run
+            raiseBytes(at: now)
         }
         refreshPercent()
         return true
@@ -168,16 +232,31 @@ public struct JobProgress: Sendable {
         return true
     }
 
-    private mutating func estimateTotals(from progress: RsyncProgress) {
+    /// Forgets the streams' runs (their children are gone), keeping what they estimated of the totals.
+    private mutating func endRuns() {
+        heldEstimatedBytes = estimatedBytes
+        heldEstimatedFiles = estimatedFiles
+        streams = [:]
+    }
+
+    /// Finished files plus each stream's file in flight, held at the high-water mark.
+    private mutating func raiseBytes(at now: Double) {
+        var bytes = finishedBytes
+        for run in streams.values { bytes += run.unfinished }
+        bytesHigh = max(bytesHigh, bytes)
+        rate.add(bytes: bytesHigh, at: now)
+    }
+
+    private static func estimateTotals(of run: inout StreamRun, from progress: RsyncProgress) {
         // rsync truncates its percent; the middle of the 1% bucket is the best guess. Its total
-        // covers the whole list, files already in place included, so it is the job's total.
+        // covers the stream's whole list, files already in place included, so it is the stream's total.
         if progress.percent >= 100, progress.bytes > 0 {
-            estimatedBytes = progress.bytes
+            run.estimatedBytes = progress.bytes
         } else if progress.percent >= 1 {
-            estimatedBytes = Int64(Double(progress.bytes) * 100 / (Double(progress.percent) + 0.5))
+            run.estimatedBytes = Int64(Double(progress.bytes) * 100 / (Double(progress.percent) + 0.5))
         }
         if let listed = progress.checkTotal {
-            estimatedFiles = max(listed - foldersSeen, 0)
+            run.estimatedFiles = max(listed - run.foldersSeen, 0)
         }
     }
 

@@ -4,7 +4,8 @@
 /// linearly between samples. Because it is read at `now` rather than at the last sample, a stall
 /// shows as a steady decay: a one-second stall in a 5-second window costs a fifth of the rate,
 /// and a stop that lasts the whole window reads 0. Before a full window of history exists, the
-/// span since the first sample is used instead (and the rate is unknown below `minimumSpan`).
+/// span since the first sample is used instead (and the rate is unknown below `minimumSpan`); samples
+/// closer than `window / 50` to the first one replace it (a start-up burst is not speed).
 ///
 /// ```swift
 /// var rate = RateEstimator()
@@ -26,6 +27,7 @@ public struct RateEstimator: Sendable {
     public let window: Double
     private let resolution: Double
     private var samples: [Sample] = []
+    private var origin: Double?   // when the first sample since the start (or a reset) came
 
     public init(window: Double = RateEstimator.defaultWindow) {
         self.window = max(window, RateEstimator.minimumSpan)
@@ -43,7 +45,11 @@ public struct RateEstimator: Sendable {
             let value = max(bytes, last.bytes)
             // A burst of records (one per small file) moves the newest sample instead of adding
             // one: samples stay `resolution` apart, so a window holds about 50 of them.
-            if samples.count >= 2, time - samples[samples.count - 2].time < resolution {
+            if samples.count == 1, let origin, time - origin < resolution {
+                // The first burst is one instant: rsync's first records come together (its output is
+                // buffered), the oldest of them stale, so the history starts after the burst.
+                samples[0] = Sample(time: time, bytes: value)
+            } else if samples.count >= 2, time - samples[samples.count - 2].time < resolution {
                 samples[samples.count - 1] = Sample(time: time, bytes: value)
             } else if time == last.time {
                 samples[samples.count - 1].bytes = value
@@ -52,12 +58,19 @@ public struct RateEstimator: Sendable {
             }
         } else {
             samples.append(Sample(time: time, bytes: bytes))
+            origin = time
         }
         prune(before: time - window)
     }
 
+    /// When the newest sample was taken; nil before the first.
+    public var lastSampleTime: Double? { samples.last?.time }
+
     /// Forgets the history, e.g. when a job stops transferring.
-    public mutating func reset() { samples.removeAll() }
+    public mutating func reset() {
+        samples.removeAll()
+        origin = nil
+    }
 
     /// The rate at `now`, or nil while there is too little history to tell.
     public func rate(at now: Double) -> Double? {

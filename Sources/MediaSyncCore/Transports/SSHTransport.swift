@@ -94,9 +94,13 @@ public struct SSHTransport: SourceTransport {
     }
 
     public func rsyncRemote(path: String, connectionFolder: String?) -> RsyncRemote {
+        rsyncRemote(path: path, connectionFolder: connectionFolder, lane: 0)
+    }
+
+    public func rsyncRemote(path: String, connectionFolder: String?, lane: Int) -> RsyncRemote {
         // `-s` (long name --secluded-args since 3.3, --protect-args before): the file list and paths travel
         // inside rsync's protocol, never through the remote shell.
-        RsyncRemote(options: ["-s", "-e", TransportCommands.rsyncShellCommand(["ssh"] + sshOptions(connectionFolder: connectionFolder))],
+        RsyncRemote(options: ["-s", "-e", TransportCommands.rsyncShellCommand(["ssh"] + sshOptions(connectionFolder: connectionFolder, lane: lane))],
                     source: "\(destination):\(path)")
     }
 
@@ -120,12 +124,15 @@ public struct SSHTransport: SourceTransport {
     /// The ssh options, in order; a default is left out when the user's `ssh_options` set the same keyword
     /// (ssh keeps the first value it reads, so the user's would otherwise lose). These defaults also beat the
     /// same keywords in the user's ssh config file; `ssh_options` is where to change them.
-    func sshOptions(connectionFolder: String?) -> [String] {
+    ///
+    /// `lane` 0 is the source's shared connection (the listings, the purge, small streams); lane N > 0 is a
+    /// connection of its own for a big stream (`ControlPath=<folder>/%C-N`), with its own TCP and ssh windows.
+    func sshOptions(connectionFolder: String?, lane: Int = 0) -> [String] {
         var argv = configArguments
         var defaults = ["BatchMode=yes", "ConnectTimeout=10", "StrictHostKeyChecking=accept-new",
                         "ServerAliveInterval=15", "ServerAliveCountMax=3"]
         if let folder = sharedFolder(connectionFolder) {
-            defaults += ["ControlMaster=auto", "ControlPath=\(folder)/%C", "ControlPersist=60"]
+            defaults += ["ControlMaster=auto", "ControlPath=\(folder)/%C" + (lane > 0 ? "-\(lane)" : ""), "ControlPersist=60"]
         }
         for option in defaults where !userSets(Self.keyword(of: option)) {
             argv += ["-o", option]
@@ -147,10 +154,12 @@ public struct SSHTransport: SourceTransport {
     // MARK: the shared connection
 
     public static let sharesConnection = true
+    public static let hasLanes = true
 
-    /// `sun_path` holds 108 bytes with its NUL. ssh names the socket `<folder>/<%C: 40 hex>` and first binds a
-    /// temporary `<that>.<16 random chars>`, so the folder may take 108 - 1 - 41 - 17 = 49 bytes.
-    public static let maxControlFolderLength = 108 - 1 - 41 - 17
+    /// `sun_path` holds 108 bytes with its NUL. ssh names the socket `<folder>/<%C: 40 hex>[-<lane>]` (lanes
+    /// up to 99) and first binds a temporary `<that>.<16 random chars>`, so the folder may take
+    /// 108 - 1 - 41 - 3 - 17 = 46 bytes.
+    public static let maxControlFolderLength = 108 - 1 - 41 - 3 - 17
 
     public static func connectionFolder(preferred: String, fallback: String) -> (folder: String, notice: String?)? {
         guard let problem = controlFolderProblem(preferred) else { return (preferred, nil) }
@@ -179,6 +188,17 @@ public struct SSHTransport: SourceTransport {
     /// `ssh -O exit`: ends the shared connection.
     public func closeConnectionArgv(connectionFolder: String?) -> [String]? { controlArgv("exit", connectionFolder) }
 
+    /// `ssh -O exit` for one lane's connection.
+    public func closeConnectionArgv(connectionFolder: String?, lane: Int) -> [String]? {
+        controlArgv("exit", connectionFolder, lane: lane)
+    }
+
+    /// Opens a lane's connection and leaves its master running (`ControlPersist`): `ssh ... <dest> true`.
+    public func openConnectionArgv(connectionFolder: String?, lane: Int) -> [String]? {
+        guard sharedFolder(connectionFolder) != nil else { return nil }
+        return ["ssh"] + sshOptions(connectionFolder: connectionFolder, lane: lane) + ["--", destination, "true"]
+    }
+
     /// `ssh -O check`: exits 0 while a shared connection is up.
     public func checkConnectionArgv(connectionFolder: String?) -> [String]? { controlArgv("check", connectionFolder) }
 
@@ -192,9 +212,9 @@ public struct SSHTransport: SourceTransport {
     /// The control socket's name `%C` hashes the host, port and user ssh resolved, so the control command gets
     /// every option the connection got (config file, port, user, the user's `-o` options): with fewer, an alias
     /// or a `Port=` option would resolve elsewhere and miss the socket.
-    private func controlArgv(_ verb: String, _ connectionFolder: String?) -> [String]? {
+    private func controlArgv(_ verb: String, _ connectionFolder: String?, lane: Int = 0) -> [String]? {
         guard sharedFolder(connectionFolder) != nil else { return nil }
-        return ["ssh", "-O", verb] + sshOptions(connectionFolder: connectionFolder) + ["--", destination]
+        return ["ssh", "-O", verb] + sshOptions(connectionFolder: connectionFolder, lane: lane) + ["--", destination]
     }
 
     // MARK: failures

@@ -79,6 +79,19 @@ public protocol SourceTransport: Sendable, Hashable {
     /// The argv that exits 0 while the shared connection is up; nil (the default) when none.
     func checkConnectionArgv(connectionFolder: String?) -> [String]?
 
+    // MARK: lanes: connections of their own for big streams
+
+    /// True when a big rsync stream gains from a connection of its own (a lane), beside the shared one: each
+    /// connection has its own windows (ssh's channel window, the TCP window), which bind on a far link.
+    /// `streams: auto` runs several streams per folder only on such transports. Default false.
+    static var hasLanes: Bool { get }
+    /// How rsync reaches `path` over lane `lane` (0: the shared connection). Default: `rsyncRemote(path:connectionFolder:)`.
+    func rsyncRemote(path: String, connectionFolder: String?, lane: Int) -> RsyncRemote
+    /// The argv that opens lane `lane`'s connection ahead of its stream and keeps it up; nil (the default) when none.
+    func openConnectionArgv(connectionFolder: String?, lane: Int) -> [String]?
+    /// The argv that ends lane `lane`'s connection; by default the shared connection's for lane 0, else nil.
+    func closeConnectionArgv(connectionFolder: String?, lane: Int) -> [String]?
+
     // MARK: failures
 
     /// What this transport's programs print when something fails, and what that means. Default none.
@@ -95,6 +108,14 @@ extension SourceTransport {
     public static func connectionFolder(preferred: String, fallback: String) -> (folder: String, notice: String?)? { nil }
     public func closeConnectionArgv(connectionFolder: String?) -> [String]? { nil }
     public func checkConnectionArgv(connectionFolder: String?) -> [String]? { nil }
+    public static var hasLanes: Bool { false }
+    public func rsyncRemote(path: String, connectionFolder: String?, lane: Int) -> RsyncRemote {
+        rsyncRemote(path: path, connectionFolder: connectionFolder)
+    }
+    public func openConnectionArgv(connectionFolder: String?, lane: Int) -> [String]? { nil }
+    public func closeConnectionArgv(connectionFolder: String?, lane: Int) -> [String]? {
+        lane == 0 ? closeConnectionArgv(connectionFolder: connectionFolder) : nil
+    }
     public static var failureWords: TransportFailureWords { TransportFailureWords() }
     public static func diagnose(_ lines: [String], target: String) -> TransportDiagnosis? { nil }
 }

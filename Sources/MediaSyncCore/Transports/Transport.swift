@@ -30,6 +30,8 @@ public struct Transport: Sendable, Hashable {
     public var isOnThisMachine: Bool { type(of: method).isOnThisMachine }
     /// True when the source's children share one connection per cycle (its first job lists alone).
     public var sharesConnection: Bool { type(of: method).sharesConnection }
+    /// Big streams can have connections of their own (`SourceTransport.hasLanes`).
+    public var hasLanes: Bool { type(of: method).hasLanes }
 
     /// The value as `type`, when it is one.
     public func `as`<T: SourceTransport>(_ type: T.Type) -> T? { method as? T }

@@ -62,7 +62,9 @@ public struct TransportCommands: Sendable, Equatable {
     /// The argv of the rsync child that copies the planned files of `folder` into `destination`, a local
     /// staging folder. Feed it `filesFromStdin(_:)`; paths are relative to the folder and keep their
     /// sub-folders under `destination`.
-    public func rsyncArgv(folder: String, destination: String) -> [String] {
+    /// `lane` picks the connection on transports that have several (`SourceTransport.hasLanes`): 0 is the
+    /// shared one.
+    public func rsyncArgv(folder: String, destination: String, lane: Int = 0) -> [String] {
         var argv = ["rsync", "--files-from=-", "--from0",
                     // mtimes are what the manifest and the next listing compare.
                     "--times",
@@ -71,7 +73,7 @@ public struct TransportCommands: Sendable, Equatable {
                     "--timeout=\(ioTimeoutSeconds)"]
         if let bwlimit { argv.append("--bwlimit=\(bwlimit)") }
         let remote = transport.rsyncRemote(path: Self.withTrailingSlash(source.path(of: folder)),
-                                           connectionFolder: controlFolder)
+                                           connectionFolder: controlFolder, lane: lane)
         return argv + remote.options + ["--", remote.source, Self.withTrailingSlash(destination)]
     }
 
@@ -110,6 +112,17 @@ public struct TransportCommands: Sendable, Equatable {
 
     /// The argv that ends the source's shared connection at the end of a cycle; nil when there is none.
     public func closeSharedConnectionArgv() -> [String]? { transport.closeConnectionArgv(connectionFolder: controlFolder) }
+
+    /// The argv that opens lane `lane`'s connection ahead of the stream that will use it (and leaves it up);
+    /// nil when the transport has no lanes.
+    public func openLaneArgv(_ lane: Int) -> [String]? {
+        transport.openConnectionArgv(connectionFolder: controlFolder, lane: lane)
+    }
+
+    /// The argv that ends lane `lane`'s connection; nil when there is none.
+    public func closeLaneArgv(_ lane: Int) -> [String]? {
+        transport.closeConnectionArgv(connectionFolder: controlFolder, lane: lane)
+    }
 
     /// The argv that exits 0 while a shared connection is up; nil when there is none.
     public func checkSharedConnectionArgv() -> [String]? { transport.checkConnectionArgv(connectionFolder: controlFolder) }

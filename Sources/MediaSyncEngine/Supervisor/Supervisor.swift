@@ -77,6 +77,9 @@ public final class Supervisor {
     private(set) var ingest: IngestDoor?
     /// The running cycle.
     private(set) var cycle: SyncCycle?
+    /// Per source, how many connections its last cycle's big streams held at once: the next cycle opens as
+    /// many ahead while it lists (`SyncOptions.laneHints`).
+    private var laneHints: [String: Int]?
     /// The running purge cycle of its own (Supervisor+Purge.swift).
     var purgeCycle: PurgeCycle?
     /// What `mediasync metrics` and `metrics_file` show (Supervisor+Metrics.swift).
@@ -265,6 +268,7 @@ public final class Supervisor {
         var syncOptions = SyncOptions(sources: plan.sources, childEnvironment: options.childEnvironment,
                                       stopGraceMs: options.stopGraceMs)
         syncOptions.refetch = false
+        syncOptions.laneHints = laneHints
         let cycle = SyncCycle(loop: loop, config: config, manifest: manifest, cycleID: id, options: syncOptions) { [unowned self] body in
             publish(body)
         }
@@ -276,6 +280,7 @@ public final class Supervisor {
 
     private func cycleEnded(_ result: CycleResult) {
         cycle = nil
+        laneHints = (laneHints ?? [:]).merging(result.lanesUsed) { _, used in used }
         try? manifest.finishCycle(machine.cycleID, at: Self.wallMs() / 1000, jobsDone: result.jobsDone, jobsFailed: result.jobsFailed,
                                   files: result.files, bytes: result.bytes)
         let totals = CycleTotals(jobsDone: result.jobsDone, jobsFailed: result.jobsFailed, files: result.files,

@@ -12,8 +12,19 @@ protocol JobHost: AnyObject {
     func progressed(_ job: JobRun, _ change: JobProgressChange)
     /// A file is home: recorded in the cycle's next batch (manifest row, `file_synced`).
     func fileHome(_ job: JobRun, _ transfer: SyncPlan.Transfer, libraryPath: [UInt8])
+    /// One read of a child's output has been fed as records: the progress they changed may be told now.
+    func outputRead(_ job: JobRun)
     /// Makes the files home so far durable, recorded and told, now.
     func flushFilesHome()
     /// The job's listing ended, it gave its slot back, wants one again, or finished.
     func slot(_ job: JobRun, _ change: JobSlotChange)
+    /// The job wants `count` rsync streams: how many it may run now (at least 1, its own slot), as
+    /// `concurrency` and the jobs waiting for a slot allow.
+    func grantStreams(_ job: JobRun, wanted count: Int) -> Int
+    /// The connection (lane) a stream of `bytes` bytes rides: 0 is the source's shared one. Given back with
+    /// `releaseLane` when the stream ends.
+    func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane
+    func releaseLane(_ job: JobRun, _ lane: ConnectionLanes.Lane)
+    /// Runs `start` once the lane's connection, being opened ahead, is up (at once when it is not being opened).
+    func whenLaneOpen(_ job: JobRun, _ lane: ConnectionLanes.Lane, _ start: @escaping () -> Void)
 }

@@ -71,6 +71,17 @@ final class JobRun {
     var bytesHome: Int64 { machine.bytesHome }
     var errorLine: String? { machine.errorLine }
     var succeeded: Bool { machine.succeeded }
+    /// The slots of `concurrency` the job holds: one while it lists, waits for its plan or sweeps, one per
+    /// rsync stream while they run.
+    var slotsHeld: Int { machine.state.holdsSlot ? max(1, machine.streamsRunning) : 0 }
+    /// The most streams it may run (`job_started`'s `streams`).
+    var mostStreams: Int { machine.settings.mostStreams }
+    /// What its listing tells of the link: how long the login took, the round trip (`ListingTimer`).
+    private(set) var listingTimer: ListingTimer?
+    /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
+    private var waitingForLane: [JobChild: Int] = [:]
+    private var waits = 0
+    private static let heldInputLimit = 5.0
 
     // MARK: - What the cycle says
 
@@ -82,8 +93,17 @@ final class JobRun {
 
     func cancel() { perform(machine.cancel(at: host.now)) }
 
-    /// The cycle's tick: the stall watchdog looks at the children.
-    func tick(at now: Double) { perform(machine.tick(at: now)) }
+    /// The cycle's tick: the stall watchdog looks at the children; a listing's input held for its round trip
+    /// is handed over after a while whatever came (a shell that printed no marker).
+    func tick(at now: Double) {
+        if let input = listingTimer?.tick(at: now) { handListingInput(input) }
+        perform(machine.tick(at: now))
+    }
+
+    private func handListingInput(_ input: [UInt8]) {
+        guard let process = children[.listing]?.process else { return }
+        feed(input, to: process, .listing, name: "the listing")
+    }
 
     // MARK: - Performing
 
@@ -103,10 +123,12 @@ final class JobRun {
         switch action {
         case .spawnListing:
             startListing()
-        case let .spawnTransfer(child, files):
-            startTransfer(child, files: files)
+        case let .claimStreams(wanted):
+            perform(machine.streamsGranted(host.grantStreams(self, wanted: wanted), at: host.now))
+        case let .spawnTransfer(child, files, bytes):
+            startTransfer(child, files: files, bytes: bytes)
         case let .stop(child):
-            children[child]?.process?.stop(grace: context.options.stopGraceMs)
+            stop(child)
         case let .plan(listing):
             makePlan(listing)
         case let .checkStaged(move):
@@ -154,8 +176,12 @@ final class JobRun {
     private func startListing() {
         prefetch = ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
         let commands = context.transportCommands(for: job.source)
+        // On ssh the input waits for the script's start marker, so that the answer times the round trip.
+        let timer = ListingTimer(startedAt: host.now, input: commands.listStdin(folder: job.folder),
+                                 holdInput: job.source.transport.hasLanes)
+        listingTimer = timer
         spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
-              input: commands.listStdin(folder: job.folder))
+              input: timer.initialInput)
     }
 
     private func makePlan(_ listing: RemoteListing) {
@@ -179,16 +205,36 @@ final class JobRun {
 
     // MARK: - Transfer and moves home
 
-    private func startTransfer(_ child: JobChild, files: [[UInt8]]) {
+    private func startTransfer(_ child: JobChild, files: [[UInt8]], bytes: Int64) {
         let staging = context.stagingFolder(for: job)
         do {
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch {
-            return perform(machine.failed("cannot create the staging folder \(staging): \(error)", at: host.now))
+            return perform(machine.spawnFailed(child, "cannot create the staging folder \(staging): \(error)", at: host.now))
         }
         let commands = context.transportCommands(for: job.source)
-        spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging),
-              environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files))
+        let lane = host.claimLane(self, bytes: bytes)
+        // A lane being opened ahead is waited for: its login has the head start.
+        waits += 1
+        let token = waits
+        waitingForLane[child] = token
+        host.whenLaneOpen(self, lane) { [weak self] in
+            guard let self else { return }
+            guard waitingForLane[child] == token else { return host.releaseLane(self, lane) }  // stopped meanwhile
+            waitingForLane[child] = nil
+            spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging, lane: lane.number),
+                  environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
+                  lane: lane)
+        }
+    }
+
+    /// Stops a child; one still waiting for its lane is not started, and its end told as a stop.
+    private func stop(_ child: JobChild) {
+        if waitingForLane.removeValue(forKey: child) != nil {
+            return perform(machine.exited(child, ChildExit(code: 0, signal: SIGTERM, description: "stopped before it started"),
+                                          at: host.now))
+        }
+        children[child]?.process?.stop(grace: context.options.stopGraceMs)
     }
 
     /// The staged file of `move`, by its name in its staging folder (held open while files keep coming from
@@ -275,47 +321,62 @@ final class JobRun {
 
     // MARK: - Children
 
+    /// Fed as the child reads (a first sync can plan 100,000 names, far more than one write may queue). A
+    /// child that stops reading ends with its own exit and messages; any other failure to feed it is told and
+    /// the child stopped, so the job never waits on a child that waits on us.
+    private func feed(_ input: [UInt8], to started: Child, _ id: JobChild, name: String) {
+        started.feedStdin(input) { [unowned self] error in
+            guard let error, error.name != "EPIPE", error.name != "ECANCELED", children[id]?.process === started else { return }
+            perform(machine.inputFailed(id, "cannot hand \(name) its input: \(error)", at: host.now))
+        }
+    }
+
     /// A child's output parsers: rsync's stdout (a stream's records) and stderr (every child's complaints).
     private final class ChildIO {
         var process: Child?
+        /// The connection a stream rides, given back when it ends.
+        var lane: ConnectionLanes.Lane?
         var stdout = RsyncOutputParser(stream: .stdout)
         var stderr = RsyncOutputParser(stream: .stderr)
     }
 
-    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]) {
+    /// `input` nil: handed over later (`feed`).
+    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]?, lane: ConnectionLanes.Lane? = nil) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
         let io = ChildIO()
+        io.lane = lane
         let record = { [unowned self] (record: RsyncRecord) in perform(machine.record(record, from: id, at: host.now)) }
         do {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
                 if case .listing = id {
+                    if let input = listingTimer?.printed(bytes, at: host.now) { handListingInput(input) }
                     machine.listingOutput(bytes, at: host.now)
                 } else {
                     io.stdout.feed(bytes, record)
+                    host.outputRead(self)
                 }
-            }, onStderr: { [unowned io] bytes in
+            }, onStderr: { [unowned self, unowned io] bytes in
                 io.stderr.feed(bytes, record)
+                host.outputRead(self)
             }, outputGraceAfterExit: 2_000, onFinished: { [unowned self, unowned io] status, _ in
                 io.stderr.finish(record)
                 io.stdout.finish(record)
+                host.outputRead(self)
+                let lane = io.lane
                 children[id] = nil
+                if let lane { host.releaseLane(self, lane) }
                 perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
                                                      description: status.description), at: host.now))
             })
             io.process = started
             children[id] = io
             perform(machine.spawned(id, pid: started.pid, at: host.now))
-            // Fed as the child reads (a first sync can plan 100,000 names, far more than one write may
-            // queue). A child that stops reading ends with its own exit and messages; any other failure to
-            // feed it is told and the child stopped, so the job never waits on a child that waits on us.
-            started.feedStdin(input) { [unowned self] error in
-                guard let error, error.name != "EPIPE", error.name != "ECANCELED", children[id]?.process === started else { return }
-                perform(machine.inputFailed(id, "cannot hand \(argv[0]) its input: \(error)", at: host.now))
-            }
+            if let input { feed(input, to: started, id, name: argv[0]) }
         } catch {
-            perform(machine.failed("cannot start \(argv[0]): \(error)", at: host.now))
+            if let lane { host.releaseLane(self, lane) }
+            perform(machine.spawnFailed(id, "cannot start \(argv[0]): \(error)", at: host.now))
         }
     }
 }

@@ -73,6 +73,6 @@ final class SyncContext {
             purgeAfterSync: job.source.purge && config.purge.schedule.purgesAfterSync && !options.noPurge,
             library: config.library,
             sourceFolder: job.source.path(of: job.folder), transport: job.source.transport.summary,
-            sourceRoot: job.source.root)
+            sourceRoot: job.source.root, streams: job.source.streams, multiConnection: job.source.transport.hasLanes)
     }
 }

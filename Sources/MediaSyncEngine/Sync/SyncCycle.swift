@@ -30,8 +30,12 @@ public final class SyncCycle {
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
     private var tick: UV.Timer?
+    /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
+    private lazy var connections = SourceConnections(loop: loop, context: context)
     /// When a `progress` event goes out and which jobs it carries (MediaSyncCore/Progress/ProgressFeed).
     private var feed = ProgressFeed()
+    /// A record of the read being handled changed the progress: told when the read is in.
+    private var recordNews = false
     private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
     private var onFinished: ((CycleResult) -> Void)?
     private var startedAt: Double = 0
@@ -110,7 +114,8 @@ public final class SyncCycle {
 
     // MARK: - Scheduling
 
-    private var runningCount: Int { jobs.filter(\.holdsSlot).count }
+    /// The slots of `concurrency` taken: one per job listing or sweeping, one per running rsync stream.
+    private var runningCount: Int { jobs.reduce(0) { $0 + $1.slotsHeld } }
 
     private func schedule() {
         guard !cancelled else { return }
@@ -125,6 +130,7 @@ public final class SyncCycle {
             ready.remove(at: index)
             if source.transport.sharesConnection, !job.hasListed, !jobs.contains(where: { $0.source == source.name && $0.hasListed }) {
                 warming.insert(source.name)
+                connections.firstListing(of: source, hint: options.laneHints?[source.name])
             }
             job.run()
         }
@@ -179,6 +185,7 @@ public final class SyncCycle {
     private func onTick() {
         let t = now
         flushBatch()
+        connections.tick(at: t, jobs: jobs)
         for job in jobs { job.tick(at: t) }
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
@@ -218,7 +225,8 @@ public final class SyncCycle {
                                      seconds: now - startedAt,
                                      errors: jobs.compactMap(\.errorLine) + purges.compactMap(\.error),
                                      purgesFailed: purges.filter { $0.error != nil }.count,
-                                     filesPurged: purges.reduce(0) { $0 + $1.deleted })
+                                     filesPurged: purges.reduce(0) { $0 + $1.deleted },
+                                     lanesUsed: lanesUsed())
             let finished = EventBody.cycleFinished(cycle: cycleID, CycleFinished(
                 jobsDone: result.jobsDone, jobsFailed: result.jobsFailed, files: result.files, bytes: result.bytes,
                 seconds: result.seconds))
@@ -236,35 +244,22 @@ public final class SyncCycle {
         }
     }
 
-    /// Ends the ssh connections this cycle shared, so no ssh process outlives it.
+    /// Per source that ran, the most lanes its big streams held at once (0 when none did).
+    private func lanesUsed() -> [String: Int] {
+        let most = connections.mostLanes
+        var used: [String: Int] = [:]
+        for job in jobs where job.attempts > 0 { used[job.source] = most[job.source] ?? 0 }
+        return used
+    }
+
+    /// Ends the ssh connections this cycle shared or opened, so no ssh process outlives it.
     private func closeSharedConnections(then done: @escaping () -> Void) {
         var sources: [Source] = []
         // Every source a job ever reached for: a listing that failed after ssh connected (a missing
-        // folder, an unreadable listing) still left a master behind. `-O exit` without one is harmless.
+        // folder, an unreadable listing) still left a master behind.
         for job in jobs where job.attempts > 0 && !sources.contains(job.job.source) { sources.append(job.job.source) }
-        let commands = sources.map { context.transportCommands(for: $0) }.filter { $0.closeSharedConnectionArgv() != nil }
-        guard !commands.isEmpty else { done(); return }
-        var remaining = commands.count
-        for transport in commands {
-            let argv = transport.closeSharedConnectionArgv()!
-            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(transport),
-                                  stdout: .ignore, stderr: .ignore)
-            let finished = { remaining -= 1; if remaining == 0 { done() } }
-            do {
-                // `ssh -O exit` only talks to the local master; one that does not answer within 10 s (a master
-                // wedged on a dead link) is stopped, so the cycle never waits on it for ever.
-                let timer = try? UV.Timer(loop: loop)
-                let child = try Child(loop: loop, command: command, onFinished: { _, _ in
-                    timer?.close()
-                    finished()
-                })
-                timer?.start(after: 10_000) { child.stop(grace: 1_000) }
-            } catch {
-                finished()
-            }
-        }
+        connections.closeAll(sources, then: done)
     }
-
 }
 
 // MARK: - What jobs ask of the cycle
@@ -283,8 +278,10 @@ extension SyncCycle: JobHost {
             }
         case let .plan(files, bytes):
             progress.plan(job.id, files: files, bytes: bytes, at: now)
-        case let .record(record):
-            if progress.record(record, for: job.id, at: now) { markProgress() }
+        case let .record(record, stream):
+            // Told once the whole read is in (`outputRead`): rsync often opens a burst with an out-of-date
+            // mid-file line, and an event between two records of one read would show it.
+            if progress.record(record, for: job.id, stream: stream, at: now) { recordNews = true }
         case .publish:
             markProgress()
         }
@@ -302,12 +299,43 @@ extension SyncCycle: JobHost {
         flushBatch()
     }
 
+    func outputRead(_ job: JobRun) {
+        guard recordNews else { return }
+        recordNews = false
+        markProgress()
+    }
+
+    func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
+        // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
+        // CPU, and more only cost.
+        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip[job.source]) : count
+        // The job holds one slot; more only from slots no waiting job could take now.
+        let free = config.concurrency - runningCount - ready.count
+        return max(1, min(count, link, 1 + free))
+    }
+
+    func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane {
+        connections.claim(job.job.source, bytes: bytes)
+    }
+
+    func releaseLane(_ job: JobRun, _ lane: ConnectionLanes.Lane) {
+        connections.release(job.job.source, lane)
+    }
+
+    func whenLaneOpen(_ job: JobRun, _ lane: ConnectionLanes.Lane, _ start: @escaping () -> Void) {
+        connections.whenOpen(job.job.source, lane: lane.number, start)
+    }
+
     func slot(_ job: JobRun, _ change: JobSlotChange) {
         switch change {
         case .listed:
             // Its source's other jobs may now share the connection.
-            if warming.remove(job.source) != nil { schedule() }
-        case .released:
+            if warming.remove(job.source) != nil {
+                // The first listing of the source measured its link's round trip: it tells near from far.
+                connections.firstListingEnded(job)
+                schedule()
+            }
+        case .released, .streamEnded:
             schedule()
         case .wanted:
             guard !cancelled else { return }

@@ -14,6 +14,10 @@ public struct SyncOptions: Sendable {
     public var noPurge: Bool
     /// The ingest door's timeouts (tests shorten them).
     public var ingestTimings: IngestDoor.Timings
+    /// Per source, how many connections to open ahead while its listing runs (the lanes its big streams
+    /// held at once in the previous cycle, `CycleResult.lanesUsed`); nil for a first cycle: as many as the
+    /// source's `streams:` allows.
+    public var laneHints: [String: Int]?
     /// The cycle's last `progress` keeps the 10-a-second spacing too, so the cycle may end up to 100 ms after
     /// its last job: what the JSON event stream promises (`sync --json`, the supervisor). `sync` without
     /// `--json` turns it off: its view paces its own drawing, and a short cycle should not wait for nothing.
@@ -43,6 +47,8 @@ public struct CycleResult: Sendable, Equatable {
     public var purgesFailed: Int = 0
     /// Files deleted from the sources (or, in a dry run, that would have been).
     public var filesPurged: Int = 0
+    /// Per source, the most connections of their own its big streams held at once (`SyncOptions.laneHints`).
+    public var lanesUsed: [String: Int] = [:]
     /// False when any job failed or any purge failed: `mediasync sync` then exits 1.
     public var succeeded: Bool { jobsFailed == 0 && purgesFailed == 0 }
 }

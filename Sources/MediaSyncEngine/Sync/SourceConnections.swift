@@ -1,0 +1,145 @@
+import MediaSyncCore
+import UV
+
+/// The connections one cycle holds to its sources (ssh): which lane each rsync stream rides
+/// (`ConnectionLanes`), the lanes opened ahead while the listing runs (a login through a far link takes a
+/// second; the listing hides it), and their end: every shared connection and lane is told to exit when the
+/// cycle ends, so that no ssh process outlives it.
+final class SourceConnections {
+    private let loop: Loop
+    private let context: SyncContext
+    private var lanes: [String: ConnectionLanes] = [:]
+    /// Lanes above 0 opened or used, per source: closed at the end.
+    private var opened: [String: Set<Int>] = [:]
+    /// Openers still logging in, by source and lane (stopped at the end; their masters are then closed like
+    /// the rest), with the streams waiting for them.
+    private var openers: [LaneKey: (child: Child, waiting: [() -> Void])] = [:]
+
+    /// Sources on a first cycle whose first listing is still logging in: once it has taken
+    /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
+    private var measuring: Set<String> = []
+    /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
+    private(set) var roundTrip: [String: Double] = [:]
+
+    private struct LaneKey: Hashable {
+        var source: String
+        var lane: Int
+    }
+
+    private var concurrency: Int { context.config.concurrency }
+
+    init(loop: Loop, context: SyncContext) {
+        self.loop = loop
+        self.context = context
+    }
+
+    /// The most lanes each source's big streams held at once in this cycle.
+    var mostLanes: [String: Int] { lanes.mapValues(\.mostAtOnce) }
+
+    func claim(_ source: Source, bytes: Int64) -> ConnectionLanes.Lane {
+        var sourceLanes = lanes[source.name] ?? ConnectionLanes(hasLanes: source.transport.hasLanes)
+        let lane = sourceLanes.claim(bytes: bytes)
+        lanes[source.name] = sourceLanes
+        if lane.number > 0 { opened[source.name, default: []].insert(lane.number) }
+        return lane
+    }
+
+    func release(_ source: Source, _ lane: ConnectionLanes.Lane) {
+        lanes[source.name]?.release(lane)
+    }
+
+    /// The source's first listing of the cycle starts (it makes the shared connection). The big streams' own
+    /// connections log in while it runs: as many as the last cycle of this source used at once (`hint`); on a
+    /// first cycle, once the listing's login shows a far link (`tick`), as many as its `streams:` allows.
+    func firstListing(of source: Source, hint: Int?) {
+        if let hint {
+            openAhead(source, lanes: min(hint, concurrency))
+        } else if source.transport.hasLanes {
+            measuring.insert(source.name)
+        }
+    }
+
+    /// The source's first listing ended: what it measured of the link is kept.
+    func firstListingEnded(_ job: JobRun) {
+        if let trip = job.listingTimer?.roundTrip { roundTrip[job.source] = trip }
+        measuring.remove(job.source)
+    }
+
+    /// The cycle's tick: a first listing that has not answered for `farLinkSetupSeconds` is on a far link;
+    /// its big streams' connections log in now, while it lists.
+    func tick(at now: Double, jobs: [JobRun]) {
+        for name in measuring {
+            guard let job = jobs.first(where: { $0.source == name && $0.listingTimer != nil }),
+                  let timer = job.listingTimer else { continue }
+            if timer.setup != nil {
+                measuring.remove(name)
+            } else if timer.isSlow(at: now) {
+                measuring.remove(name)
+                let source = job.job.source
+                openAhead(source, lanes: min(StreamSplit.most(source.streams, multiConnection: true), concurrency))
+            }
+        }
+    }
+
+    /// Opens lanes 1 to `count - 1` of `source` now, each a connection its master keeps up
+    /// (`ssh ... true` with ControlPersist), for the big streams the plan may start. A failure here is no
+    /// failure: the stream then makes its own connection.
+    func openAhead(_ source: Source, lanes count: Int) {
+        guard count > 1, source.transport.hasLanes else { return }
+        let commands = context.transportCommands(for: source)
+        for lane in 1..<count {
+            guard let argv = commands.openLaneArgv(lane) else { return }
+            let key = LaneKey(source: source.name, lane: lane)
+            guard openers[key] == nil else { continue }
+            opened[source.name, default: []].insert(lane)
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(commands),
+                                  stdout: .ignore, stderr: .ignore)
+            if let child = try? Child(loop: loop, command: command, onFinished: { [weak self] _, _ in
+                guard let self, let opener = openers.removeValue(forKey: key) else { return }
+                for stream in opener.waiting { stream() }
+            }) {
+                openers[key] = (child, [])
+            }
+        }
+    }
+
+    /// Runs `start` once lane `lane` of `source` is open: at once, or when its opener, still logging in,
+    /// is done (whatever it came to: a stream that started meanwhile would log in a second time, and the
+    /// opener has the head start).
+    func whenOpen(_ source: Source, lane: Int, _ start: @escaping () -> Void) {
+        let key = LaneKey(source: source.name, lane: lane)
+        guard openers[key] != nil else { return start() }
+        openers[key]?.waiting.append(start)
+    }
+
+    /// Ends the shared connection and every lane of `sources`, then calls `done`. `-O exit` without a master
+    /// is harmless; one that does not answer within 10 s (a master wedged on a dead link) is stopped.
+    func closeAll(_ sources: [Source], then done: @escaping () -> Void) {
+        for opener in openers.values { opener.child.stop(grace: 1_000) }
+        var argvs: [([String], TransportCommands)] = []
+        for source in sources {
+            let commands = context.transportCommands(for: source)
+            if let argv = commands.closeSharedConnectionArgv() { argvs.append((argv, commands)) }
+            for lane in (opened[source.name] ?? []).sorted() {
+                if let argv = commands.closeLaneArgv(lane) { argvs.append((argv, commands)) }
+            }
+        }
+        guard !argvs.isEmpty else { return done() }
+        var remaining = argvs.count
+        for (argv, commands) in argvs {
+            let command = Command(argv[0], Array(argv.dropFirst()), environment: context.childEnvironment(commands),
+                                  stdout: .ignore, stderr: .ignore)
+            let finished = { remaining -= 1; if remaining == 0 { done() } }
+            do {
+                let timer = try? UV.Timer(loop: loop)
+                let child = try Child(loop: loop, command: command, onFinished: { _, _ in
+                    timer?.close()
+                    finished()
+                })
+                timer?.start(after: 10_000) { child.stop(grace: 1_000) }
+            } catch {
+                finished()
+            }
+        }
+    }
+}
