@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "MediaSyncEngine", dependencies: [
             "UV", "MediaSyncCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // SQLite's C API itself, for the manifest's per-file insert (ManifestStore.record).
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
@@ -60,7 +62,8 @@ let package = Package(
         .testTarget(name: "UVTests", dependencies: ["UV"]),
         .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV"],
+        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV",
+                                                                .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Shims"]),
         .testTarget(name: "CLITests", dependencies: []),
     ],

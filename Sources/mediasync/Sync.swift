@@ -33,10 +33,10 @@ struct Sync: ParsableCommand {
     func run() throws {
         let config = try options.loadOrExit()
         try ConfigOptions.requireSources(sources, in: config)
-        let result = try SyncCommandRun.run(config: config,
-                                            options: SyncOptions(sources: sources.isEmpty ? nil : sources,
-                                                                 refetch: refetch, noPurge: noPurge),
-                                            json: json)
+        var syncOptions = SyncOptions(sources: sources.isEmpty ? nil : sources, refetch: refetch, noPurge: noPurge)
+        // Only the JSON stream promises its readers the 10-a-second spacing up to the cycle's last progress.
+        syncOptions.paceLastProgress = json
+        let result = try SyncCommandRun.run(config: config, options: syncOptions, json: json)
         if !result.succeeded { throw ExitCode(1) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import MediaSyncCore
-import MediaSyncEngine
+@testable import MediaSyncEngine
 import Testing
 
 /// A fresh state directory under /tmp per test.
@@ -135,6 +136,40 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
             String(decoding: $0.libraryPath, as: UTF8.self)
         }
         #expect(names == ["forge/txt2img/a.png", "forge/txt2img/a~2.png", "forge/txt2img/a~3.png"])
+    }
+
+    /// A manifest made before v5 has three indexes on its files; opening it drops the one the UNIQUE key
+    /// covers, and every row and query still works.
+    @Test func anOlderManifestLosesTheDuplicateIndexAndKeepsItsRows() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let path = dir.path + "/" + ManifestStore.fileName
+        let old = try DatabaseQueue(path: path)
+        try ManifestStore.migrator.migrate(old, upTo: "v4-ingest-outbox")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO manifest_file (source, folder, remote_path, size, mtime, library_path, synced_at)
+                VALUES ('gpu1', '/app/outputs', x'612e706e67', 10, 1795168800, x'666f7267652f612e706e67', 1795170000)
+                """)
+        }
+        func indexes(_ queue: DatabaseQueue) throws -> Set<String> {
+            try queue.read { db in
+                Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'manifest_file'"))
+            }
+        }
+        #expect(try indexes(old).contains("manifest_file_job_path"))
+        try old.close()
+
+        let store = try ManifestStore(path: path)
+        let reopened = try DatabaseQueue(path: path)
+        defer { try? reopened.close() }
+        let left = try indexes(reopened)
+        #expect(!left.contains("manifest_file_job_path"))
+        #expect(left.count == 2, "the library_path and (source, folder, remote_path, size, mtime) keys: \(left)")
+        #expect(try store.rows(source: "gpu1", folder: "/app/outputs") == [row(b("a.png"), library: b("forge/a.png"))])
+        try store.record([row(b("b.png"), library: b("forge/b.png"))])
+        #expect(try store.index(source: "gpu1", folder: "/app/outputs", prefix: b("forge")).home(
+            of: RemoteFile(path: b("b.png"), size: 10, mtime: 1_795_168_800)) == b("forge/b.png"))
     }
 
     @Test func missingStateDirectoryIsNamedInTheError() {

@@ -78,8 +78,16 @@ public struct LibraryWriter: Sendable {
     /// symlink planted on the way later can redirect a file either.
     public func move(staged: [UInt8], to libraryPath: [UInt8], size: Int64, mtime: Int64,
                      folders: OpenFolder) throws(LibraryWriteError) -> Outcome {
+        try move(StagedFile(path: staged), to: libraryPath, size: size, mtime: mtime, folders: folders)
+    }
+
+    /// `move` of a staged file named relative to a held staging folder (`StagedFile`): no path walk per
+    /// file on the staging side either. `checked` says the caller found the staged file regular and of
+    /// `size` and `mtime` itself a moment ago (`StagedFile.fact()`), so it is not looked at again.
+    public func move(_ staged: StagedFile, to libraryPath: [UInt8], size: Int64, mtime: Int64,
+                     folders: OpenFolder, checked: Bool = false) throws(LibraryWriteError) -> Outcome {
         guard Self.isSafe(libraryPath) else { throw .unsafeLibraryPath(path: show(libraryPath)) }
-        try verify(staged: staged, size: size, mtime: mtime)
+        if !checked { try verify(staged: staged, size: size, mtime: mtime) }
         let slash = libraryPath.lastIndex(of: UInt8(ascii: "/"))
         let folderPath = slash.map { Array(libraryPath[..<$0]) } ?? []
         let walk = { () throws(LibraryWriteError) -> Int32 in
@@ -113,7 +121,7 @@ public struct LibraryWriter: Sendable {
                     : .movedAside(libraryPath: candidate, planned: libraryPath)
             }
             if isSameFile(in: parent, name: name, size: size, mtime: mtime) {
-                _ = BytePathC.with(staged) { unlink($0) }
+                _ = BytePathC.with(staged.name) { unlinkat(staged.folder, $0, 0) }
                 return .alreadyHome(libraryPath: candidate)
             }
             number += 1
@@ -164,10 +172,10 @@ public struct LibraryWriter: Sendable {
         return parts
     }
 
-    private func verify(staged: [UInt8], size: Int64, mtime: Int64) throws(LibraryWriteError) {
-        var shown: String { String(decoding: staged, as: UTF8.self) }
+    private func verify(staged: StagedFile, size: Int64, mtime: Int64) throws(LibraryWriteError) {
+        var shown: String { staged.shown }
         var st = stat()
-        guard BytePathC.with(staged, { lstat($0, &st) }) == 0 else {
+        guard BytePathC.with(staged.name, { fstatat(staged.folder, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
             throw .stagedFileNotAsPlanned(path: shown, problem: "is missing (\(String(cString: strerror(errno))))")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
@@ -206,7 +214,7 @@ public struct LibraryWriter: Sendable {
     }
 
     /// Puts `staged` at `name` in `parent` unless that name exists: true when placed, false when taken.
-    private func place(_ staged: [UInt8], into parent: Int32, name: [UInt8],
+    private func place(_ staged: StagedFile, into parent: Int32, name: [UInt8],
                        candidate: [UInt8]) throws(LibraryWriteError) -> Bool {
         var shown: String { show(candidate) }
         var onFileSystem: String { " (the library is on \(traits.fileSystem))" }
@@ -216,36 +224,36 @@ public struct LibraryWriter: Sendable {
             guard errno == ENOENT else {
                 throw .from(errno: errno, operation: "look up the library name (fstatat)\(onFileSystem)", path: shown)
             }
-            let renamed = BytePathC.with(staged) { from in BytePathC.with(name) { to in renameat(AT_FDCWD, from, parent, to) } }
+            let renamed = BytePathC.with(staged.name) { from in BytePathC.with(name) { to in renameat(staged.folder, from, parent, to) } }
             if renamed == 0 { return true }
             switch errno {
-            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case EXDEV: throw .crossDevice(staged: staged.shown, library: shown)
             case let code: throw .from(errno: code, operation: "move into library (rename)\(onFileSystem)", path: shown)
             }
         }
         if traits.move == .renameNoReplace {
-            let renamed = BytePathC.with(staged) { from in
-                BytePathC.with(name) { to in LibrarySyscalls.renameNoReplace(AT_FDCWD, from, parent, to) }
+            let renamed = BytePathC.with(staged.name) { from in
+                BytePathC.with(name) { to in LibrarySyscalls.renameNoReplace(staged.folder, from, parent, to) }
             }
             if renamed == 0 { return true }
             switch errno {
             case EEXIST: return false
             // The file system does not know RENAME_NOREPLACE (or libc lacks renameat2): link below.
             case EINVAL, ENOSYS, EOPNOTSUPP: break
-            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case EXDEV: throw .crossDevice(staged: staged.shown, library: shown)
             case let code: throw .from(errno: code, operation: "move into library (renameat2)\(onFileSystem)", path: shown)
             }
         }
-        let from = BytePathC.c(staged), to = BytePathC.c(name)
+        let from = BytePathC.c(staged.name), to = BytePathC.c(name)
         // link() never replaces an existing name; the staged name goes only once the library one exists.
-        guard linkat(AT_FDCWD, from, parent, to, 0) == 0 else {
+        guard linkat(staged.folder, from, parent, to, 0) == 0 else {
             switch errno {
             case EEXIST: return false
-            case EXDEV: throw .crossDevice(staged: String(decoding: staged, as: UTF8.self), library: shown)
+            case EXDEV: throw .crossDevice(staged: staged.shown, library: shown)
             case let code: throw .from(errno: code, operation: "link into library (link)\(onFileSystem)", path: shown)
             }
         }
-        _ = unlink(from)
+        _ = unlinkat(staged.folder, from, 0)
         return true
     }
 

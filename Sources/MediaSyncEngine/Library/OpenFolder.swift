@@ -28,6 +28,13 @@ public final class OpenFolder {
         return fd
     }
 
+    /// True when a folder is held and has been removed since it was opened (no name links to it any more).
+    public var isUnlinked: Bool {
+        guard descriptor >= 0 else { return false }
+        var st = stat()
+        return fstat(descriptor, &st) == 0 && st.st_nlink == 0
+    }
+
     /// Closes the held folder, if any.
     public func close() {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import MediaSyncCore
 
 /// The manifest: every file brought home, which remote file it was and where it lives in the library.
@@ -75,6 +76,11 @@ public final class ManifestStore: Sendable {
         }
         migrator.registerMigration("v3-purge-audit") { db in try Self.createPurgeAudit(db) }
         migrator.registerMigration("v4-ingest-outbox") { db in try Self.createOutbox(db) }
+        migrator.registerMigration("v5-two-file-indexes") { db in
+            // (source, folder, remote_path) is the leading part of the UNIQUE (source, folder, remote_path, size,
+            // mtime) index, which serves every query it served: one index less to write per file recorded.
+            try db.execute(sql: "DROP INDEX IF EXISTS manifest_file_job_path")
+        }
         return migrator
     }
 
@@ -196,22 +202,59 @@ public final class ManifestStore: Sendable {
     public func record(_ rows: [ManifestRow], outbox: [OutboxEntry] = [], outboxLimit: Int = 0) throws -> OutboxAppend {
         do {
             return try queue.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO manifest_file (source, folder, remote_path, size, mtime, library_path, synced_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (source, folder, remote_path, size, mtime)
-                    DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at
-                    """)
+                // A statement of our own, bound and stepped through SQLite's C API: 20,000 small files are 20,000
+                // rows, and GRDB's argument values (boxed, copied, then bound as copies) cost as much as SQLite's
+                // insert itself. The bytes are bound in place (SQLITE_STATIC) while the row is stepped.
+                let statement = try db.makeStatement(sql: Self.insertFile)
+                let sqlite = statement.sqliteStatement
                 for row in rows {
-                    // Seven values of known types for seven placeholders: skip GRDB's per-row argument check.
-                    statement.setUncheckedArguments([row.source, row.folder, Data(row.remotePath), row.size,
-                                                     row.mtime, Data(row.libraryPath), row.syncedAt])
-                    try statement.execute()
+                    let code = row.source.withCString { source in
+                        row.folder.withCString { folder in
+                            row.remotePath.withUnsafeBytes { remote in
+                                row.libraryPath.withUnsafeBytes { library in
+                                    sqlite3_reset(sqlite)
+                                    sqlite3_bind_text(sqlite, 1, source, -1, nil)
+                                    sqlite3_bind_text(sqlite, 2, folder, -1, nil)
+                                    Self.bindBlob(sqlite, 3, remote)
+                                    sqlite3_bind_int64(sqlite, 4, row.size)
+                                    sqlite3_bind_int64(sqlite, 5, row.mtime)
+                                    Self.bindBlob(sqlite, 6, library)
+                                    sqlite3_bind_int64(sqlite, 7, row.syncedAt)
+                                    defer { sqlite3_clear_bindings(sqlite) }
+                                    return sqlite3_step(sqlite)
+                                }
+                            }
+                        }
+                    }
+                    guard code == SQLITE_DONE else {
+                        let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                        sqlite3_reset(sqlite)
+                        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: Self.insertFile)
+                    }
                 }
+                sqlite3_reset(sqlite)
                 return try Self.appendOutbox(db, outbox, limit: outboxLimit)
             }
         } catch {
             throw ManifestStoreError(path: path, underlying: error)
+        }
+    }
+
+    /// One manifest row; a remote file recorded again (a refetch) gets its new library path and time.
+    private static let insertFile = """
+        INSERT INTO manifest_file (source, folder, remote_path, size, mtime, library_path, synced_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source, folder, remote_path, size, mtime)
+        DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at
+        """
+
+    /// Binds `bytes` as a BLOB in place (SQLITE_STATIC: valid until the row is stepped); an empty one is a
+    /// zero-length BLOB, never NULL (the columns are NOT NULL).
+    private static func bindBlob(_ statement: OpaquePointer?, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            sqlite3_bind_blob(statement, index, base, Int32(bytes.count), nil)
+        } else {
+            sqlite3_bind_zeroblob(statement, index, 0)
         }
     }
 

@@ -1,6 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MediaSyncCore
 import UV
+
+/// A staging folder that is not there (yet).
+private struct StagingFolderMissing: Error {}
 
 /// One job, one (source, folder) in one cycle, on the loop: it performs what its `JobMachine` decides
 /// (children, the plan's manifest reads, moves home, the retry timer, the purge) and feeds what happened
@@ -33,10 +39,18 @@ final class JobRun {
     private var performing = false
     /// The library folder the last file went into, kept open for the next file of the same folder.
     private let libraryFolder = OpenFolder()
+    /// The staging folder the last finished file was in, kept open likewise: a staged file is looked at and
+    /// renamed by its name in it, not by its whole path.
+    private let stagingSubfolder = OpenFolder()
+    /// The move whose staged file was looked at last (`checkStaged`), and found as planned: the `moveHome`
+    /// the machine answers with comes in the same turn and need not look again.
+    private var checkedMove: (index: Int, child: JobChild, staged: StagedFile)?
     /// Library-relative: `<dest>/<folder>`.
     private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
     /// `<staging folder>/` as bytes, made once: every finished file's staged path starts with it.
     private lazy var stagingPrefix: [UInt8] = Array(context.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
+    /// The staging folder's path as bytes, without the trailing slash.
+    private lazy var stagingRoot: [UInt8] = Array(stagingPrefix.dropLast())
 
     init(job: SyncJob, host: any JobHost, context: SyncContext) {
         self.job = job
@@ -118,7 +132,15 @@ final class JobRun {
         case let .plan(listing):
             makePlan(listing)
         case let .checkStaged(move):
-            perform(machine.staged(move, LibraryPaths.fact(stagedPath(move)), at: host.now))
+            var staged = stagedFile(move)
+            var fact = staged?.fact()
+            if fact == nil, let again = stagedFileAgain(move) {
+                staged = again
+                fact = again.fact()
+            }
+            let planned = fact.map { $0.size == move.transfer.size && context.writer.traits.sameMTime($0.mtime, move.transfer.mtime) } ?? false
+            checkedMove = planned ? staged.map { (move.index, move.child, $0) } : nil
+            perform(machine.staged(move, fact, at: host.now))
         case let .moveHome(move):
             perform(machine.moved(move, moveHome(move), at: host.now))
         case let .fileHome(transfer, libraryPath):
@@ -135,7 +157,10 @@ final class JobRun {
             retryTimer?.close()
             retryTimer = nil
         case let .slot(change):
-            if change == .finished { libraryFolder.close() }
+            if change == .finished {
+                libraryFolder.close()
+                stagingSubfolder.close()
+            }
             host.slot(self, change)
         case .startPurge:
             startPurge()
@@ -164,19 +189,16 @@ final class JobRun {
         let rows: ManifestIndex
         let reserved: Set<[UInt8]>
         do {
-            rows = try (prefetch ?? ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: prefix)).index()
+            (rows, reserved) = try (prefetch ?? ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: prefix)).read()
             prefetch = nil
-            // Every name another job recorded under this job's folder, in one query (the planner has this job's
-            // own rows, and only hands out names under `prefix`, so names elsewhere cannot collide).
-            reserved = try context.manifest.libraryPaths(under: prefix, exceptJob: (source, job.folder))
         } catch {
             return perform(machine.failed("cannot read the manifest: \(error)", at: host.now))
         }
-        let library = Array(context.config.library.utf8)
+        let lookup = LibraryLookup(root: Array(context.config.library.utf8))
         let plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             refetch: context.options.refetch,
-            libraryFile: { LibraryPaths.fact(LibraryPaths.join(library, $0)) },
+            libraryFile: { lookup.fact($0) },
             isReserved: { reserved.contains($0) }, traits: context.writer.traits)
         perform(machine.planned(plan, at: host.now))
     }
@@ -215,23 +237,55 @@ final class JobRun {
         children[child]?.process?.stop(grace: context.options.stopGraceMs)
     }
 
-    private func stagedPath(_ move: MoveHome) -> [UInt8] {
-        stagingPrefix + move.transfer.remotePath.drop(while: { $0 == UInt8(ascii: "/") })
+    /// The staged file of `move`, by its name in its staging folder (held open while files keep coming from
+    /// it); nil when that folder cannot be opened (rsync has not made it yet).
+    private func stagedFile(_ move: MoveHome) -> StagedFile? {
+        let slash = UInt8(ascii: "/")
+        let path = move.transfer.remotePath
+        var start = path.startIndex
+        while start < path.endIndex, path[start] == slash { start += 1 }
+        let cut = path[start...].lastIndex(of: slash)
+        let folder = cut.map { Array(path[start..<$0]) } ?? []
+        let name = Array(path[(cut.map { $0 + 1 } ?? start)...])
+        let shownFolder = folder.isEmpty ? stagingRoot : stagingPrefix + folder
+        let open = { () throws(StagingFolderMissing) -> Int32 in
+            let fd = BytePathC.with(shownFolder) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            guard fd >= 0 else { throw StagingFolderMissing() }
+            return fd
+        }
+        guard let fd = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
+        let staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
+        return staged
+    }
+
+    /// `stagedFile(move)`, opening its folder again when the held one was removed since (a retry's staging
+    /// made anew): asked only when the file was not found, so the usual path pays no extra call.
+    private func stagedFileAgain(_ move: MoveHome) -> StagedFile? {
+        guard stagingSubfolder.isUnlinked else { return nil }
+        stagingSubfolder.close()
+        return stagedFile(move)
     }
 
     /// Moves one staged file to its library name, never replacing a file there.
     private func moveHome(_ move: MoveHome) -> MoveOutcome {
-        let staged = stagedPath(move)
+        // Looked at a moment ago, in this same turn of the loop (the machine answers a look with the move).
+        let looked = checkedMove.flatMap { !move.final && $0.index == move.index && $0.child == move.child ? $0.staged : nil }
+        checkedMove = nil
+        let checked = looked != nil
+        guard var staged = looked ?? stagedFile(move) else { return .notDelivered }
+        if !checked, !staged.exists, let again = stagedFileAgain(move) { staged = again }
         let transfer = move.transfer
         do {
-            let outcome = try context.writer.move(staged: staged, to: transfer.libraryPath, size: transfer.size,
-                                                  mtime: transfer.mtime, folders: libraryFolder)
+            let outcome = try context.writer.move(staged, to: transfer.libraryPath, size: transfer.size,
+                                                  mtime: transfer.mtime, folders: libraryFolder, checked: checked)
             if case let .movedAside(path, planned) = outcome { return .home(libraryPath: path, asideOf: planned) }
             return .home(libraryPath: outcome.libraryPath, asideOf: nil)
         } catch {
             if case .stagedFileNotAsPlanned = error {
-                return LibraryPaths.exists(staged) ? .changed : .notDelivered
+                return staged.exists ? .changed : .notDelivered
             }
+            // Gone from staging between the look and the move (nothing of ours removes it): not delivered.
+            if !staged.exists { return .notDelivered }
             return .refused(error.description)
         }
     }

@@ -25,3 +25,44 @@ enum LibraryPaths {
         return BytePathC.with(path) { lstat($0, &st) } == 0
     }
 }
+
+/// `LibraryPaths.fact` for many library-relative paths that come folder by folder (a plan looks at every
+/// file of a job, sorted): each folder is opened once (`O_PATH`, or found missing once) and each file is one
+/// `fstatat` by its name, instead of a walk of the whole absolute path per file. The answers are lstat's.
+final class LibraryLookup {
+    /// `O_PATH` (Linux's <fcntl.h> value; Swift's Glibc does not always export it): the folder is only named.
+    private static let openPath: Int32 = 0o10000000
+    private let root: [UInt8]
+    private var folder: [UInt8]?
+    /// The held folder's descriptor; -1 when it is missing (every file in it is too).
+    private var descriptor: Int32 = -1
+
+    init(root: [UInt8]) { self.root = root }
+
+    deinit { if descriptor >= 0 { _ = close(descriptor) } }
+
+    /// Size and mtime of the regular file at library-relative `path` (no symlink followed), or nil.
+    func fact(_ path: [UInt8]) -> LibraryFileFact? {
+        let cut = path.lastIndex(of: UInt8(ascii: "/"))
+        let folderPart = cut.map { path[..<$0] } ?? path[path.startIndex..<path.startIndex]
+        if folder.map({ !$0.elementsEqual(folderPart) }) ?? true {
+            if descriptor >= 0 { _ = close(descriptor) }
+            descriptor = -1
+            folder = Array(folderPart)
+            let fd = BytePathC.with(LibraryPaths.join(root, Array(folderPart))) { open($0, Self.openPath | O_DIRECTORY | O_CLOEXEC) }
+            if fd >= 0 {
+                descriptor = fd
+            } else if errno != ENOENT && errno != ENOTDIR {
+                // Not a plain "missing" (permissions, too many open files): ask lstat itself, and again next time.
+                folder = nil
+                return LibraryPaths.fact(LibraryPaths.join(root, path))
+            }
+        }
+        guard descriptor >= 0 else { return nil }
+        let name = Array(path[(cut.map { $0 + 1 } ?? path.startIndex)...])
+        var st = stat()
+        guard BytePathC.with(name, { fstatat(descriptor, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0,
+              (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return LibraryFileFact(size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec))
+    }
+}

@@ -200,7 +200,7 @@ public final class SyncCycle {
         closing = true
         flushBatch()
         // The last state is always sent, keeping the 10-a-second spacing: at most 100 ms later.
-        let due = feed.finalAt(now)
+        let due = options.paceLastProgress ? feed.finalAt(now) : now
         if due > now, let timer = try? UV.Timer(loop: loop) {
             timer.start(after: UInt64(((due - now) * 1000).rounded(.up))) { [unowned self] in
                 timer.close()

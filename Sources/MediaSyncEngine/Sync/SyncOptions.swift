@@ -18,6 +18,10 @@ public struct SyncOptions: Sendable {
     /// held at once in the previous cycle, `CycleResult.lanesUsed`); nil for a first cycle: as many as the
     /// source's `streams:` allows.
     public var laneHints: [String: Int]?
+    /// The cycle's last `progress` keeps the 10-a-second spacing too, so the cycle may end up to 100 ms after
+    /// its last job: what the JSON event stream promises (`sync --json`, the supervisor). `sync` without
+    /// `--json` turns it off: its view paces its own drawing, and a short cycle should not wait for nothing.
+    public var paceLastProgress = true
 
     public init(sources: [String]? = nil, refetch: Bool = false, childEnvironment: [String: String] = [:],
                 stopGraceMs: UInt64 = 5_000, noPurge: Bool = false, ingestTimings: IngestDoor.Timings = .init()) {
