@@ -33,7 +33,7 @@ far_prepare() {
         touch "$stamp"
     fi
     FAR_SRC="$BENCH_DIR/trees/far/output"
-    FAR_BYTES=$(du -sb --apparent-size "$FAR_SRC" | cut -f1)
+    FAR_BYTES=$(find "$FAR_SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
     FAR_WORK="$BENCH_DIR/far"
     rm -rf "$FAR_WORK"
     mkdir -p "$FAR_WORK"
