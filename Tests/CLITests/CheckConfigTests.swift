@@ -67,7 +67,7 @@ struct CheckConfigTests {
             "library:   /srv/media",
             "state dir: /var/lib/mediasync",
             "socket:    /run/mediasync/mediasync.sock (group media)",
-            "every 5m, up to 4 rsync children at once",
+            "every 5m, up to 8 rsync children at once",
             "purge:     on for 2 of 3 sources (min age 1d, verify size",
             "  forge: docker container forge-1, root /app/outputs",
             "    /app/outputs/txt2img-images -> /srv/media/forge/txt2img-images",

@@ -89,7 +89,7 @@ struct ConfigParseTests {
         #expect(config.socket == "/home/ada/.local/state/mediasync/mediasync.sock")
         #expect(config.socketGroup == nil)
         #expect(config.interval == .seconds(300))
-        #expect(config.concurrency == 4)
+        #expect(config.concurrency == 8)
         #expect(config.settle == .seconds(120))
         #expect(config.stallTimeout == .seconds(120))
         #expect(config.ioTimeout == .seconds(60))

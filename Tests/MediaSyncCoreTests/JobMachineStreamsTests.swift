@@ -49,12 +49,13 @@ struct JobMachineStreamsTests {
     func splitsABigPlan() throws {
         var job = ManualJob(settings())
         let started = job.start()
-        #expect(started.contains { if case .emit(.jobStarted(_, _, 4)) = $0 { true } else { false } }, "\(started.summary)")
+        #expect(started.contains { if case .emit(.jobStarted(_, _, 8)) = $0 { true } else { false } }, "\(started.summary)")
         job = ManualJob(settings())
         let files: [(String, Int64)] = [("a", 40 * Self.mib), ("b", 30 * Self.mib), ("c", 20 * Self.mib),
                                         ("d", 10 * Self.mib), ("e", 5 * Self.mib), ("f", 5 * Self.mib)]
         let actions = planned(&job, files)
-        #expect(actions.summary.suffix(1) == ["claim 4 streams"], "\(actions.summary)")
+        // 110 MiB: one stream per 16 MiB asks for 6; the cycle grants 4.
+        #expect(actions.summary.suffix(1) == ["claim 6 streams"], "\(actions.summary)")
         let granted = job.perform(job.machine.streamsGranted(4, at: job.now))
         #expect(spawns(granted) == [.stream(0): ["a"], .stream(1): ["b"], .stream(2): ["c"], .stream(3): ["d", "e", "f"]])
         #expect(granted.logs == ["info: gpu/outputs: 6 files, 110.0 MiB in 4 rsync streams"], "\(granted.logs)")
@@ -80,19 +81,19 @@ struct JobMachineStreamsTests {
         #expect(spawns(planned(&local, (0..<8).map { ("f\($0)", 100 * Self.mib) })).count == 1)
         var fixed = ManualJob(settings(.fixed(8), ssh: false))
         #expect(planned(&fixed, [("a", 10), ("b", 10), ("c", 10)]).summary.last == "claim 3 streams")
-        #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 160, bytes: 240_000_000) == 4)
+        #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 160, bytes: 240_000_000) == 8)
         #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 3, bytes: 240_000_000) == 3)
         #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 20_000, bytes: 40_000_000) == 2)
     }
 
-    @Test("auto runs one stream per 25 ms of round trip, at most 4; one on a near link; the most when not measured")
+    @Test("auto runs one stream per 12.5 ms of round trip, at most 8; one on a near link; the most when not measured")
     func autoByRoundTrip() {
         #expect(StreamSplit.autoMost(roundTrip: 0.010) == 1, "5 ms each way: one stream is bound by the CPU")
-        #expect(StreamSplit.autoMost(roundTrip: 0.025) == 1)
-        #expect(StreamSplit.autoMost(roundTrip: 0.040) == 2)
-        #expect(StreamSplit.autoMost(roundTrip: 0.100) == 4, "50 ms each way: one stream is bound by its window")
-        #expect(StreamSplit.autoMost(roundTrip: 0.300) == 4)
-        #expect(StreamSplit.autoMost(roundTrip: nil) == 4)
+        #expect(StreamSplit.autoMost(roundTrip: 0.0125) == 1)
+        #expect(StreamSplit.autoMost(roundTrip: 0.040) == 4)
+        #expect(StreamSplit.autoMost(roundTrip: 0.100) == 8, "50 ms each way: one stream is bound by its window")
+        #expect(StreamSplit.autoMost(roundTrip: 0.300) == 8)
+        #expect(StreamSplit.autoMost(roundTrip: nil) == 8)
     }
 
     @Test("shares are balanced by bytes: on seeded random plans no share is heavier than the lightest plus the biggest file")

@@ -127,7 +127,8 @@ struct SyncStreamsTests {
         let proxyFolder = try TempFolder("px")
         let proxy = try LatencyProxy(target: server.port, delayMs: 50, in: proxyFolder.path)
         let root = h.temp.sub("remote")
-        // 8 files of 8.5 MiB: 68 MiB, four shares of 17 MiB (auto: one stream per 16 MiB, at most 4).
+        // 8 files of 8.5 MiB: 68 MiB, four shares of 17 MiB (auto: one stream per 16 MiB, at most 8;
+        // the harness's concurrency is 4).
         let folder = root + "/output"
         try BytePath.mkdirs(Array(folder.utf8))
         var files: [String: [UInt8]] = [:]

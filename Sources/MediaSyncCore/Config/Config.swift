@@ -52,7 +52,7 @@ public struct Config: Sendable, Equatable {
     }
 
     public static let defaultInterval: Duration = .seconds(5 * 60)
-    public static let defaultConcurrency = 4
+    public static let defaultConcurrency = 8
     public static let defaultSettle: Duration = .seconds(2 * 60)
     public static let defaultStallTimeout: Duration = .seconds(2 * 60)
     public static let defaultIOTimeout: Duration = .seconds(60)

@@ -67,7 +67,7 @@ struct ConfigParser {
         }
         let interval = keys["interval"].map { reader.duration($0, minimum: .seconds(1)) } ?? Config.defaultInterval
         let concurrency = keys["concurrency"].map {
-            reader.int($0, range: 1...64, example: "4", fix: "run between 1 and 64 rsync children at once, e.g. `concurrency: 4`")
+            reader.int($0, range: 1...64, example: "8", fix: "run between 1 and 64 rsync children at once, e.g. `concurrency: 8`")
         } ?? Config.defaultConcurrency
         let settle = keys["settle"].map { reader.duration($0) } ?? Config.defaultSettle
         let stallTimeout = keys["stall_timeout"].map { reader.duration($0, minimum: .seconds(1)) } ?? Config.defaultStallTimeout

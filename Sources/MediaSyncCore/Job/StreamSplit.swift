@@ -28,14 +28,14 @@ public enum StreamCount: Sendable, Hashable, CustomStringConvertible {
 /// fewest bytes so far; equal sizes by name), so that the streams end close together.
 ///
 /// ```swift
-/// let count = StreamSplit.wanted(.auto, multiConnection: true, files: 160, bytes: 240_000_000)  // 4
+/// let count = StreamSplit.wanted(.auto, multiConnection: true, files: 160, bytes: 240_000_000)  // 8
 /// let shares = StreamSplit.shares(sizes: [9, 5, 4, 3, 3], count: 2)  // [[0, 4], [1, 2, 3]]: 12 and 12 bytes
 /// ```
 public enum StreamSplit {
     /// `auto`'s most streams per job. On the far link of docs/benchmarks.md ("Far link": 50 ms each way,
-    /// a 4 MiB window) four streams on their own connections took the 240 MB folder from 13.5 s to about
-    /// 5 s; more streams gained little there and cost a login and a remote rsync each.
-    public static let autoMaximum = 4
+    /// a 4 MiB window) one stream moves 18 MB/s (ssh's 2 MiB channel window per round trip); four streams
+    /// took the 240 MB folder from 13.5 s to 5.6 s, eight to 4.9 s (the best hand split, eight rsyncs, 5.1 s).
+    public static let autoMaximum = 8
     /// `auto` starts one stream per this many planned bytes: below it, a second stream's own connection and
     /// remote rsync cost more than its share of the transfer saves.
     public static let autoBytesPerStream: Int64 = 16 << 20
@@ -46,9 +46,10 @@ public enum StreamSplit {
     /// round trips plus the key exchange's CPU) is probably on a far link: its big streams' connections are
     /// opened then, while it lists (1.1 s with 50 ms each way here, 0.1-0.35 s with 5 ms).
     public static let farLinkSetupSeconds = 0.5
-    /// What `auto` counts one stream worth per round trip: at 25 ms or less one stream's ssh window
-    /// (2 MiB per round trip: 80 MB/s and more) is not what binds it, the CPU is.
-    public static let roundTripPerStream = 0.025
+    /// What `auto` counts one stream worth per round trip: one stream per 12.5 ms (8 at 100 ms). At 12.5 ms
+    /// or less one stream's ssh window (2 MiB per round trip: 160 MB/s and more) is not what binds it, the
+    /// CPU is.
+    public static let roundTripPerStream = 0.0125
 
     /// The most streams `auto` runs on a link with this round trip (measured by the listing: from handing it
     /// its input to its answer). Unknown: as many as `auto` runs at all.
