@@ -121,12 +121,13 @@ public final class PurgeRun {
             return fail("cannot read the manifest: \(error)")
         }
         let library = Array(config.library.utf8)
+        let libraryStat = LibraryFolderStat()
         plan = PurgePlan.make(
             listing: listing, manifest: rows, hostNow: Int64(Date().timeIntervalSince1970),
             minAgeSeconds: Int64(config.purge.minAge.components.seconds), ageBy: config.purge.ageBy,
             protect: config.purge.protect,
             libraryFile: { path, _ in
-                LibraryPaths.fact(LibraryPaths.join(library, path)).map { PurgeLibraryFact(size: $0.size) }
+                libraryStat.fact(LibraryPaths.join(library, path)).map { PurgeLibraryFact(size: $0.size) }
             }, isCommitted: nil)
         if let warning = plan.clockWarning { audit.log("warning", warning) }
         if let warning = plan.ageWarning { audit.log("warning", warning) }
@@ -217,7 +218,9 @@ public final class PurgeRun {
     }
 
     private func nextBatch() {
-        guard !cancelled, let deletions = batches.next(size: Self.batchSize) else { return finish() }
+        // Stopped between two batches is stopped all the same: not a purge that ran to its end.
+        guard !cancelled else { return fail("cancelled") }
+        guard let deletions = batches.next(size: Self.batchSize) else { return finish() }
         var batch = PurgeBatch(deletions)
         var parser = RemotePurgeOutput()
         let records = deletions.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }

@@ -25,3 +25,32 @@ enum LibraryPaths {
         return BytePathC.with(path) { lstat($0, &st) } == 0
     }
 }
+
+/// `LibraryPaths.fact` for many files in few folders: the last folder stays open and each file is looked up
+/// by its base name in it (`fstatat`, no symlink followed), not by its whole path from the root. For the
+/// purge's check that every file is home, a path walk of eight components per file was most of its cost.
+/// Same answers as `LibraryPaths.fact`: the folder's own components are followed as `lstat` follows them.
+final class LibraryFolderStat {
+    private var folder: [UInt8]?
+    private var fd: Int32 = -1
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func fact(_ path: [UInt8]) -> LibraryFileFact? {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")), slash > 0, slash + 1 < path.count else {
+            return LibraryPaths.fact(path)
+        }
+        if folder == nil || !folder!.elementsEqual(path[..<slash]) {
+            if fd >= 0 { close(fd) }
+            folder = Array(path[..<slash])
+            fd = BytePathC.with(folder!) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        }
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        let base = Array(path[(slash + 1)...])
+        guard BytePathC.with(base, { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            return nil
+        }
+        return LibraryFileFact(size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec))
+    }
+}
