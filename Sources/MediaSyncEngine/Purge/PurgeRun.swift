@@ -43,6 +43,9 @@ public final class PurgeRun {
     private let audit: PurgeAudit
 
     private var onFinished: ((PurgeResult) -> Void)?
+    /// Told once, on the loop, when the folder's listing ended (with or without success): the source's shared
+    /// connection is up by then, for the next folders' children to share.
+    public var onListed: (() -> Void)?
     private var child: Child?
     private var cancelled = false
     private var waitingForIngest = false
@@ -90,6 +93,9 @@ public final class PurgeRun {
         runChild("listing", commands.listArgv(folder: job.folder),
                  input: commands.listStdin(folder: job.folder, ageBy: config.purge.ageBy),
                  vanishedIsFine: true, onStdout: { reader.feed($0) }) { [unowned self] error in
+            let listed = onListed
+            onListed = nil
+            listed?()
             if let error { return fail(error) }
             do {
                 makePlan(try reader.finish())

@@ -68,6 +68,14 @@ public enum PurgeRunner {
         // delete calls wait on children, and one folder after the other left the cores idle in between. One at
         // a time when the ingest confirms files first (one question at a time to it).
         let width = config.ingest?.verifyBeforePurge == true ? 1 : max(1, config.concurrency)
+        // Over a shared connection (ssh) the first folder runs alone until its listing ended: children started
+        // together would each open a connection of their own, racing to become its master.
+        let shared = jobs.contains { job in
+            TransportCommands(source: job.source, controlFolder: config.stateDirectory + "/ssh",
+                              fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+                              ioTimeoutSeconds: 1).controlFolder != nil
+        }
+        var opened = !shared
         var finished: [(Int, PurgeResult)] = []
         var running: [Int: PurgeRun] = [:]
         var stopped = false
@@ -89,10 +97,11 @@ public enum PurgeRunner {
         }
         var pending = Array(jobs.enumerated())[...]
         func next() {
-            while !stopped, running.count < width, let (index, job) = pending.popFirst() {
+            while !stopped, running.count < (opened ? width : 1), let (index, job) = pending.popFirst() {
                 let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
                                    childEnvironment: options.childEnvironment, ingest: ingest, emit: publish)
                 running[index] = run
+                if !opened { run.onListed = { opened = true; next() } }
                 run.start { result in
                     running[index] = nil
                     finished.append((index, result))
