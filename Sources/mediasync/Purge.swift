@@ -40,6 +40,7 @@ struct Purge: ParsableCommand {
             throw ConfigFailure(message: "mediasync: --since goes with --history (mediasync purge --history --since 7d)").report()
         }
         let view = PurgeView(json: json)
+        defer { view.flush() }
         let results: [PurgeResult]
         do {
             results = try PurgeRunner.run(config: config, options: PurgeOptions(sources: sources.isEmpty ? nil : sources,
@@ -100,10 +101,35 @@ struct Purge: ParsableCommand {
 }
 
 /// The purge's output: JSON events on stdout, or one line per decision on stdout and problems on stderr.
+///
+/// Stdout is written in blocks: the lines of one file each (`file_purged`, `file_kept`) gather up to 64 KiB,
+/// and any other event, a line for stderr, and the end write them out (a write per file was a tenth of the
+/// purge's own time on 20,000 files).
 final class PurgeView {
     private let json: Bool
+    private var pending: [UInt8] = []
+    static let blockBytes = 65_536
 
     init(json: Bool) { self.json = json }
+
+    /// Writes what is gathered.
+    func flush() {
+        guard !pending.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(pending))
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func out(_ bytes: [UInt8], perFile: Bool) {
+        pending += bytes
+        if !perFile || pending.count >= Self.blockBytes { flush() }
+    }
+
+    private static func isPerFile(_ body: EventBody) -> Bool {
+        switch body {
+        case .filePurged, .fileKept: true
+        default: false
+        }
+    }
 
     /// A path for a person: control bytes and invalid UTF-8 escaped, so one file is one line.
     static func shown(_ path: [UInt8]) -> String {
@@ -112,7 +138,7 @@ final class PurgeView {
 
     func handle(_ event: Event) {
         if json {
-            FileHandle.standardOutput.write(Data(event.jsonLine()))
+            out(event.jsonLine(), perFile: Self.isPerFile(event.body))
             return
         }
         var line: String?
@@ -130,12 +156,17 @@ final class PurgeView {
         default:
             break
         }
-        if let line {
-            (toStderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data((line + "\n").utf8))
+        guard let line else { return }
+        if toStderr {
+            flush()
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            out(Array((line + "\n").utf8), perFile: Self.isPerFile(event.body))
         }
     }
 
     func finish(_ results: [PurgeResult]) {
+        flush()
         guard !json, results.count > 1 else { return }
         let deleted = results.reduce(0) { $0 + $1.deleted }
         let bytes = results.reduce(Int64(0)) { $0 + $1.bytesFreed }

@@ -62,4 +62,27 @@ struct BusyboxSourceTests {
         let second = try h.run(h.config([source]))
         #expect(second.result.jobsDone == 2 && second.result.files == 0, "\(second.summary)")
     }
+
+    /// ComfyUI's one flat `output/` folder: 1,500 files go to the delete script in one chunk of about 80 KB of
+    /// words, which busybox's xargs cuts at about 30 KB unless told `-s` (then the chunk's tail had no header
+    /// and every file stayed, "xargs: argument line too long").
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: busybox),
+                   "busybox is not installed (bin/_setup.sh installs it: apt-get install busybox)"))
+    func bigFolderPurgedUnderBusyboxXargs() throws {
+        let h = try SyncHarness("bbx")
+        let outputs = try Self.makeBusyboxContainer(h, "alpine-big")
+        let old = Int64(Date().timeIntervalSince1970) - 3 * 86_400
+        try BytePath.mkdirs(Array((outputs + "/output").utf8))
+        for index in 0..<1_500 {
+            try BytePath.write(Array(String(format: "%@/output/ComfyUI_%05d_.png", outputs, index).utf8),
+                               Array("image \(index)".utf8), mtime: old)
+        }
+        let source = Source(name: "alp", transport: .docker(container: "alpine-big", command: DockerShim.path),
+                            root: "/app/outputs", folders: ["output"], purge: true, settle: .seconds(0))
+        let run = try h.run(h.config([source]))
+        #expect(run.result.jobsDone == 1 && run.result.files == 1_500, "\(run.summary)")
+        #expect(run.result.purgesFailed == 0, "\(run.result.errors)")
+        #expect(run.result.filesPurged == 1_500)
+        #expect(TreeSnapshot(outputs + "/output").files.isEmpty, "output: not purged")
+    }
 }

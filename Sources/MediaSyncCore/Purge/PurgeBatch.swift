@@ -58,21 +58,29 @@ public struct PurgeBatch: Sendable {
     }
 }
 
-/// A plan's deletions walked in batches by index: removing each batch from the front copied and shifted a
-/// list of 200,000 deletions 200 times.
+/// A plan's deletions walked in batches by index (removing each batch from the front copied and shifted a
+/// list of 200,000 deletions 200 times), sorted by parent folder then name, and a batch never spans two
+/// folders: the delete script removes a batch of one folder with one `stat` and one `rm` per
+/// `RemotePurgeScript.maxNames` names, where files of several folders in one call cost a shell each.
 public struct PurgeBatches: Sendable {
     private var deletions: [PurgePlan.Deletion]
     private var next = 0
 
     public init(_ deletions: [PurgePlan.Deletion]) {
+        var deletions = deletions
+        deletions.sort { RemotePurgeScript.byFolderThenName($0.path, $1.path) }
         self.deletions = deletions
     }
 
-    /// The next `size` deletions, or nil when all were handed out.
+    /// The next deletions of one folder, at most `size`, or nil when all were handed out.
     public mutating func next(size: Int) -> [PurgePlan.Deletion]? {
         guard next < deletions.count else { return nil }
-        let batch = Array(deletions[next..<min(deletions.count, next + size)])
-        next += batch.count
+        let first = deletions[next].path
+        var end = next + 1
+        let limit = min(deletions.count, next + max(1, size))
+        while end < limit, RemotePurgeScript.sameFolder(deletions[end].path, first) { end += 1 }
+        let batch = Array(deletions[next..<end])
+        next = end
         return batch
     }
 }

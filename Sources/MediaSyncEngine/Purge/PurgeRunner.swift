@@ -22,7 +22,7 @@ public struct PurgeOptions: Sendable {
     }
 }
 
-/// Runs the purge alone, outside a sync: every selected folder one after the other on a loop of its own.
+/// Runs the purge alone, outside a sync: the selected folders, up to `concurrency` at once, on a loop of its own.
 /// SIGINT and SIGTERM stop the running child; deletions already reported stay in the audit.
 public enum PurgeRunner {
     /// Purges the folders of the selected sources whose purge is on (a dry run looks at every selected
@@ -64,13 +64,30 @@ public enum PurgeRunner {
             environment: options.childEnvironment) { level, message in
             publish(.log(level: level, message: message, cycle: nil, job: nil))
         }
-        var results: [PurgeResult] = []
-        var current: PurgeRun?
+        // Up to `concurrency` folders at once, as a sync runs its jobs: each folder's listing, its plan and its
+        // delete calls wait on children, and one folder after the other left the cores idle in between. One at
+        // a time when the ingest confirms files first (one question at a time to it).
+        let width = config.ingest?.verifyBeforePurge == true ? 1 : max(1, config.concurrency)
+        // Over a shared connection (ssh) the first folder runs alone until its listing ended: children started
+        // together would each open a connection of their own, racing to become its master.
+        let shared = jobs.contains { job in
+            TransportCommands(source: job.source, controlFolder: config.stateDirectory + "/ssh",
+                              fallbackControlFolder: TransportCommands.fallbackControlFolder(uid: getuid()),
+                              ioTimeoutSeconds: 1).controlFolder != nil
+        }
+        var opened = !shared
+        var finished: [(Int, PurgeResult)] = []
+        var running: [Int: PurgeRun] = [:]
         var stopped = false
+        var closed = false
         var signals: [UV.Signal] = []
         for signum in [SIGINT, SIGTERM] {
             if let watcher = try? UV.Signal(loop: loop) {
-                try? watcher.start(signum) { _ in stopped = true; current?.cancel(); ingest?.shutdown() }
+                try? watcher.start(signum) { _ in
+                    stopped = true
+                    for run in running.values { run.cancel() }
+                    ingest?.shutdown()
+                }
                 signals.append(watcher)
             }
         }
@@ -78,29 +95,31 @@ public enum PurgeRunner {
             for watcher in signals { watcher.close() }
             signals.removeAll()
         }
-        var pending = jobs[...]
+        var pending = Array(jobs.enumerated())[...]
         func next() {
-            guard !stopped, let job = pending.popFirst() else {
-                current = nil
-                closeSharedConnections(loop: loop, config: config, sources: jobs.map(\.source),
-                                       childEnvironment: options.childEnvironment)
-                if let ingest { ingest.finish { closeSignals() } } else { closeSignals() }
-                return
+            while !stopped, running.count < (opened ? width : 1), let (index, job) = pending.popFirst() {
+                let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
+                                   childEnvironment: options.childEnvironment, ingest: ingest, emit: publish)
+                running[index] = run
+                if !opened { run.onListed = { opened = true; next() } }
+                run.start { result in
+                    running[index] = nil
+                    finished.append((index, result))
+                    next()
+                }
             }
-            let run = PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: 0, job: job, dryRun: dryRun,
-                               childEnvironment: options.childEnvironment, ingest: ingest, emit: publish)
-            current = run
-            run.start { result in
-                results.append(result)
-                next()
-            }
+            guard running.isEmpty, stopped || pending.isEmpty, !closed else { return }
+            closed = true
+            closeSharedConnections(loop: loop, config: config, sources: jobs.map(\.source),
+                                   childEnvironment: options.childEnvironment)
+            if let ingest { ingest.finish { closeSignals() } } else { closeSignals() }
         }
         next()
         _ = loop.run()
         loop.closeAll()
         _ = loop.run()
         try? loop.close()
-        return results
+        return finished.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     /// Ends the ssh master connections the folders shared (`ControlPersist` would keep one for a minute after

@@ -26,8 +26,8 @@ enum LibraryPaths {
     }
 }
 
-/// `LibraryPaths.fact` for many library-relative paths that come folder by folder (a plan looks at every
-/// file of a job, sorted): each folder is opened once (`O_PATH`, or found missing once) and each file is one
+/// `LibraryPaths.fact` for many library-relative paths that come folder by folder (a sync plan or a purge
+/// plan looks at every file of a job, sorted): each folder is opened once (`O_PATH`, or found missing once) and each file is one
 /// `fstatat` by its name, instead of a walk of the whole absolute path per file. The answers are lstat's.
 final class LibraryLookup {
     /// `O_PATH` (Linux's <fcntl.h> value; Swift's Glibc does not always export it): the folder is only named.
