@@ -16,9 +16,9 @@
 # the shared tool's old behaviour (the window back on delivery: twice that). One stream is bound below both by
 # ssh's own channel window (2 MiB per round trip, ~18 MB/s here).
 #
-# Knobs: MEDIASYNC_FAR_STREAMS (default "none": the config has no `streams` key, today's behaviour; e.g.
-# "1 auto 4 8": one mediasync run per value, written as the source's `streams:`; `concurrency` is 4, or N for
-# `streams: N` above 4), MEDIASYNC_BENCH_ROUNDS,
+# Knobs: MEDIASYNC_FAR_STREAMS (default "none": the config has no `streams` key, i.e. `auto`; e.g.
+# "1 auto 4 8": one mediasync run per value, written as the source's `streams:`; `concurrency` is the default
+# (8), or N for `streams: N` above 8), MEDIASYNC_BENCH_ROUNDS,
 # MEDIASYNC_BENCH_DIR, MEDIASYNC_BENCH_BINARY, CC.
 
 FAR_STREAMS="${MEDIASYNC_FAR_STREAMS:-none}"
@@ -131,7 +131,8 @@ far_mediasync() { # link streams shape dst: shape "one" (root trees/far, folder 
         echo "library: $dst"
         echo "state_dir: $dst.state"
         echo "socket: $dst.state/mediasync.sock"
-        echo "concurrency: $(far_concurrency "$streams")"
+        local concurrency; concurrency=$(far_concurrency "$streams")
+        [[ -n $concurrency ]] && echo "concurrency: $concurrency"
         echo "sources:"
         echo "  - {name: far, transport: ssh, host: 127.0.0.1, port: ${FAR_PORT[$link]}, user: root,"
         echo "     identity: $SSH_KEY, root: $root, folders: [$folders],"
@@ -141,9 +142,9 @@ far_mediasync() { # link streams shape dst: shape "one" (root trees/far, folder 
     "$MEDIASYNC" sync --config "$dst.yaml"
 }
 
-far_concurrency() { # streams value -> the config's concurrency: 4 (the default), or N for `streams: N` above 4
-    # (concurrency counts rsync children: with 4, `streams: 8` would run 4)
-    if [[ $1 =~ ^[0-9]+$ && $1 -gt 4 ]]; then echo "$1"; else echo 4; fi
+far_concurrency() { # streams value -> the config's concurrency: none (the default, 8), or N for `streams: N` above 8
+    # (concurrency counts rsync children: with 8, `streams: 16` would run 8)
+    if [[ $1 =~ ^[0-9]+$ && $1 -gt 8 ]]; then echo "$1"; fi
 }
 
 declare -A FAR_BEST
@@ -223,8 +224,8 @@ bench_far() {
 
 far_ms_label() { # streams value -> how the table names that mediasync run
     local c; c=$(far_concurrency "$1")
-    if [[ $1 == none ]]; then echo "mediasync sync (no streams key: today)"
-    elif [[ $c != 4 ]]; then echo "mediasync sync, streams: $1, concurrency: $c"
+    if [[ $1 == none ]]; then echo "mediasync sync (no streams key)"
+    elif [[ -n $c ]]; then echo "mediasync sync, streams: $1, concurrency: $c"
     else echo "mediasync sync, streams: $1"; fi
 }
 
