@@ -46,12 +46,12 @@ enum EventSamples {
                                         reason: "settling")),
         ("file_deferred not UTF-8", .fileDeferred(cycle: 3, job: forge, path: latin1, reason: "name_not_allowed")),
         ("job_finished done", .jobFinished(cycle: 3, JobFinished(
-            job: forge, state: .done, files: 120, bytes: 157_496_115, seconds: 12.3, exitCode: 0, attempts: 1))),
+            job: forge, state: .done, files: 120, bytes: 157_496_115, seconds: 12.3, exitCode: 0, attempts: 1, streams: 4))),
         ("job_finished failed", .jobFinished(cycle: 3, JobFinished(
             job: box, state: .failed, files: 0, bytes: 0, seconds: 31.025, exitCode: 255, attempts: 3,
             error: "box/output: ssh: connect to host 203.0.113.7 port 41022: Connection refused"))),
         ("job_finished never ran, with a note", .jobFinished(cycle: 3, JobFinished(
-            job: box, state: .done, files: 0, bytes: 0, seconds: 0, exitCode: nil, attempts: 0, note: "not created yet"))),
+            job: box, state: .done, files: 0, bytes: 0, seconds: 0, exitCode: nil, attempts: 0, streams: 0, note: "not created yet"))),
         ("cycle_finished", .cycleFinished(cycle: 3, CycleFinished(jobsDone: 1, jobsFailed: 1, files: 120,
                                                                     bytes: 157_496_115, seconds: 43.4))),
         ("log", .log(level: "warning", message: "box/output: attempt 2 of 3 failed (exit 255), retrying in 10s",

@@ -135,6 +135,7 @@ struct JobMachineStreamsTests {
         let last = job.exit(.stream(1))
         #expect(last.jobFinished?.state == .done)
         #expect(last.jobFinished?.files == 4)
+        #expect(last.jobFinished?.streams == 2, "job_finished says how many streams ran")
     }
 
     @Test("a failed stream is retried with only its files not home; the other stream's files are not fetched again")

@@ -99,6 +99,11 @@ struct ViewRendererTests {
         let all = plain.render(snapshot: snapshot([job("a/b", current: "x.png")]), results: [done])
         #expect(!all.joined().contains("\u{1B}"))
         #expect(colored.liveLines(snapshot([])).joined().contains("\u{1B}[1m"))
+        // A job of several streams says so; the word goes first when the line is narrow.
+        var streamed = done
+        streamed.streams = 8
+        #expect(plain.resultLines(streamed) == ["✓ forge/txt2img-images  120 files  150.2 MiB in 12.3s  8 streams"])
+        #expect(LiveViewRenderer(width: 50, color: false).resultLines(streamed) == LiveViewRenderer(width: 50, color: false).resultLines(done))
     }
 
     @Test("a failed job's line says how many attempts and the error, wrapped when long")

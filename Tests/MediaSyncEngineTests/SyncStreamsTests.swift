@@ -49,6 +49,7 @@ struct SyncStreamsTests {
         #expect(run.result.files == 6)
         let started = run.events.compactMap { if case let .jobStarted(_, _, streams) = $0.body { streams } else { nil } }
         #expect(started == [3])
+        #expect(run.finished("gpu/output")?.streams == 3, "job_finished says how many ran")
         #expect(run.events.contains { if case let .log(_, message, _, _) = $0.body { message.hasSuffix("in 3 rsync streams") } else { false } })
         #expect(seen == ["%C", "%C-1", "%C-2"], "each stream on its own connection: \(seen)")
         for (name, bytes) in files {

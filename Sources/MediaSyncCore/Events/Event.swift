@@ -83,6 +83,8 @@ public struct JobFinished: Sendable, Equatable {
     /// rsync's last exit code; nil when rsync never ran (the listing failed).
     public var exitCode: Int32?
     public var attempts: Int
+    /// The most rsync streams the job ran at once (0 when rsync never ran).
+    public var streams: Int
     /// One line a person understands, e.g. "ssh: connect to host 1.2.3.4 port 41022: Connection refused".
     public var error: String?
     /// What else a person should know of a job that succeeded, e.g. "not created yet" for a folder the
@@ -90,7 +92,7 @@ public struct JobFinished: Sendable, Equatable {
     public var note: String?
 
     public init(job: EventJob, state: State, files: Int, bytes: Int64, seconds: Double, exitCode: Int32?,
-                attempts: Int, error: String? = nil, note: String? = nil) {
+                attempts: Int, streams: Int = 1, error: String? = nil, note: String? = nil) {
         self.job = job
         self.state = state
         self.files = files
@@ -98,6 +100,7 @@ public struct JobFinished: Sendable, Equatable {
         self.seconds = seconds
         self.exitCode = exitCode
         self.attempts = attempts
+        self.streams = streams
         self.error = error
         self.note = note
     }

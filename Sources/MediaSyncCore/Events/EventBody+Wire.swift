@@ -40,6 +40,7 @@ extension EventBody {
             o.field("seconds", f.seconds, decimals: 3)
             if let code = f.exitCode { o.field("exit_code", Int(code)) } else { o.null("exit_code") }
             o.field("attempts", f.attempts)
+            o.field("streams", f.streams)
             if let error = f.error { o.field("error", error) }
             if let note = f.note { o.field("note", note) }
         case let .cycleFinished(cycle, f):
@@ -106,7 +107,10 @@ extension EventBody {
             self = .jobFinished(cycle: try r.int64("cycle"), JobFinished(
                 job: try r.eventJob(), state: state, files: try r.int("files"), bytes: try r.int64("bytes"),
                 seconds: try r.double("seconds"), exitCode: try code.map { c throws(WireError) in try Self.exitCode(c) },
-                attempts: try r.int("attempts"), error: try r.optionalString("error"), note: try r.optionalString("note")))
+                attempts: try r.int("attempts"),
+                // Before streams (schema 2's first form) a job that ran rsync ran one.
+                streams: try r.optionalInt("streams") ?? (code == nil ? 0 : 1),
+                error: try r.optionalString("error"), note: try r.optionalString("note")))
         case "cycle_finished":
             self = .cycleFinished(cycle: try r.int64("cycle"), CycleFinished(
                 jobsDone: try r.int("jobs_done"), jobsFailed: try r.int("jobs_failed"), files: try r.int("files"),

@@ -64,7 +64,7 @@ extension JobMachine {
         out.append(.flushFilesHome)
         out.append(.emit(.jobFinished(cycle: settings.cycle, JobFinished(
             job: eventJob, state: state, files: filesHome, bytes: bytesHome, seconds: now - startedAt,
-            exitCode: exitCode, attempts: attempts, error: error, note: note))))
+            exitCode: exitCode, attempts: attempts, streams: mostStreamsRun, error: error, note: note))))
         out.append(.slot(.finished))
     }
 }

@@ -44,6 +44,7 @@ extension JobMachine {
             child.share = share.map { order[$0] }
             return child
         }
+        mostStreamsRun = max(mostStreamsRun, children.count)
         if children.count > 1 {
             let bytes = order.reduce(Int64(0)) { $0 + planned[$1].size }
             log("info", "\(settings.job): \(ViewFormat.count(order.count, "file")), \(ViewFormat.bytes(bytes)) in \(children.count) rsync streams",

@@ -116,6 +116,8 @@ public struct JobMachine: Sendable {
     /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the
     /// memory: its buckets hold every value inline, at a load factor of at most 3/4).
     var planned: [SyncPlan.Transfer] = []
+    /// The most rsync streams the job ran at once (`job_finished`'s `streams`).
+    var mostStreamsRun = 0
     /// Set when a stream of several could not start: the others are stopped, and the job fails with it.
     var abortLine: String?
     /// How the attempt's streams that ended so far ended (a job's attempt is judged when its last one ends).

@@ -80,11 +80,14 @@ public struct LiveViewRenderer: Sendable {
         let name = DisplayText.sanitize(f.job.job)
         switch f.state {
         case .done:
-            let line = fit([
+            var segments = [
                 Segment(name, .bold, flex: true),
                 Segment("\(f.files) \(f.files == 1 ? "file" : "files")", drop: 2),
                 Segment(ViewFormat.bytes(f.bytes) + " in " + ViewFormat.elapsed(f.seconds), drop: 1),
-            ], lead: Segment("✓", .green))
+            ]
+            // Several streams are worth a word: they are why a far folder came fast.
+            if f.streams > 1 { segments.append(Segment("\(f.streams) streams", drop: 3)) }
+            let line = fit(segments, lead: Segment("✓", .green))
             return [line.render(color: color)]
         case .failed:
             let attempts = "failed after \(f.attempts) \(f.attempts == 1 ? "attempt" : "attempts")"
