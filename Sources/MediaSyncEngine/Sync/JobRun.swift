@@ -81,7 +81,6 @@ final class JobRun {
     /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
     private var waitingForLane: [JobChild: Int] = [:]
     private var waits = 0
-    private static let heldInputLimit = 5.0
 
     // MARK: - What the cycle says
 
