@@ -113,25 +113,19 @@ public struct CycleProgress: Sendable {
         guard let i = index[id] else { return false }
         let applied = body(&jobs[i])
         guard applied else { return false }
-        // Runs once per rsync record: index the jobs in place rather than map over copies of them
-        // (a JobProgress holds a set and a rate window, so each copy costs retains and releases).
-        var bytes: Int64 = 0, rateSum = 0.0, rateCount = 0
-        for j in jobs.indices {
-            bytes += jobs[j].bytesDone
-            if let rate = jobs[j].rate(at: now), rate > 0 {
-                rateSum += rate
-                rateCount += 1
-            }
-        }
-        overallRate.add(bytes: bytes, at: now)
-        if rateCount > 0 { lastJobRate = rateSum / Double(rateCount) }
-        refreshPercent()
+        refresh(at: now)
         return true
     }
 
-    private mutating func refreshPercent() {
+    private mutating func refreshPercent() { refresh(at: nil) }
+
+    /// The overall figures in one pass over the jobs (it runs once per rsync record: the jobs are indexed in
+    /// place rather than mapped over copies, as a JobProgress holds a set and a rate window). With `now`, the
+    /// overall rate and the average job rate are fed too.
+    private mutating func refresh(at now: Double?) {
         var allDone = true, bytesDone: Int64 = 0, bytesTotal: Int64 = 0, filesDone = 0, filesTotal = 0
         var listed = 0, unlisted = 0, listedBytes: Int64 = 0, listedFiles = 0
+        var rateSum = 0.0, rateCount = 0
         for j in jobs.indices {
             allDone = allDone && jobs[j].state == .done
             bytesDone += jobs[j].bytesDone
@@ -145,6 +139,14 @@ public struct CycleProgress: Sendable {
             } else if jobs[j].state != .failed {
                 unlisted += 1   // its bytes are still to come (a failed one's never will)
             }
+            if let now, let rate = jobs[j].rate(at: now), rate > 0 {
+                rateSum += rate
+                rateCount += 1
+            }
+        }
+        if let now {
+            overallRate.add(bytes: bytesDone, at: now)
+            if rateCount > 0 { lastJobRate = rateSum / Double(rateCount) }
         }
         if allDone {
             percent = 100
