@@ -33,14 +33,20 @@ struct SyncStreamsTests {
         }
     }
 
+    /// The big folder on the test sshd, as a source of `streams: 3` limited to `bwlimit`.
+    static func threeStreams(_ h: SyncHarness, _ server: TestSSHD, bwlimit: String) throws -> (Source, [String: [UInt8]]) {
+        let root = h.temp.sub("remote")
+        let files = try bigFolder(root)
+        var source = h.sshSource("gpu", server: server, root: root, folders: ["output"], bwlimit: bwlimit)
+        source.streams = .fixed(3)
+        return (source, files)
+    }
+
     @Test("ssh, streams: 3: three rsyncs, each on its own connection, one login each; every file once, exact")
     func threeStreamsThreeConnections() throws {
         let server = try TestSSHD()
         let h = try SyncHarness("st")
-        let root = h.temp.sub("remote")
-        let files = try Self.bigFolder(root)
-        var source = h.sshSource("gpu", server: server, root: root, folders: ["output"], bwlimit: "20M")
-        source.streams = .fixed(3)
+        let (source, files) = try Self.threeStreams(h, server, bwlimit: "20M")
         let log = server.folder.appendingPathComponent("sshd.log").path
         // The connections of the rsyncs seen running at any event (progress goes out 10 times a second).
         var seen: Set<String> = []
@@ -67,10 +73,7 @@ struct SyncStreamsTests {
     func concurrencyCountsStreams() throws {
         let server = try TestSSHD()
         let h = try SyncHarness("sc")
-        let root = h.temp.sub("remote")
-        _ = try Self.bigFolder(root)
-        var source = h.sshSource("gpu", server: server, root: root, folders: ["output"], bwlimit: "20M")
-        source.streams = .fixed(3)
+        let (source, _) = try Self.threeStreams(h, server, bwlimit: "20M")
         var config = h.config([source])
         config.concurrency = 2
         // Never more than two rsyncs at once (rsync's receiving side is two processes with the same argv).
@@ -86,10 +89,7 @@ struct SyncStreamsTests {
     func oneStreamKilled() throws {
         let server = try TestSSHD()
         let h = try SyncHarness("sk")
-        let root = h.temp.sub("remote")
-        let files = try Self.bigFolder(root)
-        var source = h.sshSource("gpu", server: server, root: root, folders: ["output"], bwlimit: "10M")
-        source.streams = .fixed(3)
+        let (source, files) = try Self.threeStreams(h, server, bwlimit: "10M")
         var killed: [Int32] = []
         var anyHome = false
         let run = try h.run(h.config([source])) { event in
