@@ -58,7 +58,8 @@ import Testing
             #expect(RawFS.read(world.inLibrary("src/out/" + path)) == contents[path], "\(path) in the library is not the source's bytes")
         }
         #expect(!RawFS.exists(world.inLibrary("src/out/big.png")), "a partial big.png has its final name")
-        let partial = world.library + "/.mediasync/staging/src/out/.mediasync-partial/big.png"
+        // A first sync places files into the library itself: rsync keeps the unfinished one in mediasync's placing folder.
+        let partial = world.library + "/.mediasync/placing/src/out/partial/big.png"
         var info = stat()
         #expect(stat(partial, &info) == 0 && info.st_size > 0 && info.st_size < 6_000_000,
                 "the unfinished file is not kept for the next run (\(info.st_size) bytes)")

@@ -212,7 +212,8 @@ struct SupervisorRobustnessTests {
         #expect(!FileManager.default.fileExists(atPath: serve.socket))
         // serve waited for its children before exiting; a moment for the kernel to reap what it killed.
         #expect(Watch.until(timeout: 10) { serve.leftoverProcesses().isEmpty }, "left behind: \(serve.leftoverProcesses())")
-        let partial = serve.library + "/.mediasync/staging/src/a/.mediasync-partial/big0.png"
+        // A first sync places files into the library itself: rsync keeps the unfinished one in mediasync's placing folder.
+        let partial = serve.library + "/.mediasync/placing/src/a/partial/big0.png"
         var info = stat()
         #expect(stat(partial, &info) == 0, "no partial file kept")
         let partialSize = Int(info.st_size)

@@ -32,7 +32,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: world.sourceRoot + "/txt2img", withIntermediateDirectories: true)
         try Spawn.check(["sh", "-c", "head -c \(size) /dev/urandom > \"$1\" && touch -d 2026-01-01 \"$1\"", "sh", sourcePath])
         let finalPath = world.library + "/forge/txt2img/big video.mp4"
-        let staging = world.library + "/.mediasync/staging/forge/txt2img"
+        // rsync's unfinished file is in staging, or in the placing folder when it writes into the library itself.
+        let staging = world.library + "/.mediasync"
 
         let running = try world.start()
         var halfFiles: [Int] = []

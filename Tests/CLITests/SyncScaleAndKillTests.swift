@@ -55,7 +55,8 @@ import Testing
     @Test(.timeLimit(.minutes(10)))
     func afterSIGKILLOfSyncNothingGoesOnCopyingAndANewRunSucceedsAtOnce() throws {
         let (world, content) = try Self.slowWorld()
-        let staging = world.library + "/.mediasync/staging/box/out"
+        // rsync's unfinished file is in staging, or in the placing folder when it writes into the library itself.
+        let staging = world.library + "/.mediasync"
         let first = try world.start()
         let old = Self.copying(into: staging)
         #expect(!old.isEmpty, "no rsync was seen copying into \(staging)")
@@ -79,7 +80,7 @@ import Testing
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)],
                                               ofItemAtPath: serve.sources + "/a/video.mp4")
         try serve.start()
-        let staging = serve.library + "/.mediasync/staging/src/a"
+        let staging = serve.library + "/.mediasync"
         let old = Self.copying(into: staging)
         #expect(!old.isEmpty, "serve's first cycle was not seen copying into \(staging):\n\(serve.log)")
         serve.signal(SIGKILL)

@@ -29,7 +29,7 @@ struct JobMachineStreamsTests {
     func spawns(_ actions: [JobAction]) -> [JobChild: [String]] {
         var out: [JobChild: [String]] = [:]
         for action in actions {
-            if case let .spawnTransfer(child, files, _) = action { out[child] = files.map { String(decoding: $0, as: UTF8.self) } }
+            if case let .spawnTransfer(child, files, _, _) = action { out[child] = files.map { String(decoding: $0, as: UTF8.self) } }
         }
         return out
     }

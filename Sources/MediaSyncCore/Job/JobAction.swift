@@ -28,7 +28,8 @@ public struct ChildExit: Equatable, Sendable {
     }
 }
 
-/// A planned file the machine wants moved from staging to its library name.
+/// A planned file the machine wants moved from staging to its library name, or, when rsync placed it in the
+/// library itself (`Placement.library`), looked at there.
 public struct MoveHome: Equatable, Sendable {
     /// The stream that brought it.
     public var child: JobChild
@@ -38,12 +39,15 @@ public struct MoveHome: Equatable, Sendable {
     /// True in the sweep after the stream exited: a file that is not as planned then changed at the source;
     /// false while the stream runs, when such a file may simply not be finished yet.
     public var final: Bool
+    /// Where its stream wrote it.
+    public var placement: Placement
 
-    public init(child: JobChild, index: Int, transfer: SyncPlan.Transfer, final: Bool) {
+    public init(child: JobChild, index: Int, transfer: SyncPlan.Transfer, final: Bool, placement: Placement = .staging) {
         self.child = child
         self.index = index
         self.transfer = transfer
         self.final = final
+        self.placement = placement
     }
 }
 
@@ -118,15 +122,17 @@ public enum JobAction: Sendable {
     /// `concurrency` allows); answer `streamsGranted` with how many, at least one.
     case claimStreams(Int)
     /// Make the staging folder and start an rsync stream with these names on its list (in this order), `bytes`
-    /// in all; answer `spawned` or `failed`.
-    case spawnTransfer(JobChild, files: [[UInt8]], bytes: Int64)
+    /// in all, writing into staging or straight into the library folder (`Placement`); answer `spawned` or
+    /// `failed`.
+    case spawnTransfer(JobChild, files: [[UInt8]], bytes: Int64, into: Placement)
     /// Stop a child (SIGTERM to its group, SIGKILL after the grace); its exit comes as `exited`.
     case stop(JobChild)
     /// Read the manifest and plan this listing; answer `planned` or `failed`.
     case plan(RemoteListing)
-    /// Look at a staged file (size and mtime); answer `staged`.
+    /// Look at a staged file (size and mtime), or at the placed one in the library; answer `staged`.
     case checkStaged(MoveHome)
-    /// Move a staged file to its library name; answer `moved`.
+    /// Move a staged file to its library name (a placed one: look again unless just looked at, and take it
+    /// back out of the library into staging when it is not as planned in the sweep); answer `moved`.
     case moveHome(MoveHome)
     /// A file is home: record it in the cycle's next batch (manifest row, `file_synced`).
     case fileHome(SyncPlan.Transfer, libraryPath: [UInt8])

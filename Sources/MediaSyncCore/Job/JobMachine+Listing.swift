@@ -85,6 +85,7 @@ extension JobMachine {
             out.append(.fileHome(adopted, libraryPath: adopted.libraryPath))
         }
         planned = plan.transfers
+        placement = Placement.choose(plan.transfers, traits: traits, libraryPlain: plan.libraryPlain)
         pending.reserveCapacity(planned.count)
         for (index, transfer) in planned.enumerated() { pending[PathKey(transfer.remotePath)] = index }
         out.append(.progress(.plan(files: planned.count, bytes: plan.totalBytes)))

@@ -52,7 +52,7 @@ extension JobMachine {
         }
         for child in children {
             out.append(.spawnTransfer(child.id, files: child.share.map { planned[$0].remotePath },
-                                      bytes: child.share.reduce(Int64(0)) { $0 + planned[$1].size }))
+                                      bytes: child.share.reduce(Int64(0)) { $0 + planned[$1].size }, into: placement))
         }
     }
 
@@ -148,7 +148,8 @@ extension JobMachine {
         let run = children[index]
         if run.swept < run.sweep.count {
             let next = run.sweep[run.swept]
-            out.append(.moveHome(MoveHome(child: run.id, index: next, transfer: planned[next], final: true)))
+            out.append(.moveHome(MoveHome(child: run.id, index: next, transfer: planned[next], final: true,
+                                          placement: placement)))
             return
         }
         streamEnded(children.remove(at: index), at: now, &out)
@@ -167,7 +168,8 @@ extension JobMachine {
             }
             // Home already (asked for on an earlier record): dropped.
             guard let planIndex = pending[PathKey(entry.name)] else { continue }
-            out.append(.checkStaged(MoveHome(child: children[index].id, index: planIndex, transfer: planned[planIndex], final: false)))
+            out.append(.checkStaged(MoveHome(child: children[index].id, index: planIndex, transfer: planned[planIndex],
+                                             final: false, placement: placement)))
             if entry.misses < 2 { kept.append((entry.name, entry.misses + 1)) }
         }
         children[index].announced = kept

@@ -102,6 +102,8 @@ public struct JobMachine: Sendable {
     public internal(set) var note: String?
 
     var traits = LibraryTraits.posix
+    /// Where the job's streams write, chosen with the plan (`Placement.choose`).
+    public internal(set) var placement = Placement.staging
     var startedAt: Double = 0
     var cancelled = false
     var lastExitCode: Int32?

@@ -55,6 +55,9 @@ public struct SyncPlan: Equatable, Sendable {
             self.renamedFrom = nil
         }
 
+        /// True when it goes to its natural name `<prefix>/<remote path>`.
+        public var isNatural: Bool { otherLibraryPath == nil && renamedFrom == nil }
+
         public static func == (a: Transfer, b: Transfer) -> Bool {
             a.remotePath == b.remotePath && a.size == b.size && a.mtime == b.mtime && a.reason == b.reason
                 && a.renamedFrom == b.renamedFrom && a.libraryPath == b.libraryPath
@@ -106,6 +109,10 @@ public struct SyncPlan: Equatable, Sendable {
     public var adopted: [Transfer] = []
     /// Sum of `transfers` sizes: the cycle's byte total, known before any transfer starts.
     public var totalBytes: Int64 = 0
+    /// False when the library side held something other than files and folders where the plan looked (a
+    /// symlink, a folder at a file's name): the job then goes through staging (`Placement`). The engine
+    /// sets it from its lookups.
+    public var libraryPlain = true
 
     public init() {}
 }

@@ -64,17 +64,39 @@ public struct TransportCommands: Sendable, Equatable {
     /// sub-folders under `destination`.
     /// `lane` picks the connection on transports that have several (`SourceTransport.hasLanes`): 0 is the
     /// shared one.
-    public func rsyncArgv(folder: String, destination: String, lane: Int = 0) -> [String] {
+    ///
+    /// `placing` set: rsync writes straight into the library folder `destination` (`Placement.library`), and
+    /// keeps its temporary and partial files in that folder of mediasync's, and moves anything it would
+    /// replace into its `.displaced` (`--backup-dir`); folder times are left alone (they are the library's).
+    public func rsyncArgv(folder: String, destination: String, lane: Int = 0, placing: String? = nil) -> [String] {
         var argv = ["rsync", "--files-from=-", "--from0",
                     // mtimes are what the manifest and the next listing compare.
                     "--times",
                     "--info=progress2", "--out-format=\(RsyncOutputParser.outFormat)",
-                    "--partial-dir=\(Self.partialDirectory)",
+                    "--partial-dir=\(placing.map { Self.placingFolder($0, .partial) } ?? Self.partialDirectory)",
                     "--timeout=\(ioTimeoutSeconds)"]
+        if let placing {
+            argv += ["--temp-dir=\(Self.placingFolder(placing, .temporary))", "--backup",
+                     "--backup-dir=\(Self.placingFolder(placing, .displaced))", "--omit-dir-times"]
+        }
         if let bwlimit { argv.append("--bwlimit=\(bwlimit)") }
         let remote = transport.rsyncRemote(path: Self.withTrailingSlash(source.path(of: folder)),
                                            connectionFolder: controlFolder, lane: lane)
         return argv + remote.options + ["--", remote.source, Self.withTrailingSlash(destination)]
+    }
+
+    /// What rsync keeps beside a library it writes into (`rsyncArgv(placing:)`).
+    public enum PlacingPart: String, Sendable {
+        /// Its temporary files (`--temp-dir`; must exist before rsync starts).
+        case temporary = "temporary"
+        /// Unfinished files kept for the next attempt (`--partial-dir`).
+        case partial = "partial"
+        /// What was at a planned name when rsync put the file there (`--backup-dir`).
+        case displaced = "displaced"
+    }
+
+    public static func placingFolder(_ placing: String, _ part: PlacingPart) -> String {
+        placing + "/" + part.rawValue
     }
 
     /// The `--files-from=- --from0` input: each path relative to the folder, NUL-terminated.

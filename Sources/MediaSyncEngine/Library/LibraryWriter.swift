@@ -147,6 +147,15 @@ public struct LibraryWriter: Sendable {
         }
     }
 
+    /// The library-relative `folder` opened (made 0755 where missing) by a walk that follows no symlink; the
+    /// caller closes it. A job that places files straight into the library (`Placement.library`) looks at
+    /// them through it.
+    public func openFolder(_ folder: [UInt8]) throws(LibraryWriteError) -> Int32 {
+        guard !folder.isEmpty else { return try openParent([], of: folder) }
+        guard Self.isSafe(folder) else { throw .unsafeLibraryPath(path: show(folder)) }
+        return try openParent(Self.components(of: folder, shown: show(folder))[...], of: folder)
+    }
+
     // MARK: steps
 
     /// True when `path` is relative with no empty, `.` or `..` part and no NUL: it cannot leave the library.

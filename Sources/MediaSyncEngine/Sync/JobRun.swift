@@ -124,16 +124,16 @@ final class JobRun {
             startListing()
         case let .claimStreams(wanted):
             perform(machine.streamsGranted(host.grantStreams(self, wanted: wanted), at: host.now))
-        case let .spawnTransfer(child, files, bytes):
-            startTransfer(child, files: files, bytes: bytes)
+        case let .spawnTransfer(child, files, bytes, placement):
+            startTransfer(child, files: files, bytes: bytes, into: placement)
         case let .stop(child):
             stop(child)
         case let .plan(listing):
             makePlan(listing)
         case let .checkStaged(move):
-            var staged = stagedFile(move)
+            var staged = move.placement == .library ? placedFile(move) : stagedFile(move)
             var fact = staged?.fact()
-            if fact == nil, let again = stagedFileAgain(move) {
+            if fact == nil, move.placement == .staging, let again = stagedFileAgain(move) {
                 staged = again
                 fact = again.fact()
             }
@@ -194,22 +194,38 @@ final class JobRun {
             return perform(machine.failed("cannot read the manifest: \(error)", at: host.now))
         }
         let lookup = LibraryLookup(root: Array(context.config.library.utf8))
-        let plan = SyncPlan.make(
+        var plan = SyncPlan.make(
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             refetch: context.options.refetch,
             libraryFile: { lookup.fact($0) },
             isReserved: { reserved.contains($0) }, traits: context.writer.traits)
+        plan.libraryPlain = lookup.plain
         perform(machine.planned(plan, at: host.now))
     }
 
     // MARK: - Transfer and moves home
 
-    private func startTransfer(_ child: JobChild, files: [[UInt8]], bytes: Int64) {
+    private func startTransfer(_ child: JobChild, files: [[UInt8]], bytes: Int64, into placement: Placement) {
         let staging = context.stagingFolder(for: job)
+        var destination = staging
+        var placing: String?
         do {
-            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            if placement == .library {
+                // rsync writes into the library folder itself; its temporary files stay in mediasync's folder.
+                let folder = context.placingFolder(for: job)
+                try FileManager.default.createDirectory(atPath: TransportCommands.placingFolder(folder, .temporary),
+                                                        withIntermediateDirectories: true)
+                let fd = try context.writer.openFolder(libraryPrefix)
+                close(fd)
+                destination = context.config.library + "/" + String(decoding: libraryPrefix, as: UTF8.self)
+                placing = folder
+            } else {
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            }
         } catch {
-            return perform(machine.spawnFailed(child, "cannot create the staging folder \(staging): \(error)", at: host.now))
+            let what = placement == .library ? "the library folder \(String(decoding: libraryPrefix, as: UTF8.self))"
+                : "the staging folder \(staging)"
+            return perform(machine.spawnFailed(child, "cannot create \(what): \(error)", at: host.now))
         }
         let commands = context.transportCommands(for: job.source)
         let lane = host.claimLane(self, bytes: bytes)
@@ -221,9 +237,9 @@ final class JobRun {
             guard let self else { return }
             guard waitingForLane[child] == token else { return host.releaseLane(self, lane) }  // stopped meanwhile
             waitingForLane[child] = nil
-            spawn(child, commands.rsyncArgv(folder: job.folder, destination: staging, lane: lane.number),
+            spawn(child, commands.rsyncArgv(folder: job.folder, destination: destination, lane: lane.number, placing: placing),
                   environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
-                  lane: lane)
+                  lane: lane, placing: placing != nil)
         }
     }
 
@@ -265,8 +281,63 @@ final class JobRun {
         return stagedFile(move)
     }
 
+    /// The file rsync placed at `move`'s library name (`Placement.library`), by its name in its library folder
+    /// (held open while files keep coming to it); nil when that folder cannot be opened.
+    private func placedFile(_ move: MoveHome) -> StagedFile? {
+        let path = move.transfer.libraryPath
+        let cut = path.lastIndex(of: UInt8(ascii: "/"))
+        let folder = cut.map { Array(path[..<$0]) } ?? []
+        let writer = context.writer
+        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(folder) })
+        else { return nil }
+        return StagedFile(folder: fd, name: Array(path[(cut.map { $0 + 1 } ?? 0)...]),
+                          shownFolder: Array((context.config.library + "/").utf8) + folder)
+    }
+
+    /// A placed file is home when it is as planned: nothing to move. One that is not, once its stream has
+    /// exited, is what the source holds now (changed since the listing): it goes back out of the library into
+    /// staging, where the staged way would have left it, and a later cycle takes it.
+    private func placedHome(_ move: MoveHome) -> MoveOutcome {
+        let looked = checkedMove.map { $0.index == move.index && $0.child == move.child } ?? false
+        checkedMove = nil
+        let home = MoveOutcome.home(libraryPath: move.transfer.libraryPath, asideOf: nil)
+        if looked && !move.final { return home }
+        guard let placed = placedFile(move) else { return .notDelivered }
+        guard let fact = placed.fact() else { return .notDelivered }
+        if fact.size == move.transfer.size && context.writer.traits.sameMTime(fact.mtime, move.transfer.mtime) { return home }
+        guard move.final else { return .notDelivered }
+        let back = LibraryPaths.join(stagingRoot, move.transfer.remotePath)
+        if let cut = back.lastIndex(of: UInt8(ascii: "/")) {
+            try? FileManager.default.createDirectory(atPath: String(decoding: back[..<cut], as: UTF8.self),
+                                                     withIntermediateDirectories: true)
+        }
+        let moved = BytePathC.with(placed.name) { from in BytePathC.with(back) { to in renameat(placed.folder, from, AT_FDCWD, to) } }
+        guard moved == 0 else {
+            return .refused("\(placed.shown) changed at the source during the sync and cannot be taken back out of the library: \(String(cString: strerror(errno)))")
+        }
+        return .changed
+    }
+
+    /// Gives back to the library what rsync moved out of a placed file's way (`DisplacedFiles`), each with a
+    /// warning that says where it is now.
+    private func restoreDisplaced() {
+        let displaced = TransportCommands.placingFolder(context.placingFolder(for: job), .displaced)
+        guard FileManager.default.fileExists(atPath: displaced) else { return }
+        let (kept, failed) = DisplacedFiles.restore(from: Array(displaced.utf8), libraryPrefix: libraryPrefix,
+                                                    writer: context.writer)
+        for entry in kept {
+            let text = "\(id): another program put \(String(decoding: entry.original, as: UTF8.self)) in the library during the sync; "
+                + "the synced file took that name and the other is kept as \(String(decoding: entry.keptAs, as: UTF8.self))"
+            host.emit(.log(level: "warning", message: text, cycle: context.cycleID, job: id.description))
+        }
+        for line in failed {
+            host.emit(.log(level: "error", message: "\(id): \(line); it stays there", cycle: context.cycleID, job: id.description))
+        }
+    }
+
     /// Moves one staged file to its library name, never replacing a file there.
     private func moveHome(_ move: MoveHome) -> MoveOutcome {
+        if move.placement == .library { return placedHome(move) }
         // Looked at a moment ago, in this same turn of the loop (the machine answers a look with the move).
         let looked = checkedMove.flatMap { !move.final && $0.index == move.index && $0.child == move.child ? $0.staged : nil }
         checkedMove = nil
@@ -335,17 +406,21 @@ final class JobRun {
         var process: Child?
         /// The connection a stream rides, given back when it ends.
         var lane: ConnectionLanes.Lane?
+        /// The stream writes straight into the library (`Placement.library`).
+        var placing = false
         var stdout = RsyncOutputParser(stream: .stdout)
         var stderr = RsyncOutputParser(stream: .stderr)
     }
 
     /// `input` nil: handed over later (`feed`).
-    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]?, lane: ConnectionLanes.Lane? = nil) {
+    private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]?,
+                       lane: ConnectionLanes.Lane? = nil, placing: Bool = false) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
         let io = ChildIO()
         io.lane = lane
+        io.placing = placing
         let record = { [unowned self] (record: RsyncRecord) in perform(machine.record(record, from: id, at: host.now)) }
         do {
             let started = try Child(loop: context.loop, command: command, onStdout: { [unowned self, unowned io] bytes in
@@ -363,9 +438,10 @@ final class JobRun {
                 io.stderr.finish(record)
                 io.stdout.finish(record)
                 host.outputRead(self)
-                let lane = io.lane
+                let lane = io.lane, placing = io.placing
                 children[id] = nil
                 if let lane { host.releaseLane(self, lane) }
+                if placing { restoreDisplaced() }
                 perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
                                                      description: status.description), at: host.now))
             })

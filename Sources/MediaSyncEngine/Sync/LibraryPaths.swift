@@ -36,6 +36,12 @@ final class LibraryLookup {
     private var folder: [UInt8]?
     /// The held folder's descriptor; -1 when it is missing (every file in it is too).
     private var descriptor: Int32 = -1
+    /// False once a look met something that is neither a regular file nor a real folder: a symlink on the
+    /// way to a folder, or a folder (or device, ...) at a file's name. A sync then keeps to staging
+    /// (`SyncPlan.libraryPlain`).
+    private(set) var plain = true
+    /// Folders (library-relative) found to be real folders or missing, every part of the way.
+    private var plainFolders = Set<[UInt8]>()
 
     init(root: [UInt8]) { self.root = root }
 
@@ -49,6 +55,7 @@ final class LibraryLookup {
             if descriptor >= 0 { _ = close(descriptor) }
             descriptor = -1
             folder = Array(folderPart)
+            if plain { checkPlain(Array(folderPart)) }
             let fd = BytePathC.with(LibraryPaths.join(root, Array(folderPart))) { open($0, Self.openPath | O_DIRECTORY | O_CLOEXEC) }
             if fd >= 0 {
                 descriptor = fd
@@ -61,8 +68,35 @@ final class LibraryLookup {
         guard descriptor >= 0 else { return nil }
         let name = Array(path[(cut.map { $0 + 1 } ?? path.startIndex)...])
         var st = stat()
-        guard BytePathC.with(name, { fstatat(descriptor, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0,
-              (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard BytePathC.with(name, { fstatat(descriptor, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            plain = false
+            return nil
+        }
         return LibraryFileFact(size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec))
+    }
+
+    /// Clears `plain` when a part of `folder`'s way is there but is not a real folder (lstat each part once).
+    private func checkPlain(_ folder: [UInt8]) {
+        var end = 0
+        while end <= folder.count {
+            if end == folder.count || folder[end] == UInt8(ascii: "/") {
+                let part = Array(folder[..<end])
+                if !part.isEmpty, !plainFolders.contains(part) {
+                    var st = stat()
+                    if BytePathC.with(LibraryPaths.join(root, part), { lstat($0, &st) }) == 0 {
+                        guard st.st_mode & S_IFMT == S_IFDIR else {
+                            plain = false
+                            return
+                        }
+                    } else if errno != ENOENT {
+                        plain = false
+                        return
+                    }
+                    plainFolders.insert(part)
+                }
+            }
+            end += 1
+        }
     }
 }

@@ -58,6 +58,12 @@ final class SyncContext {
         config.library + "/.mediasync/staging/" + job.source.name + "/" + job.folder
     }
 
+    /// `<library>/.mediasync/placing/<source>/<folder>`: rsync's temporary, partial and displaced files when it
+    /// writes straight into the library (`Placement.library`, `TransportCommands.rsyncArgv(placing:)`).
+    func placingFolder(for job: SyncJob) -> String {
+        config.library + "/.mediasync/placing/" + job.source.name + "/" + job.folder
+    }
+
     /// The purge of one folder, on this cycle's loop and events; `purge.dry_run` makes it a dry run.
     func makePurge(for job: SyncJob) -> PurgeRun {
         PurgeRun(loop: loop, config: config, manifest: manifest, cycleID: cycleID, job: job,

@@ -1,0 +1,103 @@
+import Foundation
+import MediaSyncCore
+import MediaSyncEngine
+import Testing
+
+/// A first sync writes straight into the library (`Placement.library`): rsync's own rename puts each file at
+/// its name, which saves a rename per file. What users must not notice: a file another program puts at one of
+/// those names meanwhile is kept, a folder in the library that is a symlink is still never followed, and
+/// nothing unfinished is ever at a library name. Real rsync, a real library folder.
+@Suite("sync: placing straight into the library")
+struct SyncPlacementTests {
+    static let aged = Int64(Date().timeIntervalSince1970) - 3 * 86_400
+
+    /// `big.png` (2 MiB, about 5 s at the limit) and two small files, all old enough.
+    static func source(_ h: SyncHarness) throws -> (Source, [String: [UInt8]]) {
+        let root = h.temp.sub("src")
+        let folder = root + "/out"
+        try BytePath.mkdirs(Array(folder.utf8))
+        var files: [String: [UInt8]] = [:]
+        files["big.png"] = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        files["a.png"] = Array(repeating: 1, count: 300)
+        files["c.png"] = Array(repeating: 3, count: 400)
+        for (name, content) in files { try BytePath.write(Array((folder + "/" + name).utf8), content, mtime: aged) }
+        let source = Source(name: "box", transport: .local, root: root, folders: ["out"], bwlimit: "400",
+                            settle: .seconds(0))
+        return (source, files)
+    }
+
+    @Test("a file another program puts at a planned name during the transfer is kept as name~2, never replaced")
+    func foreignFileKept() throws {
+        let h = try SyncHarness("pf")
+        let (source, files) = try Self.source(h)
+        let library = h.libraryFolder(source, "out")
+        let theirs = Array("another program's picture".utf8)
+        var placed = false
+        let run = try h.run(h.config([source])) { event in
+            // While rsync is on big.png (about 5 s): the program writes its own big.png into the library.
+            guard !placed, case let .progress(_, snapshot) = event.body,
+                  snapshot.jobs.contains(where: { $0.state == .transferring }) else { return }
+            placed = true
+            try? BytePath.write(Array((library + "/big.png").utf8), theirs)
+        }
+        #expect(placed)
+        let finished = try #require(run.finished("box/out"), "\(run.summary)")
+        #expect(finished.state == .done, "\(run.summary)")
+        #expect(BytePath.read(Array((library + "/big.png").utf8)) == files["big.png"])
+        #expect(BytePath.read(Array((library + "/big~2.png").utf8)) == theirs, "the other program's file is lost")
+        let names = try FileManager.default.contentsOfDirectory(atPath: library).sorted()
+        #expect(names == ["a.png", "big.png", "big~2.png", "c.png"], "\(names)")
+        #expect(run.logs.contains { $0.level == "warning" && $0.message.contains("kept as box/out/big~2.png") },
+                "\(run.logs.map(\.message))")
+        let rows = try ManifestStore(stateDirectory: h.stateDirectory).rows(source: "box", folder: "out")
+        #expect(Set(rows.map { String(decoding: $0.libraryPath, as: UTF8.self) }) == ["box/out/a.png", "box/out/big.png", "box/out/c.png"])
+    }
+
+    @Test("rsync killed mid-file: nothing unfinished is at a library name, and the retry brings every file once")
+    func killedLeavesNothingHalf() throws {
+        let h = try SyncHarness("pk")
+        let (source, files) = try Self.source(h)
+        let library = h.libraryFolder(source, "out")
+        var killed = 0
+        var seenAfterKill: [String]?
+        let run = try h.run(h.config([source])) { event in
+            guard killed == 0, case let .progress(_, snapshot) = event.body,
+                  snapshot.jobs.contains(where: { $0.state == .transferring && $0.percent > 0 }) else { return }
+            for process in ProcessTable.snapshot() where process.isNamed("rsync") && process.argvContains(Array(h.uniquePath.utf8)) {
+                kill(process.pid, SIGKILL)
+                killed += 1
+            }
+            _ = ProcessTable.waitUntilGone(within: 5) { $0.isNamed("rsync") && $0.argvContains(Array(h.uniquePath.utf8)) }
+            seenAfterKill = (try? FileManager.default.contentsOfDirectory(atPath: library)) ?? []
+        }
+        #expect(killed > 0, "no rsync was running mid-transfer")
+        // Only whole files at their own names: rsync's temporary file is in mediasync's placing folder.
+        for name in seenAfterKill ?? [] {
+            #expect(BytePath.read(Array((library + "/" + name).utf8)) == files[name], "\(name) in the library right after the kill")
+        }
+        let finished = try #require(run.finished("box/out"), "\(run.summary)")
+        #expect(finished.state == .done && finished.attempts == 2, "\(run.summary)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: library).sorted()
+        #expect(names == files.keys.sorted(), "\(names)")
+        for (name, content) in files { #expect(BytePath.read(Array((library + "/" + name).utf8)) == content, "\(name)") }
+        #expect(run.synced.count == 3)
+    }
+
+    @Test("a library folder that is a symlink is not followed: the job goes through staging and refuses it")
+    func symlinkedFolderNotFollowed() throws {
+        let h = try SyncHarness("ps")
+        var (source, _) = try Self.source(h)
+        source.bwlimit = nil
+        let elsewhere = h.temp.sub("elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: h.library + "/box", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: h.library + "/box/out", withDestinationPath: elsewhere)
+        let run = try h.run(h.config([source], attempts: 1))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere) == [], "files went through the symlink")
+        let finished = try #require(run.finished("box/out"), "\(run.summary)")
+        #expect(finished.state == .failed, "\(run.summary)")
+        #expect(finished.error?.contains("box/out") == true, "\(run.summary)")
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: h.library + "/box/out")
+        #expect(link == elsewhere, "the user's symlink was changed")
+    }
+}
