@@ -32,8 +32,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: world.sourceRoot + "/txt2img", withIntermediateDirectories: true)
         try Spawn.check(["sh", "-c", "head -c \(size) /dev/urandom > \"$1\" && touch -d 2026-01-01 \"$1\"", "sh", sourcePath])
         let finalPath = world.library + "/forge/txt2img/big video.mp4"
-        // rsync's unfinished file is in staging, or in the placing folder when it writes into the library itself.
-        let staging = world.library + "/.mediasync"
+        // rsync's unfinished file is in staging, or, when it writes into the library itself, its hidden temporary
+        // file beside the final name: both under the library.
+        let staging = world.library
 
         let running = try world.start()
         var halfFiles: [Int] = []
@@ -64,6 +65,8 @@ import Testing
         #expect(run.of("log").contains { ($0["message"] as? String ?? "").contains("retrying") })
         #expect(RawFS.read(Array(finalPath.utf8)) == RawFS.read(Array(sourcePath.utf8)))
         #expect(RawFS.tree(world.library)[Array("forge/txt2img/big video.mp4".utf8)]?.mtime == 1_767_225_600)
+        let left = try FileManager.default.contentsOfDirectory(atPath: world.library + "/forge/txt2img")
+        #expect(left == ["big video.mp4"], "the killed rsync's temporary file is still in the library: \(left)")
     }
 
     @Test(.timeLimit(.minutes(10)))

@@ -55,8 +55,9 @@ import Testing
     @Test(.timeLimit(.minutes(10)))
     func afterSIGKILLOfSyncNothingGoesOnCopyingAndANewRunSucceedsAtOnce() throws {
         let (world, content) = try Self.slowWorld()
-        // rsync's unfinished file is in staging, or in the placing folder when it writes into the library itself.
-        let staging = world.library + "/.mediasync"
+        // rsync's unfinished file is in staging, or, when it writes into the library itself, its hidden temporary
+        // file beside the final name: both under the library.
+        let staging = world.library
         let first = try world.start()
         let old = Self.copying(into: staging)
         #expect(!old.isEmpty, "no rsync was seen copying into \(staging)")
@@ -80,7 +81,7 @@ import Testing
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)],
                                               ofItemAtPath: serve.sources + "/a/video.mp4")
         try serve.start()
-        let staging = serve.library + "/.mediasync"
+        let staging = serve.library
         let old = Self.copying(into: staging)
         #expect(!old.isEmpty, "serve's first cycle was not seen copying into \(staging):\n\(serve.log)")
         serve.signal(SIGKILL)

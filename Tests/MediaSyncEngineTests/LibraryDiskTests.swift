@@ -180,8 +180,8 @@ struct LibraryDiskTests {
             """.write(toFile: yaml, atomically: true, encoding: .utf8)
         let pid = try Tool.spawn([try Self.binary(), "sync", "--config", yaml, "--json"], stdoutTo: h.temp.sub("kill.out"))
         // Unfinished bytes are in staging, or, where rsync places files into the library itself (a first sync on
-        // ext4), in its temporary folder beside it.
-        let unfinished = [library + "/.mediasync/staging/box/out", library + "/.mediasync/placing/box/out"]
+        // ext4), in its hidden temporary file in the library folder (the few finished files there are small).
+        let unfinished = [library + "/.mediasync/staging/box/out", home]
         let copying = Self.wait(timeout: 60) { unfinished.map(Self.stagedBytes).reduce(0, +) > 2 << 20 }
         kill(pid, SIGKILL)
         Tool.reap(pid)
@@ -191,6 +191,9 @@ struct LibraryDiskTests {
         #expect(after.result.jobsFailed == 0, "\(kind): \(after.summary)")
         let whole = BytePath.read(Array((home + "big.bin").utf8)) == big
         #expect(whole, "\(kind): big.bin is not whole after the next run")
+        // Where rsync wrote into the library itself, the killed run's temporary file is gone too.
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: home).filter { $0.hasPrefix(".") }
+        #expect(hidden.isEmpty, "\(kind): left in the library: \(hidden)")
     }
 
     static func wait(timeout: Double, _ condition: () -> Bool) -> Bool {

@@ -53,7 +53,7 @@ struct SyncPlacementTests {
         #expect(Set(rows.map { String(decoding: $0.libraryPath, as: UTF8.self) }) == ["box/out/a.png", "box/out/big.png", "box/out/c.png"])
     }
 
-    @Test("rsync killed mid-file: nothing unfinished is at a library name, and the retry brings every file once")
+    @Test("rsync killed mid-file: its temporary file never has a final name and is removed; the retry brings every file once")
     func killedLeavesNothingHalf() throws {
         let h = try SyncHarness("pk")
         let (source, files) = try Self.source(h)
@@ -61,8 +61,10 @@ struct SyncPlacementTests {
         var killed = 0
         var seenAfterKill: [String]?
         let run = try h.run(h.config([source])) { event in
-            guard killed == 0, case let .progress(_, snapshot) = event.body,
-                  snapshot.jobs.contains(where: { $0.state == .transferring && $0.percent > 0 }) else { return }
+            // Once rsync's temporary big.png (`.big.png.XXXXXX`, beside its final name) is there.
+            guard killed == 0, case .progress = event.body,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: library),
+                  names.contains(where: { $0.hasPrefix(".big.png.") }) else { return }
             for process in ProcessTable.snapshot() where process.isNamed("rsync") && process.argvContains(Array(h.uniquePath.utf8)) {
                 kill(process.pid, SIGKILL)
                 killed += 1
@@ -71,16 +73,19 @@ struct SyncPlacementTests {
             seenAfterKill = (try? FileManager.default.contentsOfDirectory(atPath: library)) ?? []
         }
         #expect(killed > 0, "no rsync was running mid-transfer")
-        // Only whole files at their own names: rsync's temporary file is in mediasync's placing folder.
-        for name in seenAfterKill ?? [] {
+        // Only whole files at final names; the unfinished one is rsync's hidden temporary name.
+        let after = seenAfterKill ?? []
+        #expect(after.contains { $0.hasPrefix(".big.png.") }, "\(after)")
+        for name in after where !name.hasPrefix(".") {
             #expect(BytePath.read(Array((library + "/" + name).utf8)) == files[name], "\(name) in the library right after the kill")
         }
         let finished = try #require(run.finished("box/out"), "\(run.summary)")
         #expect(finished.state == .done && finished.attempts == 2, "\(run.summary)")
         let names = try FileManager.default.contentsOfDirectory(atPath: library).sorted()
-        #expect(names == files.keys.sorted(), "\(names)")
+        #expect(names == files.keys.sorted(), "the killed rsync's temporary file is still there: \(names)")
         for (name, content) in files { #expect(BytePath.read(Array((library + "/" + name).utf8)) == content, "\(name)") }
         #expect(run.synced.count == 3)
+        #expect(run.logs.contains { $0.message.contains("removed 1 unfinished rsync temporary file") }, "\(run.logs.map(\.message))")
     }
 
     @Test("a library folder that is a symlink is not followed: the job goes through staging and refuses it")

@@ -10,10 +10,11 @@
 ///   through a rename (ext4, xfs, btrfs, tmpfs), so it is case-sensitive and rsync's times hold;
 /// - the plan met no symlink or other non-file on the library side (`libraryPlain`).
 ///
-/// rsync then writes its temporary files in staging (`--temp-dir`), so a partial file is never at a
-/// library name, and runs with `--backup --backup-dir=<staging>/.displaced`: a file another program puts
-/// at a planned name during the transfer is moved there instead of replaced, and mediasync gives it back
-/// to the library beside ours (`~N`). That is the "checked rename" guarantee of exFAT in the table of
+/// rsync then writes each file as its hidden temporary `.<name>.XXXXXX` beside the final name and renames it
+/// when whole, so a partial file is never at a library name (a killed rsync's temporary file is removed by
+/// the engine, `RsyncLeftovers`), and runs with `--backup --backup-dir=<placing>/displaced`: a file another
+/// program puts at a planned name during the transfer is moved there instead of replaced, and mediasync gives
+/// it back to the library beside ours (`~N`). That is the "checked rename" guarantee of exFAT in the table of
 /// docs/architecture.md: only a file created at that very name between rsync's look and its rename could
 /// be replaced.
 ///

@@ -65,9 +65,11 @@ public struct TransportCommands: Sendable, Equatable {
     /// `lane` picks the connection on transports that have several (`SourceTransport.hasLanes`): 0 is the
     /// shared one.
     ///
-    /// `placing` set: rsync writes straight into the library folder `destination` (`Placement.library`), and
-    /// keeps its temporary and partial files in that folder of mediasync's, and moves anything it would
-    /// replace into its `.displaced` (`--backup-dir`); folder times are left alone (they are the library's).
+    /// `placing` set: rsync writes straight into the library folder `destination` (`Placement.library`): its
+    /// temporary file beside the final name as always (`.<name>.XXXXXX`; a `--temp-dir` elsewhere costs rsync
+    /// 3.4+ a walk of that whole path per file, more than the move out of staging it saves), partial files kept
+    /// in that folder of mediasync's, and anything it would replace moved into its `displaced` (`--backup-dir`);
+    /// folder times are left alone (they are the library's).
     public func rsyncArgv(folder: String, destination: String, lane: Int = 0, placing: String? = nil) -> [String] {
         var argv = ["rsync", "--files-from=-", "--from0",
                     // mtimes are what the manifest and the next listing compare.
@@ -76,7 +78,7 @@ public struct TransportCommands: Sendable, Equatable {
                     "--partial-dir=\(placing.map { Self.placingFolder($0, .partial) } ?? Self.partialDirectory)",
                     "--timeout=\(ioTimeoutSeconds)"]
         if let placing {
-            argv += ["--temp-dir=\(Self.placingFolder(placing, .temporary))", "--backup",
+            argv += ["--backup",
                      "--backup-dir=\(Self.placingFolder(placing, .displaced))", "--omit-dir-times"]
         }
         if let bwlimit { argv.append("--bwlimit=\(bwlimit)") }
@@ -87,8 +89,6 @@ public struct TransportCommands: Sendable, Equatable {
 
     /// What rsync keeps beside a library it writes into (`rsyncArgv(placing:)`).
     public enum PlacingPart: String, Sendable {
-        /// Its temporary files (`--temp-dir`; must exist before rsync starts).
-        case temporary = "temporary"
         /// Unfinished files kept for the next attempt (`--partial-dir`).
         case partial = "partial"
         /// What was at a planned name when rsync put the file there (`--backup-dir`).

@@ -80,6 +80,12 @@ final class JobRun {
     private(set) var listingTimer: ListingTimer?
     /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
     private var waitingForLane: [JobChild: Int] = [:]
+    /// Streams writing straight into the library that have not ended (`Placement.library`).
+    private var placingStreams = 0
+    /// A placing run of this job did not end (mediasync killed, a power cut): rsync's temporary files of its
+    /// names may be in the library. Its marker stays from the first placing stream's start to the last one's
+    /// end; read once, at the first placing stream, before this run makes its own.
+    private lazy var leftoversPossible = FileManager.default.fileExists(atPath: context.placingFolder(for: job) + "/unfinished")
     private var waits = 0
 
     // MARK: - What the cycle says
@@ -211,12 +217,12 @@ final class JobRun {
         var placing: String?
         do {
             if placement == .library {
-                // rsync writes into the library folder itself; its temporary files stay in mediasync's folder.
+                // rsync writes into the library folder itself; partial and displaced files go to mediasync's folder.
                 let folder = context.placingFolder(for: job)
-                try FileManager.default.createDirectory(atPath: TransportCommands.placingFolder(folder, .temporary),
-                                                        withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let fd = try context.writer.openFolder(libraryPrefix)
                 close(fd)
+                if leftoversPossible { removeLeftovers(of: files) }
                 destination = context.config.library + "/" + String(decoding: libraryPrefix, as: UTF8.self)
                 placing = folder
             } else {
@@ -239,7 +245,7 @@ final class JobRun {
             waitingForLane[child] = nil
             spawn(child, commands.rsyncArgv(folder: job.folder, destination: destination, lane: lane.number, placing: placing),
                   environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
-                  lane: lane, placing: placing != nil)
+                  lane: lane, placing: placing != nil ? files : nil)
         }
     }
 
@@ -316,6 +322,25 @@ final class JobRun {
             return .refused("\(placed.shown) changed at the source during the sync and cannot be taken back out of the library: \(String(cString: strerror(errno)))")
         }
         return .changed
+    }
+
+    /// Removes rsync's temporary files of `files` (paths in the folder) from the library (`RsyncLeftovers`).
+    private func removeLeftovers(of files: [[UInt8]]) {
+        let removed = RsyncLeftovers.remove(for: files.map { LibraryNaming.join(prefix: libraryPrefix, $0) },
+                                            libraryRoot: context.config.library)
+        if !removed.isEmpty {
+            host.emit(.log(level: "info", message: "\(id): removed \(ViewFormat.count(removed.count, "unfinished rsync temporary file")) from the library",
+                           cycle: context.cycleID, job: id.description))
+        }
+    }
+
+    /// A placing stream ended: what it displaced goes back, what a kill left is removed, and once the job's
+    /// last one ended the unfinished-run marker goes.
+    private func placingEnded(_ files: [[UInt8]], status: ChildExit) {
+        restoreDisplaced()
+        if status.signal != 0 || status.code != 0 { removeLeftovers(of: files) }
+        placingStreams -= 1
+        if placingStreams == 0 { unlink(context.placingFolder(for: job) + "/unfinished") }
     }
 
     /// Gives back to the library what rsync moved out of a placed file's way (`DisplacedFiles`), each with a
@@ -406,15 +431,15 @@ final class JobRun {
         var process: Child?
         /// The connection a stream rides, given back when it ends.
         var lane: ConnectionLanes.Lane?
-        /// The stream writes straight into the library (`Placement.library`).
-        var placing = false
+        /// The stream's files when it writes straight into the library (`Placement.library`).
+        var placing: [[UInt8]]?
         var stdout = RsyncOutputParser(stream: .stdout)
         var stderr = RsyncOutputParser(stream: .stderr)
     }
 
     /// `input` nil: handed over later (`feed`).
     private func spawn(_ id: JobChild, _ argv: [String], environment: [String: String], input: [UInt8]?,
-                       lane: ConnectionLanes.Lane? = nil, placing: Bool = false) {
+                       lane: ConnectionLanes.Lane? = nil, placing: [[UInt8]]? = nil) {
         var command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
                               stdin: .pipe, stdout: .pipe, stderr: .pipe)
         command.diesWithParent = true
@@ -441,12 +466,17 @@ final class JobRun {
                 let lane = io.lane, placing = io.placing
                 children[id] = nil
                 if let lane { host.releaseLane(self, lane) }
-                if placing { restoreDisplaced() }
-                perform(machine.exited(id, ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
-                                                     description: status.description), at: host.now))
+                let exit = ChildExit(code: Int32(truncatingIfNeeded: status.code), signal: status.signal,
+                                     description: status.description)
+                if let placing { placingEnded(placing, status: exit) }
+                perform(machine.exited(id, exit, at: host.now))
             })
             io.process = started
             children[id] = io
+            if placing != nil {
+                if placingStreams == 0 { _ = FileManager.default.createFile(atPath: context.placingFolder(for: job) + "/unfinished", contents: Data()) }
+                placingStreams += 1
+            }
             perform(machine.spawned(id, pid: started.pid, at: host.now))
             if let input { feed(input, to: started, id, name: argv[0]) }
         } catch {
