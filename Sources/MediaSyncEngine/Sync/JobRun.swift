@@ -5,12 +5,10 @@ import Glibc
 import MediaSyncCore
 import UV
 
-/// A staging folder that is not there (yet).
-private struct StagingFolderMissing: Error {}
-
 /// One job, one (source, folder) in one cycle, on the loop: it performs what its `JobMachine` decides
 /// (children, the plan's manifest reads, moves home, the retry timer, the purge) and feeds what happened
-/// back. It decides nothing itself, and asks its cycle only through `JobHost`.
+/// back. It decides nothing itself, and asks its cycle only through `JobHost`. Its files on disk (the looks,
+/// the moves home, a placing stream's leftovers) are in JobRun+Files.swift.
 ///
 /// ```
 /// cycle ──run/cancel/tick──> JobRun ──events──> JobMachine
@@ -22,8 +20,8 @@ final class JobRun {
     let id: JobID
     let eventJob: EventJob
     var source: String { job.source.name }
-    private unowned let host: any JobHost
-    private let context: SyncContext
+    unowned let host: any JobHost
+    let context: SyncContext
     private var machine: JobMachine
     /// The children running, with their output parsers.
     private var children: [JobChild: ChildIO] = [:]
@@ -38,19 +36,19 @@ final class JobRun {
     private var pending: [JobAction] = []
     private var performing = false
     /// The library folder the last file went into, kept open for the next file of the same folder.
-    private let libraryFolder = OpenFolder()
+    let libraryFolder = OpenFolder()
     /// The staging folder the last finished file was in, kept open likewise: a staged file is looked at and
     /// renamed by its name in it, not by its whole path.
-    private let stagingSubfolder = OpenFolder()
+    let stagingSubfolder = OpenFolder()
     /// The move whose staged file was looked at last (`checkStaged`), and found as planned: the `moveHome`
     /// the machine answers with comes in the same turn and need not look again.
-    private var checkedMove: (index: Int, child: JobChild, staged: StagedFile)?
+    var checkedMove: (index: Int, child: JobChild, staged: StagedFile)?
     /// Library-relative: `<dest>/<folder>`.
-    private lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
+    lazy var libraryPrefix = Array(ConfigPath.join(job.source.dest, job.folder).utf8)
     /// `<staging folder>/` as bytes, made once: every finished file's staged path starts with it.
-    private lazy var stagingPrefix: [UInt8] = Array(context.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
+    lazy var stagingPrefix: [UInt8] = Array(context.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
     /// The staging folder's path as bytes, without the trailing slash.
-    private lazy var stagingRoot: [UInt8] = Array(stagingPrefix.dropLast())
+    lazy var stagingRoot: [UInt8] = Array(stagingPrefix.dropLast())
 
     init(job: SyncJob, host: any JobHost, context: SyncContext) {
         self.job = job
@@ -81,11 +79,11 @@ final class JobRun {
     /// Streams waiting for their lane's connection to open (`JobHost.whenLaneOpen`), each with its wait's number.
     private var waitingForLane: [JobChild: Int] = [:]
     /// Streams writing straight into the library that have not ended (`Placement.library`).
-    private var placingStreams = 0
+    var placingStreams = 0
     /// A placing run of this job did not end (mediasync killed, a power cut): rsync's temporary files of its
     /// names may be in the library. Its marker stays from the first placing stream's start to the last one's
     /// end; read once, at the first placing stream, before this run makes its own.
-    private lazy var leftoversPossible = FileManager.default.fileExists(atPath: context.placingFolder(for: job) + "/unfinished")
+    lazy var leftoversPossible = FileManager.default.fileExists(atPath: context.placingFolder(for: job) + "/unfinished")
     private var waits = 0
 
     // MARK: - What the cycle says
@@ -256,133 +254,6 @@ final class JobRun {
                                           at: host.now))
         }
         children[child]?.process?.stop(grace: context.options.stopGraceMs)
-    }
-
-    /// The staged file of `move`, by its name in its staging folder (held open while files keep coming from
-    /// it); nil when that folder cannot be opened (rsync has not made it yet).
-    private func stagedFile(_ move: MoveHome) -> StagedFile? {
-        let slash = UInt8(ascii: "/")
-        let path = move.transfer.remotePath
-        var start = path.startIndex
-        while start < path.endIndex, path[start] == slash { start += 1 }
-        let cut = path[start...].lastIndex(of: slash)
-        let folder = cut.map { Array(path[start..<$0]) } ?? []
-        let name = Array(path[(cut.map { $0 + 1 } ?? start)...])
-        let shownFolder = folder.isEmpty ? stagingRoot : stagingPrefix + folder
-        let open = { () throws(StagingFolderMissing) -> Int32 in
-            let fd = BytePathC.with(shownFolder) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-            guard fd >= 0 else { throw StagingFolderMissing() }
-            return fd
-        }
-        guard let fd = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
-        let staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
-        return staged
-    }
-
-    /// `stagedFile(move)`, opening its folder again when the held one was removed since (a retry's staging
-    /// made anew): asked only when the file was not found, so the usual path pays no extra call.
-    private func stagedFileAgain(_ move: MoveHome) -> StagedFile? {
-        guard stagingSubfolder.isUnlinked else { return nil }
-        stagingSubfolder.close()
-        return stagedFile(move)
-    }
-
-    /// The file rsync placed at `move`'s library name (`Placement.library`), by its name in its library folder
-    /// (held open while files keep coming to it); nil when that folder cannot be opened.
-    private func placedFile(_ move: MoveHome) -> StagedFile? {
-        let path = move.transfer.libraryPath
-        let cut = path.lastIndex(of: UInt8(ascii: "/"))
-        let folder = cut.map { Array(path[..<$0]) } ?? []
-        let writer = context.writer
-        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(folder) })
-        else { return nil }
-        return StagedFile(folder: fd, name: Array(path[(cut.map { $0 + 1 } ?? 0)...]),
-                          shownFolder: Array((context.config.library + "/").utf8) + folder)
-    }
-
-    /// A placed file is home when it is as planned: nothing to move. One that is not, once its stream has
-    /// exited, is what the source holds now (changed since the listing): it goes back out of the library into
-    /// staging, where the staged way would have left it, and a later cycle takes it.
-    private func placedHome(_ move: MoveHome) -> MoveOutcome {
-        let looked = checkedMove.map { $0.index == move.index && $0.child == move.child } ?? false
-        checkedMove = nil
-        let home = MoveOutcome.home(libraryPath: move.transfer.libraryPath, asideOf: nil)
-        if looked && !move.final { return home }
-        guard let placed = placedFile(move) else { return .notDelivered }
-        guard let fact = placed.fact() else { return .notDelivered }
-        if fact.size == move.transfer.size && context.writer.traits.sameMTime(fact.mtime, move.transfer.mtime) { return home }
-        guard move.final else { return .notDelivered }
-        let back = LibraryPaths.join(stagingRoot, move.transfer.remotePath)
-        if let cut = back.lastIndex(of: UInt8(ascii: "/")) {
-            try? FileManager.default.createDirectory(atPath: String(decoding: back[..<cut], as: UTF8.self),
-                                                     withIntermediateDirectories: true)
-        }
-        let moved = BytePathC.with(placed.name) { from in BytePathC.with(back) { to in renameat(placed.folder, from, AT_FDCWD, to) } }
-        guard moved == 0 else {
-            return .refused("\(placed.shown) changed at the source during the sync and cannot be taken back out of the library: \(String(cString: strerror(errno)))")
-        }
-        return .changed
-    }
-
-    /// Removes rsync's temporary files of `files` (paths in the folder) from the library (`RsyncLeftovers`).
-    private func removeLeftovers(of files: [[UInt8]]) {
-        let removed = RsyncLeftovers.remove(for: files.map { LibraryNaming.join(prefix: libraryPrefix, $0) },
-                                            libraryRoot: context.config.library)
-        if !removed.isEmpty {
-            host.emit(.log(level: "info", message: "\(id): removed \(ViewFormat.count(removed.count, "unfinished rsync temporary file")) from the library",
-                           cycle: context.cycleID, job: id.description))
-        }
-    }
-
-    /// A placing stream ended: what it displaced goes back, what a kill left is removed, and once the job's
-    /// last one ended the unfinished-run marker goes.
-    private func placingEnded(_ files: [[UInt8]], status: ChildExit) {
-        restoreDisplaced()
-        if status.signal != 0 || status.code != 0 { removeLeftovers(of: files) }
-        placingStreams -= 1
-        if placingStreams == 0 { unlink(context.placingFolder(for: job) + "/unfinished") }
-    }
-
-    /// Gives back to the library what rsync moved out of a placed file's way (`DisplacedFiles`), each with a
-    /// warning that says where it is now.
-    private func restoreDisplaced() {
-        let displaced = TransportCommands.placingFolder(context.placingFolder(for: job), .displaced)
-        guard FileManager.default.fileExists(atPath: displaced) else { return }
-        let (kept, failed) = DisplacedFiles.restore(from: Array(displaced.utf8), libraryPrefix: libraryPrefix,
-                                                    writer: context.writer)
-        for entry in kept {
-            let text = "\(id): another program put \(String(decoding: entry.original, as: UTF8.self)) in the library during the sync; "
-                + "the synced file took that name and the other is kept as \(String(decoding: entry.keptAs, as: UTF8.self))"
-            host.emit(.log(level: "warning", message: text, cycle: context.cycleID, job: id.description))
-        }
-        for line in failed {
-            host.emit(.log(level: "error", message: "\(id): \(line); it stays there", cycle: context.cycleID, job: id.description))
-        }
-    }
-
-    /// Moves one staged file to its library name, never replacing a file there.
-    private func moveHome(_ move: MoveHome) -> MoveOutcome {
-        if move.placement == .library { return placedHome(move) }
-        // Looked at a moment ago, in this same turn of the loop (the machine answers a look with the move).
-        let looked = checkedMove.flatMap { !move.final && $0.index == move.index && $0.child == move.child ? $0.staged : nil }
-        checkedMove = nil
-        let checked = looked != nil
-        guard var staged = looked ?? stagedFile(move) else { return .notDelivered }
-        if !checked, !staged.exists, let again = stagedFileAgain(move) { staged = again }
-        let transfer = move.transfer
-        do {
-            let outcome = try context.writer.move(staged, to: transfer.libraryPath, size: transfer.size,
-                                                  mtime: transfer.mtime, folders: libraryFolder, checked: checked)
-            if case let .movedAside(path, planned) = outcome { return .home(libraryPath: path, asideOf: planned) }
-            return .home(libraryPath: outcome.libraryPath, asideOf: nil)
-        } catch {
-            if case .stagedFileNotAsPlanned = error {
-                return staged.exists ? .changed : .notDelivered
-            }
-            // Gone from staging between the look and the move (nothing of ours removes it): not delivered.
-            if !staged.exists { return .notDelivered }
-            return .refused(error.description)
-        }
     }
 
     // MARK: - Timers and the purge
