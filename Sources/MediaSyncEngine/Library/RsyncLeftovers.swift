@@ -14,8 +14,9 @@ import MediaSyncCore
 enum RsyncLeftovers {
     /// rsync's suffix: a dot and mkstemp's six characters.
     static let suffixLength = 7
-    /// rsync shortens a long name to fit its temporary name in NAME_MAX (255): the dot, the name, the suffix.
-    static let longestKept = 255 - 1 - suffixLength
+    /// rsync shortens a long name to fit its temporary name in NAME_MAX (255): `strlcpy` of the name into
+    /// NAME_MAX - 8 bytes keeps at most 246 of it (seen: a 254-byte name's temporary file is 254 bytes long).
+    static let longestKept = 255 - 8 - 1
 
     /// True when `entry` is rsync's temporary name for `name`: `.` + name (shortened as rsync does) + `.XXXXXX`.
     static func isTemporary(_ entry: [UInt8], of name: [UInt8]) -> Bool {

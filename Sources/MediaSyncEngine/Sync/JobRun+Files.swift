@@ -4,13 +4,13 @@ import Glibc
 #endif
 import MediaSyncCore
 
+/// A staging folder that is not there (yet).
+private struct StagingFolderMissing: Error {}
+
 /// A job's files on disk: looking at a finished file (in staging, or at its library name when rsync placed it
 /// there itself, `Placement.library`), moving it home, and what a placing stream leaves behind (what it
 /// displaced, a killed rsync's temporary files). `JobRun` performs the machine's `checkStaged` and `moveHome`
 /// with these.
-/// A staging folder that is not there (yet).
-private struct StagingFolderMissing: Error {}
-
 extension JobRun {
     /// The staged file of `move`, by its name in its staging folder (held open while files keep coming from
     /// it); nil when that folder cannot be opened (rsync has not made it yet).
