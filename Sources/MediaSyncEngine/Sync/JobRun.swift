@@ -222,7 +222,10 @@ final class JobRun {
                 close(fd)
                 if leftoversPossible { removeLeftovers(of: files) }
                 destination = context.config.library + "/" + String(decoding: libraryPrefix, as: UTF8.self)
-                placing = folder
+                // Named by its real path: rsync 3.4+ opens a partial file in an absolute `--partial-dir` refusing
+                // any symlink on the way (its generator does not), and a library reached through one (a symlinked
+                // home, /tmp) then has every resumed file fail verification.
+                placing = Self.realPath(folder)
             } else {
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
             }
@@ -245,6 +248,13 @@ final class JobRun {
                   environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
                   lane: lane, placing: placing != nil ? files : nil)
         }
+    }
+
+    /// `path` with every symlink resolved (realpath), or `path` itself when that fails.
+    static func realPath(_ path: String) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Stops a child; one still waiting for its lane is not started, and its end told as a stop.
