@@ -27,10 +27,14 @@ import Testing
         try world.writeConfig(sources: [("src", ["out"], "bwlimit: 400")],
                               top: ["settle: 0s", "retry: {attempts: 1, backoff: 1s}", "purge: {enabled: true, min_age: 1s}"])
         var contents: [String: [UInt8]] = [:]
-        for (index, name) in ["a.png", "b.png", "big.png"].enumerated() {
+        for (index, name) in ["a.png", "b.png", "big.png", "seed.png"].enumerated() {
             contents[name] = Self.noise(name == "big.png" ? 6_000_000 : 3_000, seed: UInt32(index + 7))
             try RawFS.write(world.source("out/" + name), contents[name]!, mtime: Self.aged)
         }
+        // The library already holds another seed.png: that file goes beside it (seed~2.png), so the job runs
+        // through staging, whose partial folder keeps an unfinished file for the next run (a job of only new
+        // names is placed by rsync itself and keeps none: SupervisorRobustnessTests).
+        try RawFS.write(world.inLibrary("src/out/seed.png"), Array("the user's own seed.png".utf8), mtime: Self.aged)
         let running = try world.start()
         // Mid-file: more than a second of the big file is in, most of it is not.
         let midFile = Watch.until(timeout: 60) {
@@ -54,12 +58,11 @@ import Testing
         for (name, content) in contents { #expect(RawFS.read(world.source("out/" + name)) == content, "\(name) changed at the source") }
         // What arrived is whole and has its final name; the big file has not.
         for event in run.of("file_synced") {
-            let path = try #require(event["path"] as? String)
-            #expect(RawFS.read(world.inLibrary("src/out/" + path)) == contents[path], "\(path) in the library is not the source's bytes")
+            let path = try #require(event["path"] as? String), home = try #require(event["library_path"] as? String)
+            #expect(RawFS.read(Array(home.utf8)) == contents[path], "\(path) in the library (\(home)) is not the source's bytes")
         }
         #expect(!RawFS.exists(world.inLibrary("src/out/big.png")), "a partial big.png has its final name")
-        // A first sync places files into the library itself: rsync keeps the unfinished one in mediasync's placing folder.
-        let partial = world.library + "/.mediasync/placing/src/out/partial/big.png"
+        let partial = world.library + "/.mediasync/staging/src/out/.mediasync-partial/big.png"
         var info = stat()
         #expect(stat(partial, &info) == 0 && info.st_size > 0 && info.st_size < 6_000_000,
                 "the unfinished file is not kept for the next run (\(info.st_size) bytes)")
@@ -70,8 +73,10 @@ import Testing
         let next = try world.sync(timeout: 120)
         #expect(next.status == 0, "stderr: \(next.stderr)")
         for (name, content) in contents {
-            #expect(RawFS.read(world.inLibrary("src/out/" + name)) == content, "\(name) is not home after the next run")
+            let home = name == "seed.png" ? "src/out/seed~2.png" : "src/out/" + name
+            #expect(RawFS.read(world.inLibrary(home)) == content, "\(name) is not home after the next run")
         }
+        #expect(RawFS.read(world.inLibrary("src/out/seed.png")) == Array("the user's own seed.png".utf8))
         #expect(Set(next.of("file_purged").compactMap { $0["path"] as? String }) == Set(contents.keys))
     }
 

@@ -12,7 +12,8 @@
 ///
 /// rsync then writes each file as its hidden temporary `.<name>.XXXXXX` beside the final name and renames it
 /// when whole, so a partial file is never at a library name (a killed rsync's temporary file is removed by
-/// the engine, `RsyncLeftovers`), and runs with `--backup --backup-dir=<placing>/displaced`: a file another
+/// the engine, `RsyncLeftovers`; an interrupted file is not kept for a resume, as staging's partial folder
+/// does), and runs with `--backup --backup-dir=<placing>/displaced`: a file another
 /// program puts at a planned name during the transfer is moved there instead of replaced, and mediasync gives
 /// it back to the library beside ours (`~N`). That is the "checked rename" guarantee of exFAT in the table of
 /// docs/architecture.md: only a file created at that very name between rsync's look and its rename could

@@ -67,16 +67,18 @@ public struct TransportCommands: Sendable, Equatable {
     ///
     /// `placing` set: rsync writes straight into the library folder `destination` (`Placement.library`): its
     /// temporary file beside the final name as always (`.<name>.XXXXXX`; a `--temp-dir` elsewhere costs rsync
-    /// 3.4+ a walk of that whole path per file, more than the move out of staging it saves), partial files kept
-    /// in that folder of mediasync's, and anything it would replace moved into its `displaced` (`--backup-dir`);
-    /// folder times are left alone (they are the library's).
+    /// 3.4+ a walk of that whole path per file, more than the move out of staging it saves), anything it would
+    /// replace moved into that folder of mediasync's `displaced` (`--backup-dir`); folder times are left alone
+    /// (they are the library's). No `--partial-dir`: an unfinished file is not kept for a resume (see
+    /// docs/architecture.md, "Placing straight into the library", for the verification failures an absolute one
+    /// gave a resumed file).
     public func rsyncArgv(folder: String, destination: String, lane: Int = 0, placing: String? = nil) -> [String] {
         var argv = ["rsync", "--files-from=-", "--from0",
                     // mtimes are what the manifest and the next listing compare.
                     "--times",
                     "--info=progress2", "--out-format=\(RsyncOutputParser.outFormat)",
-                    "--partial-dir=\(placing.map { Self.placingFolder($0, .partial) } ?? Self.partialDirectory)",
                     "--timeout=\(ioTimeoutSeconds)"]
+        if placing == nil { argv.append("--partial-dir=\(Self.partialDirectory)") }
         if let placing {
             argv += ["--backup",
                      "--backup-dir=\(Self.placingFolder(placing, .displaced))", "--omit-dir-times"]
@@ -89,8 +91,6 @@ public struct TransportCommands: Sendable, Equatable {
 
     /// What rsync keeps beside a library it writes into (`rsyncArgv(placing:)`).
     public enum PlacingPart: String, Sendable {
-        /// Unfinished files kept for the next attempt (`--partial-dir`).
-        case partial = "partial"
         /// What was at a planned name when rsync put the file there (`--backup-dir`).
         case displaced = "displaced"
     }

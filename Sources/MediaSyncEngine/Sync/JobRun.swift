@@ -215,16 +215,14 @@ final class JobRun {
         var placing: String?
         do {
             if placement == .library {
-                // rsync writes into the library folder itself; partial and displaced files go to mediasync's folder.
+                // rsync writes into the library folder itself; what it displaces goes to mediasync's folder.
                 let folder = context.placingFolder(for: job)
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let fd = try context.writer.openFolder(libraryPrefix)
                 close(fd)
                 if leftoversPossible { removeLeftovers(of: files) }
                 destination = context.config.library + "/" + String(decoding: libraryPrefix, as: UTF8.self)
-                // Named by its real path: rsync 3.4+ opens a partial file in an absolute `--partial-dir` refusing
-                // any symlink on the way (its generator does not), and a library reached through one (a symlinked
-                // home, /tmp) then has every resumed file fail verification.
+                // By its real path: rsync's `--backup-dir` then meets no symlink on the way.
                 placing = Self.realPath(folder)
             } else {
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)

@@ -58,7 +58,7 @@ final class SyncContext {
         config.library + "/.mediasync/staging/" + job.source.name + "/" + job.folder
     }
 
-    /// `<library>/.mediasync/placing/<source>/<folder>`: rsync's temporary, partial and displaced files when it
+    /// `<library>/.mediasync/placing/<source>/<folder>`: what rsync displaced, and the unfinished-run marker, when it
     /// writes straight into the library (`Placement.library`, `TransportCommands.rsyncArgv(placing:)`).
     func placingFolder(for job: SyncJob) -> String {
         config.library + "/.mediasync/placing/" + job.source.name + "/" + job.folder
