@@ -66,9 +66,9 @@ public struct TransportCommands: Sendable, Equatable {
     /// shared one.
     ///
     /// `placing` set: rsync writes straight into the library folder `destination` (`Placement.library`): its
-    /// temporary file beside the final name as always (`.<name>.XXXXXX`; a `--temp-dir` elsewhere costs rsync
-    /// 3.4+ a walk of that whole path per file, more than the move out of staging it saves), anything it would
-    /// replace moved into that folder of mediasync's `displaced` (`--backup-dir`); folder times are left alone
+    /// temporary file beside the final name as always (`.<name>.XXXXXX`; a `--temp-dir` elsewhere cost rsync
+    /// 3.5 a walk of that whole path per file, more than the move out of staging it saves), anything it would
+    /// replace moved into `displacedFolder(placing)` (`--backup-dir`); folder times are left alone
     /// (they are the library's). No `--partial-dir`: an unfinished file is not kept for a resume (see
     /// docs/architecture.md, "Placing straight into the library", for the verification failures an absolute one
     /// gave a resumed file).
@@ -81,7 +81,7 @@ public struct TransportCommands: Sendable, Equatable {
         if placing == nil { argv.append("--partial-dir=\(Self.partialDirectory)") }
         if let placing {
             argv += ["--backup",
-                     "--backup-dir=\(Self.placingFolder(placing, .displaced))", "--omit-dir-times"]
+                     "--backup-dir=\(Self.displacedFolder(placing))", "--omit-dir-times"]
         }
         if let bwlimit { argv.append("--bwlimit=\(bwlimit)") }
         let remote = transport.rsyncRemote(path: Self.withTrailingSlash(source.path(of: folder)),
@@ -89,14 +89,10 @@ public struct TransportCommands: Sendable, Equatable {
         return argv + remote.options + ["--", remote.source, Self.withTrailingSlash(destination)]
     }
 
-    /// What rsync keeps beside a library it writes into (`rsyncArgv(placing:)`).
-    public enum PlacingPart: String, Sendable {
-        /// What was at a planned name when rsync put the file there (`--backup-dir`).
-        case displaced = "displaced"
-    }
-
-    public static func placingFolder(_ placing: String, _ part: PlacingPart) -> String {
-        placing + "/" + part.rawValue
+    /// Where rsync moves what was at a planned name when it puts a file there (`rsyncArgv(placing:)`'s
+    /// `--backup-dir`), in the job's placing folder.
+    public static func displacedFolder(_ placing: String) -> String {
+        placing + "/displaced"
     }
 
     /// The `--files-from=- --from0` input: each path relative to the folder, NUL-terminated.

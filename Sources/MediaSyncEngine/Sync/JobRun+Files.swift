@@ -100,7 +100,7 @@ extension JobRun {
     /// Gives back to the library what rsync moved out of a placed file's way (`DisplacedFiles`), each with a
     /// warning that says where it is now.
     func restoreDisplaced() {
-        let displaced = TransportCommands.placingFolder(context.placingFolder(for: job), .displaced)
+        let displaced = TransportCommands.displacedFolder(context.placingFolder(for: job))
         guard FileManager.default.fileExists(atPath: displaced) else { return }
         let (kept, failed) = DisplacedFiles.restore(from: Array(displaced.utf8), libraryPrefix: libraryPrefix,
                                                     writer: context.writer)
