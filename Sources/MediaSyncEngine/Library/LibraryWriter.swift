@@ -147,13 +147,13 @@ public struct LibraryWriter: Sendable {
         }
     }
 
-    /// The library-relative `folder` opened (made 0755 where missing) by a walk that follows no symlink; the
-    /// caller closes it. A job that places files straight into the library (`Placement.library`) looks at
-    /// them through it.
-    public func openFolder(_ folder: [UInt8]) throws(LibraryWriteError) -> Int32 {
-        guard !folder.isEmpty else { return try openParent([], of: folder) }
+    /// The library-relative `folder` opened by a walk that follows no symlink (`create`: made 0755 where
+    /// missing); the caller closes it. A job that places files straight into the library (`Placement.library`)
+    /// makes its folder with it, and looks at the placed files through it without making any.
+    public func openFolder(_ folder: [UInt8], create: Bool = true) throws(LibraryWriteError) -> Int32 {
+        guard !folder.isEmpty else { return try openParent([], of: folder, create: create) }
         guard Self.isSafe(folder) else { throw .unsafeLibraryPath(path: show(folder)) }
-        return try openParent(Self.components(of: folder, shown: show(folder))[...], of: folder)
+        return try openParent(Self.components(of: folder, shown: show(folder))[...], of: folder, create: create)
     }
 
     // MARK: steps
@@ -197,15 +197,17 @@ public struct LibraryWriter: Sendable {
         }
     }
 
-    /// Opens (creating 0755 as needed) the folder that will hold the file, never following a symlink.
-    private func openParent(_ folders: ArraySlice<[UInt8]>, of libraryPath: [UInt8]) throws(LibraryWriteError) -> Int32 {
+    /// Opens (creating 0755 as needed, unless not to `create`) the folder that will hold the file, never
+    /// following a symlink.
+    private func openParent(_ folders: ArraySlice<[UInt8]>, of libraryPath: [UInt8],
+                            create: Bool = true) throws(LibraryWriteError) -> Int32 {
         var fd = open(libraryRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .from(errno: errno, operation: "open library", path: libraryRoot) }
         var walked: [UInt8] = []
         for folder in folders {
             walked += walked.isEmpty ? folder : [UInt8(ascii: "/")] + folder
             let name = BytePathC.c(folder)
-            if mkdirat(fd, name, 0o755) != 0 && errno != EEXIST {
+            if create && mkdirat(fd, name, 0o755) != 0 && errno != EEXIST {
                 let code = errno
                 close(fd)
                 throw .from(errno: code, operation: "create folder", path: show(walked))

@@ -42,13 +42,14 @@ extension JobRun {
     }
 
     /// The file rsync placed at `move`'s library name (`Placement.library`), by its name in its library folder
-    /// (held open while files keep coming to it); nil when that folder cannot be opened.
+    /// (held open while files keep coming to it); nil when that folder is not there (yet): a look makes no
+    /// folder, so a file that never arrives leaves none behind.
     func placedFile(_ move: MoveHome) -> StagedFile? {
         let path = move.transfer.libraryPath
         let cut = path.lastIndex(of: UInt8(ascii: "/"))
         let folder = cut.map { Array(path[..<$0]) } ?? []
         let writer = context.writer
-        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(folder) })
+        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(folder, create: false) })
         else { return nil }
         return StagedFile(folder: fd, name: Array(path[(cut.map { $0 + 1 } ?? 0)...]),
                           shownFolder: Array((context.config.library + "/").utf8) + folder)
