@@ -223,7 +223,7 @@ final class JobRun {
                 if leftoversPossible { removeLeftovers(of: files) }
                 destination = context.config.library + "/" + String(decoding: libraryPrefix, as: UTF8.self)
                 // By its real path: rsync's `--backup-dir` then meets no symlink on the way.
-                placing = Self.realPath(folder)
+                placing = LibraryPaths.real(folder)
             } else {
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
             }
@@ -246,13 +246,6 @@ final class JobRun {
                   environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
                   lane: lane, placing: placing != nil ? files : nil)
         }
-    }
-
-    /// `path` with every symlink resolved (realpath), or `path` itself when that fails.
-    static func realPath(_ path: String) -> String {
-        guard let resolved = Glibc.realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     /// Stops a child; one still waiting for its lane is not started, and its end told as a stop.

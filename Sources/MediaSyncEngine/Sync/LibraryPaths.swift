@@ -20,6 +20,13 @@ enum LibraryPaths {
         return LibraryFileFact(size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec))
     }
 
+    /// `path` with every symlink resolved (realpath), or `path` itself when that fails.
+    static func real(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     static func exists(_ path: [UInt8]) -> Bool {
         var st = stat()
         return BytePathC.with(path) { lstat($0, &st) } == 0
