@@ -46,12 +46,12 @@ enum RsyncLeftovers {
             while let entry = readdir(dir) {
                 let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
                 guard name.count > 1 + suffixLength, name.first == UInt8(ascii: ".") else { continue }
+                // The name it stands for: the whole stem, or, for a stem rsync shortened, a planned name it begins.
                 let stem = Array(name[1..<(name.count - suffixLength)])
-                if names.contains(stem) || (stem.count == longestKept && names.contains { isTemporary(name, of: $0) }) {
-                    found.append(name)
-                }
+                let of = names.contains(stem) ? stem : stem.count == longestKept ? names.first { isTemporary(name, of: $0) } : nil
+                if let of, isTemporary(name, of: of) { found.append(name) }
             }
-            for name in found where isRegular(dirfd(dir), name) && names.contains(where: { isTemporary(name, of: $0) }) {
+            for name in found where isRegular(dirfd(dir), name) {
                 if BytePathC.with(name, { unlinkat(dirfd(dir), $0, 0) }) == 0 {
                     removed.append(folder.isEmpty ? name : folder + [UInt8(ascii: "/")] + name)
                 }
