@@ -41,17 +41,8 @@ struct RsyncLeftoversTests {
         }
         let states = rsyncs.map { $0.isRunning ? "running" : "exited \($0.terminationStatus)" }
         let seen = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        // Every rsync process of this test is stopped first, then killed: a local rsync forks its receiver, which
-        // removes its temporary file when its parent dies alone, and a process table read can miss a fork. So
-        // SIGSTOP until no running one is left, then SIGKILL, as the stall watchdog's second step or a crash is.
-        let mine = { ProcessTable.snapshot().filter { $0.isNamed("rsync") && $0.argvContains(Array(temp.path.utf8)) } }
-        for _ in 0..<5 {
-            for process in mine() { kill(process.pid, SIGSTOP) }
-            usleep(50_000)
-        }
-        for process in mine() { kill(process.pid, SIGKILL) }
+        ProcessTable.killRsyncs(mentioning: Array(temp.path.utf8))
         for rsync in rsyncs { rsync.waitUntilExit() }
-        _ = ProcessTable.waitUntilGone(within: 10) { $0.isNamed("rsync") && $0.argvContains(Array(temp.path.utf8)) }
         #expect(hidden.count == 2, "rsync's temporary files never showed: \(seen), rsyncs \(states)")
         hidden = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(".") }
         #expect(hidden.count == 2, "the killed rsyncs' temporary files are not both there: \(hidden)")

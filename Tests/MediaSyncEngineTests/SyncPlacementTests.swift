@@ -65,18 +65,7 @@ struct SyncPlacementTests {
             guard killed == 0, case .progress = event.body,
                   let names = try? FileManager.default.contentsOfDirectory(atPath: library),
                   names.contains(where: { $0.hasPrefix(".big.png.") }) else { return }
-            // Stopped first, then killed: a local rsync's receiver removes its temporary file when its parent
-            // dies alone, and a process table read can miss a fork (RsyncLeftoversTests).
-            let mine = { ProcessTable.snapshot().filter { $0.isNamed("rsync") && $0.argvContains(Array(h.uniquePath.utf8)) } }
-            for _ in 0..<5 {
-                for process in mine() { kill(process.pid, SIGSTOP) }
-                usleep(50_000)
-            }
-            for process in mine() {
-                kill(process.pid, SIGKILL)
-                killed += 1
-            }
-            _ = ProcessTable.waitUntilGone(within: 5) { $0.isNamed("rsync") && $0.argvContains(Array(h.uniquePath.utf8)) }
+            killed = ProcessTable.killRsyncs(mentioning: Array(h.uniquePath.utf8))
             seenAfterKill = (try? FileManager.default.contentsOfDirectory(atPath: library)) ?? []
         }
         #expect(killed > 0, "no rsync was running mid-transfer")

@@ -61,6 +61,23 @@ struct ProcessTable {
     }
 
     /// Polls until no process matches, for up to `seconds`; returns those still matching at the end.
+    /// SIGKILLs every rsync whose argv mentions `unique`, as a crash or the watchdog's second step would, and
+    /// waits until they are gone; returns how many it killed. They are SIGSTOPped first, until none runs: a
+    /// local rsync forks its receiver, which removes its temporary file when its parent dies alone, and one
+    /// read of the process table can miss a fork.
+    @discardableResult
+    static func killRsyncs(mentioning unique: [UInt8]) -> Int {
+        let mine = { snapshot().filter { $0.isNamed("rsync") && $0.argvContains(unique) } }
+        for _ in 0..<5 {
+            for process in mine() { kill(process.pid, SIGSTOP) }
+            usleep(50_000)
+        }
+        let victims = mine()
+        for process in victims { kill(process.pid, SIGKILL) }
+        _ = waitUntilGone(within: 10) { $0.isNamed("rsync") && $0.argvContains(unique) }
+        return victims.count
+    }
+
     static func waitUntilGone(within seconds: Double, _ matches: (Process) -> Bool) -> [String] {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
