@@ -22,6 +22,10 @@ public struct CycleProgress: Sendable {
     public private(set) var percent: Double = 0
 
     private var index: [JobID: Int] = [:]
+    /// Each job's figures as of its last change, beside `jobs` (same order): the overall refresh, which runs
+    /// once per rsync record, sums these plain numbers instead of reading every job (a JobProgress holds a set,
+    /// a dictionary and a rate window, and reading one through the array copied it).
+    private var tallies: [JobProgress.Tally] = []
     private var overallRate: RateEstimator
     private var lastJobRate: Double?
     private let rateWindow: Double
@@ -40,6 +44,7 @@ public struct CycleProgress: Sendable {
         guard index[id] == nil else { return false }
         index[id] = jobs.count
         jobs.append(JobProgress(id: id, rateWindow: rateWindow))
+        tallies.append(jobs[jobs.count - 1].tally(at: nil))
         refreshPercent()
         return true
     }
@@ -113,33 +118,33 @@ public struct CycleProgress: Sendable {
         guard let i = index[id] else { return false }
         let applied = body(&jobs[i])
         guard applied else { return false }
+        tallies[i] = jobs[i].tally(at: now)
         refresh(at: now)
         return true
     }
 
     private mutating func refreshPercent() { refresh(at: nil) }
 
-    /// The overall figures in one pass over the jobs (it runs once per rsync record: the jobs are indexed in
-    /// place rather than mapped over copies, as a JobProgress holds a set and a rate window). With `now`, the
-    /// overall rate and the average job rate are fed too.
+    /// The overall figures in one pass over the jobs' tallies. With `now`, the overall rate and the average
+    /// job rate are fed too (each job's rate as of its last change: a running job changes with every record).
     private mutating func refresh(at now: Double?) {
         var allDone = true, bytesDone: Int64 = 0, bytesTotal: Int64 = 0, filesDone = 0, filesTotal = 0
         var listed = 0, unlisted = 0, listedBytes: Int64 = 0, listedFiles = 0
         var rateSum = 0.0, rateCount = 0
-        for j in jobs.indices {
-            allDone = allDone && jobs[j].state == .done
-            bytesDone += jobs[j].bytesDone
-            bytesTotal += jobs[j].bytesTotal
-            filesDone += jobs[j].filesDone
-            filesTotal += jobs[j].filesTotal
-            if jobs[j].hasTotals {
+        for tally in tallies {
+            allDone = allDone && tally.state == .done
+            bytesDone += tally.bytesDone
+            bytesTotal += tally.bytesTotal
+            filesDone += tally.filesDone
+            filesTotal += tally.filesTotal
+            if tally.hasTotals {
                 listed += 1
-                listedBytes += jobs[j].bytesTotal
-                listedFiles += jobs[j].filesTotal
-            } else if jobs[j].state != .failed {
+                listedBytes += tally.bytesTotal
+                listedFiles += tally.filesTotal
+            } else if tally.state != .failed {
                 unlisted += 1   // its bytes are still to come (a failed one's never will)
             }
-            if let now, let rate = jobs[j].rate(at: now), rate > 0 {
+            if let rate = tally.rate, rate > 0 {
                 rateSum += rate
                 rateCount += 1
             }

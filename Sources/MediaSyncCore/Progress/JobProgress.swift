@@ -104,6 +104,24 @@ public struct JobProgress: Sendable {
         state == .transferring ? rate.rate(at: now) : nil
     }
 
+    /// The figures the cycle's overall view sums (`CycleProgress`), read in one go.
+    public struct Tally: Sendable {
+        public var state: JobState
+        public var bytesDone: Int64
+        public var bytesTotal: Int64
+        public var filesDone: Int
+        public var filesTotal: Int
+        public var hasTotals: Bool
+        /// The rate at the instant asked (nil without one).
+        public var rate: Double?
+    }
+
+    /// This job's figures; its rate at `now` (none without).
+    public func tally(at now: Double?) -> Tally {
+        Tally(state: state, bytesDone: bytesDone, bytesTotal: bytesTotal, filesDone: filesDone, filesTotal: filesTotal,
+              hasTotals: hasTotals, rate: now.flatMap { rate(at: $0) })
+    }
+
     /// How long after its last record a job's bytes are taken to keep coming at its rate (rsync writes a
     /// progress record at least about once a second while a file is in flight, and one per file).
     public static let extrapolationLimit: Double = 2
