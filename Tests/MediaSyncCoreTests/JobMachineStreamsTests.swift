@@ -42,6 +42,7 @@ struct JobMachineStreamsTests {
             job.staged.insert(name)
             all += job.record(finishedFile(first + offset, bytes: 100), from: stream)
         }
+        all += job.tick(at: job.now)
         return all
     }
 

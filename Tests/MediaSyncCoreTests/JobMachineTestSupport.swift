@@ -175,7 +175,7 @@ struct ManualJob {
         return all
     }
 
-    /// rsync sends these files whole (each announced, then finished).
+    /// rsync sends these files whole (each announced, then finished), and the cycle's tick looks at them.
     mutating func send(_ names: [String], from stream: JobChild = .stream(0)) -> [JobAction] {
         var all: [JobAction] = []
         for name in names {
@@ -183,6 +183,7 @@ struct ManualJob {
             staged.insert(name)
             all += perform(machine.record(finishedFile(machine.filesHome + 1, bytes: 100), from: stream, at: now))
         }
+        all += perform(machine.tick(at: now))
         return all
     }
 

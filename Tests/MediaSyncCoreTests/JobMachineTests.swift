@@ -22,11 +22,13 @@ struct JobMachineTests {
                                     "spawn stream 0: a.png,b.png"])
         _ = job.machine.spawned(.stream(0), pid: 101, at: job.now)
 
-        // A file announced is not moved until rsync says it finished.
+        // A file announced is not looked at until rsync says it finished, and then on the cycle's next tick.
         #expect(job.record(started("a.png")).summary == ["record"])
         job.staged.insert("a.png")
-        #expect(job.record(finishedFile(1, bytes: 100)).summary
-                == ["check a.png", "move a.png", "home gpu/outputs/a.png", "record"])
+        #expect(job.tick(at: job.now + 0.1).isEmpty, "a.png is still on its way")
+        #expect(job.record(finishedFile(1, bytes: 100)).summary == ["record"])
+        #expect(job.tick(at: job.now + 0.1).summary == ["check a.png", "move a.png", "home gpu/outputs/a.png"])
+        #expect(job.tick(at: job.now + 0.1).isEmpty, "a.png is home: not looked at again")
         #expect(job.send(["b.png"]).summary.filter { $0.hasPrefix("home") } == ["home gpu/outputs/b.png"])
         #expect(job.machine.filesHome == 2 && job.machine.bytesHome == 200)
 
@@ -116,17 +118,24 @@ struct JobMachineTests {
         #expect(job.machine.filesHome == 1)
     }
 
-    @Test("a file not ready three times is left to the sweep; one moved aside keeps its planned name as renamed_from")
+    @Test("finished files are looked at on each tick; one not ready on ten ticks is left to the sweep; one moved aside keeps its planned name as renamed_from")
     func movesAsTheTransferGoes() {
         var job = ManualJob()
         job.startTransfer(["a.png", "b.png", "c.png"])
         _ = job.record(started("a.png"))
-        // rsync says a file finished, but staging does not have it right yet: looked at on each record after.
-        #expect(job.record(finishedFile(1, bytes: 100)).summary == ["check a.png", "record"])
-        #expect(job.record(started("b.png")).summary == ["check a.png", "record"])
-        #expect(job.record(finishedFile(2, bytes: 200)).summary == ["check a.png", "check b.png", "record"])
-        #expect(job.record(finishedFile(3, bytes: 300)).summary == ["check b.png", "record"],
-                "a.png was looked at three times: it is left to the sweep")
+        _ = job.record(finishedFile(1, bytes: 100))
+        // rsync says a file finished, but staging does not have it right yet: looked at again on each tick.
+        #expect(job.tick(at: 100.1).summary == ["check a.png"])
+        _ = job.record(started("b.png"))
+        #expect(job.tick(at: 100.2).summary == ["check a.png"], "b.png is on its way")
+        _ = job.record(started("c.png"))   // rsync moved on: b.png is finished (or failed)
+        #expect(job.tick(at: 100.3).summary == ["check a.png", "check b.png"])
+        for tick in 4...10 {
+            #expect(job.tick(at: 100 + Double(tick) / 10).summary == ["check a.png", "check b.png"])
+        }
+        #expect(job.tick(at: 101.1).summary == ["check b.png"], "a.png was looked at on ten ticks: it is left to the sweep")
+        #expect(job.tick(at: 101.2).summary == ["check b.png"])
+        #expect(job.tick(at: 101.3).isEmpty, "b.png too")
 
         job.staged = ["a.png", "b.png", "c.png"]
         job.outcomes["b.png"] = .home(libraryPath: Array("gpu/outputs/b~1.png".utf8), asideOf: Array("gpu/outputs/b.png".utf8))

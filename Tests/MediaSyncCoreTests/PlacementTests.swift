@@ -61,7 +61,9 @@ struct PlacementTests {
             #expect(into == [expected], "\(actions.summary)")
             #expect(job.machine.placement == expected)
             _ = job.perform(job.machine.spawned(.stream(0), pid: 101, at: job.now))
-            let looks = job.record(started("a.png"), from: .stream(0)) + job.record(started("b.png"), from: .stream(0))
+            _ = job.record(started("a.png"), from: .stream(0))
+            _ = job.record(started("b.png"), from: .stream(0))
+            let looks = job.tick(at: job.now + 0.1)
             let placements = looks.compactMap { if case let .checkStaged(move) = $0 { move.placement } else { nil } }
             #expect(placements == [expected], "\(looks.summary)")
         }

@@ -86,8 +86,7 @@ extension JobMachine {
         }
         planned = plan.transfers
         placement = Placement.choose(plan.transfers, traits: traits, libraryPlain: plan.libraryPlain)
-        pending.reserveCapacity(planned.count)
-        for (index, transfer) in planned.enumerated() { pending[PathKey(transfer.remotePath)] = index }
+        pending = PendingFiles(planned)
         out.append(.progress(.plan(files: planned.count, bytes: plan.totalBytes)))
         out.append(.progress(.publish))
         if pending.isEmpty {

@@ -68,15 +68,15 @@ extension JobMachine {
             children[index].watchdog.activity(at: now)
             if let number = progress.transferNumber, number > children[index].lastTransferNumber {
                 children[index].lastTransferNumber = number
-                // A file finished: the one announced last, or one before it.
-                moveAnnounced(index, includingLast: true, &out)
+                // A file finished: the one announced last (or one before it, finished already).
+                if !children[index].announced.isEmpty { children[index].announced[children[index].announced.count - 1].finished = true }
             }
         case .file(let file):
             children[index].watchdog.activity(at: now)
-            if file.isFile, pending[PathKey(file.name)] != nil {
-                children[index].announced.append((file.name, 0))
+            if file.isFile, let planIndex = pending.index(of: file.name) {
                 // rsync announces a file as it starts on it, so those announced before are done (or failed).
-                moveAnnounced(index, includingLast: false, &out)
+                if !children[index].announced.isEmpty { children[index].announced[children[index].announced.count - 1].finished = true }
+                children[index].announced.append(Announced(index: planIndex))
             }
         case .message(let message):
             if traits.isHarmless(message.text) {
@@ -96,7 +96,7 @@ extension JobMachine {
     /// What the executor found at a staged file's place while its stream runs: moved home when it is
     /// complete (the planned size and mtime), else left for a later look or the sweep.
     public mutating func staged(_ move: MoveHome, _ fact: LibraryFileFact?, at now: Double) -> [JobAction] {
-        guard pending[PathKey(move.transfer.remotePath)] == move.index else { return [] }  // home meanwhile
+        guard pending.contains(move.index) else { return [] }  // home meanwhile
         guard let fact, fact.size == move.transfer.size, traits.sameMTime(fact.mtime, move.transfer.mtime) else { return [] }
         return [.moveHome(move)]
     }
@@ -105,12 +105,11 @@ extension JobMachine {
     /// finished); in the sweep a file not as planned changed at the source, and a refusal is the library's.
     public mutating func moved(_ move: MoveHome, _ outcome: MoveOutcome, at now: Double) -> [JobAction] {
         var out: [JobAction] = []
-        let key = PathKey(move.transfer.remotePath)
         let child = childIndex(move.child)
-        if pending[key] == move.index {
+        if pending.contains(move.index) {
             switch outcome {
             case let .home(libraryPath, asideOf):
-                pending[key] = nil
+                pending.remove(move.index)
                 filesHome += 1
                 bytesHome += move.transfer.size
                 var home = move.transfer
@@ -122,7 +121,7 @@ extension JobMachine {
                 out.append(.fileHome(home, libraryPath: libraryPath))
             case .changed where move.final:
                 // rsync sent what the file is now: it changed after the listing. A later cycle takes it.
-                pending[key] = nil
+                pending.remove(move.index)
                 out.append(.emit(.fileDeferred(cycle: settings.cycle, job: eventJob, path: move.transfer.remotePath,
                                                reason: "changed")))
                 log("info", "\(settings.job): \(String(decoding: move.transfer.remotePath, as: UTF8.self)) changed during the sync; a later cycle takes it",
@@ -155,22 +154,25 @@ extension JobMachine {
         streamEnded(children.remove(at: index), at: now, &out)
     }
 
-    /// Moves home every announced file that is complete in staging, as the transfer goes, so that files
-    /// reach the library (and their events the clients) steadily instead of in one burst at the end.
-    /// A file found not ready three times is left to the sweep after rsync exits.
-    private mutating func moveAnnounced(_ index: Int, includingLast: Bool, _ out: inout [JobAction]) {
-        let announced = children[index].announced
-        var kept: [(name: [UInt8], misses: Int)] = []
-        for (position, entry) in announced.enumerated() {
-            if position == announced.count - 1 && !includingLast {
+    /// Looks at every file a stream finished since the last tick, to move it home if complete, so that files
+    /// reach the library (and their events the clients) steadily instead of in one burst at the end. Once a
+    /// tick, not on rsync's record: its receiver renames a file a moment after its sender counts it, so a look
+    /// on the record mostly came too early and was made again; a tick later one look finds nearly every
+    /// file, and the files found are flushed in that same tick. A file found not ready on
+    /// `looksBeforeSweep` ticks is left to the sweep after rsync exits.
+    mutating func lookAtFinished(_ index: Int, _ out: inout [JobAction]) {
+        var kept: [Announced] = []
+        for var entry in children[index].announced {
+            guard entry.finished else {
                 kept.append(entry)
                 continue
             }
-            // Home already (asked for on an earlier record): dropped.
-            guard let planIndex = pending[PathKey(entry.name)] else { continue }
-            out.append(.checkStaged(MoveHome(child: children[index].id, index: planIndex, transfer: planned[planIndex],
+            // Home already (found on an earlier tick): dropped.
+            guard pending.contains(entry.index) else { continue }
+            out.append(.checkStaged(MoveHome(child: children[index].id, index: entry.index, transfer: planned[entry.index],
                                              final: false, placement: placement)))
-            if entry.misses < 2 { kept.append((entry.name, entry.misses + 1)) }
+            entry.misses += 1
+            if entry.misses < Self.looksBeforeSweep { kept.append(entry) }
         }
         children[index].announced = kept
     }
@@ -183,7 +185,7 @@ extension JobMachine {
         let exit = run.exit!
         let code = exit.code
         let stop = stopReason(run)
-        let left = run.share.filter { pending[PathKey(planned[$0].remotePath)] == $0 }
+        let left = run.share.filter { pending.contains($0) }
         if left.isEmpty && exit.signal == 0 && stop == nil {
             // rsync's 23 that said nothing but what the library cannot take: the files are whole.
             let onlyHarmless = run.harmless > 0 && !run.messages.contains {
@@ -195,8 +197,8 @@ extension JobMachine {
             // Deleted at the source after the listing: not in the manifest, so nothing is lost; if they come
             // back, a later cycle lists them again.
             let gone = left.map { planned[$0].remotePath }
-            for path in gone {
-                pending[PathKey(path)] = nil
+            for (index, path) in zip(left, gone) {
+                pending.remove(index)
                 out.append(.emit(.fileDeferred(cycle: settings.cycle, job: eventJob, path: path, reason: "vanished")))
             }
             log("info", "\(settings.job): \(ViewFormat.count(gone.count, "file")) vanished at the source during the transfer; the rest is home",

@@ -74,8 +74,8 @@ public struct JobMachine: Sendable {
         var exit: ChildExit?
         var sweep: [Int] = []
         var swept = 0
-        /// Files the stream announced, in order, not moved home yet, with how often a look found them not ready.
-        var announced: [(name: [UInt8], misses: Int)] = []
+        /// Files the stream announced (plan indexes), in order, not found home yet (`Announced`).
+        var announced: [Announced] = []
         var lastTransferNumber = 0
         /// A stream's share of the plan: the plan's indexes of its files, in name order.
         var share: [Int] = []
@@ -87,6 +87,18 @@ public struct JobMachine: Sendable {
 
         var isRunning: Bool { pid != nil && exit == nil }
     }
+
+    /// A file a stream announced: `finished` once rsync moved on from it (announced the next one, or counted
+    /// it with `xfr#`), and how many ticks found it not ready since.
+    struct Announced: Sendable {
+        var index: Int
+        var finished = false
+        var misses = 0
+    }
+
+    /// Ticks a finished file is looked at before it is left to the sweep: rsync's receiver renames a file a
+    /// moment after its sender counts it, later on a busy disk.
+    static let looksBeforeSweep = 10
 
     public let settings: Settings
     public internal(set) var state: JobState = .queued
@@ -113,8 +125,8 @@ public struct JobMachine: Sendable {
     var syncExitCode: Int32?
     var children: [ChildRun] = []
     var listingOutput = RemoteListingReader()
-    /// Planned files not home yet, by their path inside the folder: their index in `planned`.
-    var pending: [PathKey: Int] = [:]
+    /// Planned files not home yet (`PendingFiles`: by their index in `planned`).
+    var pending = PendingFiles()
     /// The planned transfers, by the index `pending` holds (a dictionary of whole transfers cost twice the
     /// memory: its buckets hold every value inline, at a load factor of at most 3/4).
     var planned: [SyncPlan.Transfer] = []
@@ -196,11 +208,15 @@ public struct JobMachine: Sendable {
         return out
     }
 
-    /// The watchdog: a child that showed no progress for `stall_timeout` (from exactly then on) is stopped;
-    /// its exit then retries the job.
+    /// The cycle's tick (every 100 ms): the files streams finished since the last one are looked at
+    /// (`lookAtFinished`), and the watchdog stops a child that showed no progress for `stall_timeout` (from
+    /// exactly then on); its exit then retries the job.
     public mutating func tick(at now: Double) -> [JobAction] {
         var out: [JobAction] = []
         guard state == .listing || state == .transferring, !cancelled else { return out }
+        for index in children.indices where children[index].isRunning && !children[index].announced.isEmpty {
+            lookAtFinished(index, &out)
+        }
         for index in children.indices where children[index].isRunning && !children[index].stalled {
             guard children[index].watchdog.isStalled(at: now) else { continue }
             children[index].stalled = true
@@ -296,7 +312,7 @@ public struct JobMachine: Sendable {
         case .stream:
             // Every file of its share rsync completed is in staging under its own name: move them all, in name
             // order. Only its own share: another stream's files may still be on their way.
-            children[index].sweep = children[index].share.filter { pending[PathKey(planned[$0].remotePath)] == $0 }
+            children[index].sweep = children[index].share.filter { pending.contains($0) }
             if streamsRunning > 0 { out.append(.slot(.streamEnded)) }
             sweepNext(index, at: now, &out)
         }
@@ -337,7 +353,7 @@ public struct JobMachine: Sendable {
 
     /// The plan's indexes of the files not home yet, in name order (rsync's list and the sweep go in it).
     func pendingIndices() -> [Int] {
-        pending.values.sorted { planned[$0].remotePath.lexicographicallyPrecedes(planned[$1].remotePath) }
+        pending.indices.sorted { planned[$0].remotePath.lexicographicallyPrecedes(planned[$1].remotePath) }
     }
 
     /// A fresh child with its watchdog started now.

@@ -96,7 +96,8 @@ final class JobRun {
 
     func cancel() { perform(machine.cancel(at: host.now)) }
 
-    /// The cycle's tick: the stall watchdog looks at the children; a listing's input held for its round trip
+    /// The cycle's tick: the machine looks at the files its streams finished and its stall watchdog at the
+    /// children (`JobMachine.tick`); a listing's input held for its round trip
     /// is handed over after a while whatever came (a shell that printed no marker).
     func tick(at now: Double) {
         if let input = listingTimer?.tick(at: now) { handListingInput(input) }

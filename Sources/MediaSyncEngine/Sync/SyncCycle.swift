@@ -184,9 +184,10 @@ public final class SyncCycle {
 
     private func onTick() {
         let t = now
-        flushBatch()
         connections.tick(at: t, jobs: jobs)
+        // The jobs look at the files their streams finished (JobMachine.tick); those home are flushed at once.
         for job in jobs { job.tick(at: t) }
+        flushBatch()
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
     }
