@@ -98,9 +98,23 @@ public final class SyncCycle {
             return
         }
         context.writer = LibraryWriter(libraryRoot: config.library, traits: LibraryProbe.probe(library: config.library))
+        stopOrphanedTransfers()
         ready = jobs
         schedule()
         finishIfDone()
+    }
+
+    /// Kills what an earlier mediasync left writing into this library (`OrphanedTransfers`) before a job
+    /// plans against it.
+    private func stopOrphanedTransfers() {
+        let orphans = OrphanedTransfers.find(markers: OrphanedTransfers.markers(library: config.library))
+        guard !orphans.isEmpty else { return }
+        let left = OrphanedTransfers.stop(orphans)
+        let pids = orphans.map(String.init).joined(separator: ", ")
+        log("warning", "stopped \(ViewFormat.count(orphans.count, "rsync process")) an earlier mediasync left writing into the library (pid \(pids))")
+        if !left.isEmpty {
+            log("error", "pid \(left.map(String.init).joined(separator: ", ")) did not stop; files it still writes may appear beside this cycle's as name~2")
+        }
     }
 
     /// Stops every child (SIGTERM to its group, SIGKILL after the grace period); jobs end as failed.

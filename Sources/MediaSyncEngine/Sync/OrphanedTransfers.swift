@@ -1,0 +1,83 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// rsync processes an earlier mediasync left writing into this library.
+///
+/// mediasync's own rsync dies with it (`setpriv --pdeathsig`), but rsync forks its receiver, and the
+/// receiver keeps going after its parent is gone: it writes out every file already in its socket buffers, a
+/// few hundred small ones, for a second or more. A supervisor started again at once would race it: it plans
+/// a name as free, the orphan then puts its copy there, and two copies of one file end up in the library
+/// (`f1~2.png`). Under systemd the unit's cgroup is killed whole; by hand, after a SIGKILL or an OOM kill,
+/// it is not. So before a cycle's jobs start, a process whose arguments name this library's staging or
+/// placing folders, and that is not a child of this mediasync, is killed, and the cycle waits until it is
+/// gone. Those folders are mediasync's own (`.mediasync/staging`, `--backup-dir=.mediasync/placing/...`):
+/// no other program's process names them.
+enum OrphanedTransfers {
+    /// The argument prefixes that mark a process as a transfer into `library` (as written and by its real
+    /// path: a placing rsync names its folder by the real path).
+    static func markers(library: String) -> [[UInt8]] {
+        var roots = [library]
+        if let real = realpath(library, nil) {
+            let resolved = String(cString: real)
+            free(real)
+            if resolved != library { roots.append(resolved) }
+        }
+        return roots.flatMap { root in
+            [root + "/.mediasync/staging/", "--backup-dir=" + root + "/.mediasync/placing/"].map { Array($0.utf8) }
+        }
+    }
+
+    /// The processes (not this one, nor its children) with an argument that starts with one of `markers`.
+    static func find(markers: [[UInt8]]) -> [Int32] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        let me = getpid()
+        var found: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name), pid != me, parent(of: pid) != me else { continue }
+            let arguments = commandLine(of: pid)
+            if arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }) {
+                found.append(pid)
+            }
+        }
+        return found
+    }
+
+    /// Kills `pids` and waits up to `timeout` seconds for them to be gone; returns those still there.
+    static func stop(_ pids: [Int32], timeout: Double = 5) -> [Int32] {
+        for pid in pids { kill(pid, SIGKILL) }
+        let deadline = Date().addingTimeInterval(timeout)
+        var left = pids
+        while true {
+            left = left.filter { isRunning($0) }
+            if left.isEmpty || Date() >= deadline { return left }
+            usleep(10_000)
+        }
+    }
+
+    /// The process's arguments from /proc/<pid>/cmdline (empty when it is gone or has none).
+    static func commandLine(of pid: Int32) -> [[UInt8]] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        return data.split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
+    }
+
+    private static func parent(of pid: Int32) -> Int32? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// Alive and not a zombie (a killed orphan is reaped by init a moment later).
+    private static func isRunning(_ pid: Int32) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return false }
+        let state = text[text.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+}
