@@ -82,7 +82,7 @@ final class JobRun {
     var placingStreams = 0
     /// A placing run of this job did not end (mediasync killed, a power cut): rsync's temporary files of its
     /// names may be in the library. Its marker stays from the first placing stream's start to the last one's
-    /// end; read once, at the first placing stream, before this run makes its own.
+    /// end; read once, at the first stream, before this run makes its own (a staging run removes it).
     lazy var leftoversPossible = FileManager.default.fileExists(atPath: context.placingFolder(for: job) + "/unfinished")
     private var waits = 0
 
@@ -227,6 +227,13 @@ final class JobRun {
                 placing = LibraryPaths.real(folder)
             } else {
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                if leftoversPossible {
+                    // The run that did not end placed files; this one stages (a name got taken since), and the
+                    // files it left unfinished are among this one's (each stream's share): their temporary files
+                    // go now, and no placing stream of this run will remove the marker.
+                    removeLeftovers(of: files)
+                    unlink(context.placingFolder(for: job) + "/unfinished")
+                }
             }
         } catch {
             let what = placement == .library ? "the library folder \(String(decoding: libraryPrefix, as: UTF8.self))"
