@@ -28,7 +28,8 @@ public struct JobProgress: Sendable {
     /// The displayed percent (0...100, one decimal, floored): never falls, 100 only once transferred.
     public private(set) var percent: Double = 0
 
-    private var finishedPaths: Set<[UInt8]> = []
+    /// By `PathKey`, which hashes a path's bytes in one go (a `[UInt8]` hashes them one at a time).
+    private var finishedPaths: Set<PathKey> = []
     private var finishedBytes: Int64 = 0    // sizes of finished files, over all streams and runs
     private var streams: [Int: StreamRun] = [:]   // the current run of each stream of this attempt
     private var bytesHigh: Int64 = 0
@@ -152,6 +153,7 @@ public struct JobProgress: Sendable {
     public mutating func plan(files: Int, bytes: Int64) {
         plannedFiles = max(files, 0)
         plannedBytes = max(bytes, 0)
+        finishedPaths.reserveCapacity(finishedPaths.count + max(files, 0))
         refreshPercent()
     }
 
@@ -245,7 +247,7 @@ public struct JobProgress: Sendable {
     /// Counts a file done once, however many runs report it. Returns whether it was new.
     @discardableResult
     private mutating func finish(_ file: RsyncFileRecord) -> Bool {
-        guard finishedPaths.insert(file.name).inserted else { return false }
+        guard finishedPaths.insert(PathKey(file.name)).inserted else { return false }
         finishedBytes += file.size
         return true
     }
