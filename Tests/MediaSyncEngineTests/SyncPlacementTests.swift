@@ -84,6 +84,60 @@ struct SyncPlacementTests {
         #expect(run.logs.contains { $0.message.contains("removed 1 unfinished rsync temporary file") }, "\(run.logs.map(\.message))")
     }
 
+    @Test("after a placing run that never ended, a run that goes through staging still removes its temporary files")
+    func crashedPlacingThenStaging() throws {
+        let h = try SyncHarness("pc")
+        var (source, files) = try Self.source(h)
+        source.bwlimit = nil
+        let library = h.libraryFolder(source, "out")
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        // What a placing run killed with mediasync leaves (the real kill is RsyncLeftoversTests' and the
+        // LibraryDisk tests'): rsync's temporary big.png and the run's marker, made here by hand.
+        let temporary = library + "/.big.png.Qx7TzA"
+        try BytePath.write(Array(temporary.utf8), Array(repeating: 9, count: 5000))
+        let placing = h.library + "/.mediasync/placing/box/out"
+        try FileManager.default.createDirectory(atPath: placing, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: placing + "/unfinished", contents: Data())
+        // Since then another program wrote a.png: that name is taken, so this run stages.
+        let theirs = Array("another program's a.png".utf8)
+        try BytePath.write(Array((library + "/a.png").utf8), theirs)
+
+        let run = try h.run(h.config([source]))
+        let finished = try #require(run.finished("box/out"), "\(run.summary)")
+        #expect(finished.state == .done, "\(run.summary)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: library).sorted()
+        #expect(names == ["a.png", "a~2.png", "big.png", "c.png"], "\(names)")
+        #expect(BytePath.read(Array((library + "/a.png").utf8)) == theirs)
+        #expect(BytePath.read(Array((library + "/a~2.png").utf8)) == files["a.png"])
+        #expect(BytePath.read(Array((library + "/big.png").utf8)) == files["big.png"])
+        #expect(!FileManager.default.fileExists(atPath: placing + "/unfinished"), "the marker outlived the clean-up")
+        #expect(run.logs.contains { $0.message.contains("removed 1 unfinished rsync temporary file") }, "\(run.logs.map(\.message))")
+    }
+
+    @Test("a process an earlier mediasync left writing into the library's staging is killed before the cycle plans")
+    func orphanedTransferStopped() throws {
+        let h = try SyncHarness("po")
+        var (source, files) = try Self.source(h)
+        source.bwlimit = nil
+        // An orphan as a killed mediasync leaves one: no longer its child (double fork), its arguments naming
+        // this library's staging folder. A shell loop stands in for rsync's receiver.
+        let marker = h.library + "/.mediasync/staging/box/out/"
+        let started = try Tool.run(["/bin/sh", "-c", "nohup /bin/bash -c 'while :; do sleep 0.2; done' \"$0\" >/dev/null 2>&1 & echo $!", marker])
+        let orphan = try #require(Int32(String(decoding: started.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(orphan, SIGKILL) }
+        #expect(kill(orphan, 0) == 0, "the stand-in orphan is not running")
+
+        let run = try h.run(h.config([source]))
+        #expect(run.finished("box/out")?.state == .done, "\(run.summary)")
+        let state = (try? String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)).flatMap { text in
+            text.lastIndex(of: ")").map { text[text.index($0, offsetBy: 2)] }
+        }
+        #expect(state == nil || state == "Z", "the orphan still runs: state \(String(describing: state))")
+        #expect(run.logs.contains { $0.level == "warning" && $0.message.contains("stopped 1 rsync process an earlier mediasync left") && $0.message.contains("\(orphan)") },
+                "\(run.logs.map(\.message))")
+        for (name, content) in files { #expect(BytePath.read(Array((h.libraryFolder(source, "out") + "/" + name).utf8)) == content, "\(name)") }
+    }
+
     @Test("a library folder that is a symlink is not followed: the job goes through staging and refuses it")
     func symlinkedFolderNotFollowed() throws {
         let h = try SyncHarness("ps")
