@@ -13,7 +13,8 @@ import Glibc
 /// it is not. So before a cycle's jobs start, a process whose arguments name this library's staging or
 /// placing folders, and that is not a child of this mediasync, is killed, and the cycle waits until it is
 /// gone. Those folders are mediasync's own (`.mediasync/staging`, `--backup-dir=.mediasync/placing/...`):
-/// no other program's process names them.
+/// no other program's process names them. A process that a live mediasync started (one of its ancestors
+/// is a mediasync) is no orphan and is left alone: a second mediasync on the same library is not one to fight.
 enum OrphanedTransfers {
     /// The argument prefixes that mark a process as a transfer into `library` (as written and by its real
     /// path: a placing rsync names its folder by the real path).
@@ -29,7 +30,8 @@ enum OrphanedTransfers {
         }
     }
 
-    /// The processes (not this one, nor its children) with an argument that starts with one of `markers`.
+    /// The processes with an argument that starts with one of `markers` and no live mediasync (this one or
+    /// another) among their ancestors.
     static func find(markers: [[UInt8]]) -> [Int32] {
         guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
@@ -39,9 +41,10 @@ enum OrphanedTransfers {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard let pid = Int32(name), pid != me, parent(of: pid) != me else { continue }
+            guard let pid = Int32(name), pid != me else { continue }
             let arguments = commandLine(of: pid)
-            if arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }) {
+            if arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }),
+               !hasMediasyncAncestor(pid) {
                 found.append(pid)
             }
         }
@@ -64,6 +67,20 @@ enum OrphanedTransfers {
     static func commandLine(of pid: Int32) -> [[UInt8]] {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
         return data.split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
+    }
+
+    /// Whether a process up `pid`'s parent chain (below init) runs a mediasync binary (its executable's name
+    /// starts with `mediasync`: the daemon, a one-shot sync, or the test runner that hosts one).
+    static func hasMediasyncAncestor(_ pid: Int32) -> Bool {
+        var current = parent(of: pid)
+        var steps = 0
+        while let ancestor = current, ancestor > 1, steps < 64 {
+            if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(ancestor)/exe"),
+               (exe as NSString).lastPathComponent.hasPrefix("mediasync") { return true }
+            current = parent(of: ancestor)
+            steps += 1
+        }
+        return false
     }
 
     private static func parent(of pid: Int32) -> Int32? {
