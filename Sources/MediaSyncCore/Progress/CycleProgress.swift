@@ -116,10 +116,16 @@ public struct CycleProgress: Sendable {
 
     private mutating func update(_ id: JobID, at now: Double, _ body: (inout JobProgress) -> Bool) -> Bool {
         guard let i = index[id] else { return false }
-        let applied = body(&jobs[i])
-        guard applied else { return false }
-        tallies[i] = jobs[i].tally(at: now)
+        guard Self.apply(body, to: &jobs[i], tally: &tallies[i], at: now) else { return false }
         refresh(at: now)
+        return true
+    }
+
+    /// `body` on the job, then its tally; the job is read in place (reading `jobs[i]` again copied it).
+    private static func apply(_ body: (inout JobProgress) -> Bool, to job: inout JobProgress,
+                              tally: inout JobProgress.Tally, at now: Double) -> Bool {
+        guard body(&job) else { return false }
+        tally = job.tally(at: now)
         return true
     }
 
