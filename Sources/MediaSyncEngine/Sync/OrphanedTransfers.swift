@@ -63,10 +63,20 @@ enum OrphanedTransfers {
         }
     }
 
-    /// The process's arguments from /proc/<pid>/cmdline (empty when it is gone or has none).
+    /// The process's arguments from /proc/<pid>/cmdline (empty when it is gone or has none). Read with plain
+    /// calls into one buffer: it runs for every process on the machine at each cycle's start.
     static func commandLine(of pid: Int32) -> [[UInt8]] {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
-        return data.split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
+        let fd = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
     }
 
     /// Whether a process up `pid`'s parent chain (below init) runs a mediasync binary (its executable's name
