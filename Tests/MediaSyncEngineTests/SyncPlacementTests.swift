@@ -119,13 +119,20 @@ struct SyncPlacementTests {
         let h = try SyncHarness("po")
         var (source, files) = try Self.source(h)
         source.bwlimit = nil
-        // An orphan as a killed mediasync leaves one: no longer its child (double fork), its arguments naming
-        // this library's staging folder. A shell loop stands in for rsync's receiver.
-        let marker = h.library + "/.mediasync/staging/box/out/"
-        let started = try Tool.run(["/bin/sh", "-c", "nohup /bin/bash -c 'while :; do sleep 0.2; done' \"$0\" >/dev/null 2>&1 & echo $!", marker])
+        // An orphan as a killed mediasync leaves one: a real rsync, no longer its child (double fork), writing
+        // into this library's staging folder, slowly (1 KB/s). And a shell whose arguments name that folder too,
+        // as a person's might: not an rsync, so not ours to kill.
+        let staging = h.library + "/.mediasync/staging/box/out/"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let slow = h.temp.sub("slow.bin")
+        try BytePath.write(Array(slow.utf8), Array(repeating: 7, count: 1 << 20))
+        let started = try Tool.run(["/bin/sh", "-c", "nohup rsync --bwlimit=1 \"$0\" \"$1\" >/dev/null 2>&1 & echo $!", slow, staging])
         let orphan = try #require(Int32(String(decoding: started.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(orphan, SIGKILL) }
-        #expect(kill(orphan, 0) == 0, "the stand-in orphan is not running")
+        let person = try Tool.run(["/bin/sh", "-c", "nohup /bin/bash -c 'while :; do sleep 0.2; done' \"$0\" >/dev/null 2>&1 & echo $!", staging])
+        let shell = try #require(Int32(String(decoding: person.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(shell, SIGKILL) }
+        #expect(kill(orphan, 0) == 0 && kill(shell, 0) == 0, "the stand-ins are not running")
 
         let run = try h.run(h.config([source]))
         #expect(run.finished("box/out")?.state == .done, "\(run.summary)")
@@ -133,7 +140,9 @@ struct SyncPlacementTests {
             text.lastIndex(of: ")").map { text[text.index($0, offsetBy: 2)] }
         }
         #expect(state == nil || state == "Z", "the orphan still runs: state \(String(describing: state))")
-        #expect(run.logs.contains { $0.level == "warning" && $0.message.contains("stopped 1 rsync process an earlier mediasync left") && $0.message.contains("\(orphan)") },
+        #expect(kill(shell, 0) == 0, "a process that is not an rsync was killed")
+        // rsync forks a receiver: both name the staging folder, both are stopped.
+        #expect(run.logs.contains { $0.level == "warning" && $0.message.contains("rsync processes an earlier mediasync left") && $0.message.contains("\(orphan)") },
                 "\(run.logs.map(\.message))")
         for (name, content) in files { #expect(BytePath.read(Array((h.libraryFolder(source, "out") + "/" + name).utf8)) == content, "\(name)") }
     }

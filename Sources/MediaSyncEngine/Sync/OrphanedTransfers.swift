@@ -10,11 +10,11 @@ import Glibc
 /// few hundred small ones, for a second or more. A supervisor started again at once would race it: it plans
 /// a name as free, the orphan then puts its copy there, and two copies of one file end up in the library
 /// (`f1~2.png`). Under systemd the unit's cgroup is killed whole; by hand, after a SIGKILL or an OOM kill,
-/// it is not. So before a cycle's jobs start, a process whose arguments name this library's staging or
-/// placing folders, and that is not a child of this mediasync, is killed, and the cycle waits until it is
-/// gone. Those folders are mediasync's own (`.mediasync/staging`, `--backup-dir=.mediasync/placing/...`):
-/// no other program's process names them. A process that a live mediasync started (one of its ancestors
-/// is a mediasync) is no orphan and is left alone: a second mediasync on the same library is not one to fight.
+/// it is not. So before a cycle's jobs start, an rsync whose arguments name this library's staging or
+/// placing folders is killed, and the cycle waits until it is gone. Those folders are mediasync's own
+/// (`.mediasync/staging`, `--backup-dir=.mediasync/placing/...`). Left alone: any other program (a person's
+/// shell in staging), and an rsync a live mediasync started (one of its ancestors runs mediasync): a second
+/// mediasync on the same library is not one to fight.
 enum OrphanedTransfers {
     /// The argument prefixes that mark a process as a transfer into `library` (as written and by its real
     /// path: a placing rsync names its folder by the real path).
@@ -30,8 +30,9 @@ enum OrphanedTransfers {
         }
     }
 
-    /// The processes with an argument that starts with one of `markers` and no live mediasync (this one or
-    /// another) among their ancestors.
+    /// The rsync processes with an argument that starts with one of `markers` and no live mediasync (this one
+    /// or another) among their ancestors. Only rsync: a person's shell or editor in the staging folder is not
+    /// one of ours.
     static func find(markers: [[UInt8]]) -> [Int32] {
         guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
@@ -43,7 +44,8 @@ enum OrphanedTransfers {
             }
             guard let pid = Int32(name), pid != me else { continue }
             let arguments = commandLine(of: pid)
-            if arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }),
+            if let program = arguments.first, program.split(separator: UInt8(ascii: "/")).last.map(Array.init) == Array("rsync".utf8),
+               arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }),
                !hasMediasyncAncestor(pid) {
                 found.append(pid)
             }
