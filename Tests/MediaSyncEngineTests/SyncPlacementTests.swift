@@ -97,7 +97,7 @@ struct SyncPlacementTests {
         try BytePath.write(Array(temporary.utf8), Array(repeating: 9, count: 5000))
         let placing = h.library + "/.mediasync/placing/box/out"
         try FileManager.default.createDirectory(atPath: placing, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: placing + "/unfinished", contents: Data())
+        try #require(FileManager.default.createFile(atPath: placing + "/unfinished", contents: Data()), "cannot make the marker")
         // Since then another program wrote a.png: that name is taken, so this run stages.
         let theirs = Array("another program's a.png".utf8)
         try BytePath.write(Array((library + "/a.png").utf8), theirs)
