@@ -1,4 +1,5 @@
 import Foundation
+import UV
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,23 +35,16 @@ enum OrphanedTransfers {
     /// or another) among their ancestors. Only rsync: a person's shell or editor in the staging folder is not
     /// one of ours.
     static func find(markers: [[UInt8]]) -> [Int32] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
         let me = getpid()
-        var found: [Int32] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let pid = Int32(name), pid != me else { continue }
-            let arguments = commandLine(of: pid)
-            if let program = arguments.first, program.split(separator: UInt8(ascii: "/")).last.map(Array.init) == Array("rsync".utf8),
-               arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } }),
-               !hasMediasyncAncestor(pid) {
-                found.append(pid)
-            }
+        return ProcessTable.pids().filter { pid in
+            guard pid != me else { return false }
+            let arguments = ProcessTable.commandLine(of: pid)
+            guard let program = arguments.first,
+                  program.split(separator: UInt8(ascii: "/")).last.map(Array.init) == Array("rsync".utf8),
+                  arguments.contains(where: { argument in markers.contains { argument.starts(with: $0) } })
+            else { return false }
+            return !hasMediasyncAncestor(pid)
         }
-        return found
     }
 
     /// Kills `pids` and waits up to `timeout` seconds for them to be gone; returns those still there.
@@ -59,54 +53,24 @@ enum OrphanedTransfers {
         let deadline = Date().addingTimeInterval(timeout)
         var left = pids
         while true {
-            left = left.filter { isRunning($0) }
+            // A killed orphan is a zombie until init reaps it: gone for this purpose.
+            left = left.filter { ProcessTable.status($0)?.isLive ?? false }
             if left.isEmpty || Date() >= deadline { return left }
             usleep(10_000)
         }
     }
 
-    /// The process's arguments from /proc/<pid>/cmdline (empty when it is gone or has none). Read with plain
-    /// calls into one buffer: it runs for every process on the machine at each cycle's start.
-    static func commandLine(of pid: Int32) -> [[UInt8]] {
-        let fd = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return bytes.split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
-    }
-
     /// Whether a process up `pid`'s parent chain (below init) runs a mediasync binary (its executable's name
     /// starts with `mediasync`: the daemon, a one-shot sync, or the test runner that hosts one).
     static func hasMediasyncAncestor(_ pid: Int32) -> Bool {
-        var current = parent(of: pid)
+        var current = ProcessTable.status(pid)?.parent
         var steps = 0
         while let ancestor = current, ancestor > 1, steps < 64 {
             if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(ancestor)/exe"),
                (exe as NSString).lastPathComponent.hasPrefix("mediasync") { return true }
-            current = parent(of: ancestor)
+            current = ProcessTable.status(ancestor)?.parent
             steps += 1
         }
         return false
-    }
-
-    private static func parent(of pid: Int32) -> Int32? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
-    }
-
-    /// Alive and not a zombie (a killed orphan is reaped by init a moment later).
-    private static func isRunning(_ pid: Int32) -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return false }
-        let state = text[text.index(after: close)...].split(separator: " ").first
-        return state != "Z" && state != "X"
     }
 }
