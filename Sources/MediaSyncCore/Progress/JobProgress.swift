@@ -106,19 +106,19 @@ public struct JobProgress: Sendable {
     }
 
     /// The figures the cycle's overall view sums (`CycleProgress`), read in one go.
-    public struct Tally: Sendable {
-        public var state: JobState
-        public var bytesDone: Int64
-        public var bytesTotal: Int64
-        public var filesDone: Int
-        public var filesTotal: Int
-        public var hasTotals: Bool
+    struct Tally: Sendable {
+        var state: JobState
+        var bytesDone: Int64
+        var bytesTotal: Int64
+        var filesDone: Int
+        var filesTotal: Int
+        var hasTotals: Bool
         /// The rate at the instant asked (nil without one).
-        public var rate: Double?
+        var rate: Double?
     }
 
     /// This job's figures; its rate at `now` (none without).
-    public func tally(at now: Double?) -> Tally {
+    func tally(at now: Double?) -> Tally {
         Tally(state: state, bytesDone: bytesDone, bytesTotal: bytesTotal, filesDone: filesDone, filesTotal: filesTotal,
               hasTotals: hasTotals, rate: now.flatMap { rate(at: $0) })
     }
