@@ -14,13 +14,14 @@ import Testing
     }
 
     /// Starts the python watcher that SIGKILLs `pid` (0: the SQLite ingest on `db`) once the database holds
-    /// `threshold` rows.
-    static func killer(_ db: IngestDatabase, pid: pid_t, threshold: Int = 300) throws -> (pid: pid_t, out: String) {
+    /// `threshold` rows and, with `outbox` (a supervisor's manifest), while events wait in that outbox: files are
+    /// recorded a batch per 100 ms tick, and a kill between a batch's last ack and the next batch finds none.
+    static func killer(_ db: IngestDatabase, pid: pid_t, threshold: Int = 300, outbox: String? = nil) throws -> (pid: pid_t, out: String) {
         let script = db.folder + "/killer.py"
         try IngestScripts.killAtRows.write(toFile: script, atomically: true, encoding: .utf8)
         let out = db.folder + "/killer-\(pid).out"
         let child = try Spawn.start([ingestPython, script, db.folder + "/library.sqlite", "\(threshold)", "\(pid)",
-                                     "mediasync_ingest_sqlite.py"],
+                                     "mediasync_ingest_sqlite.py"] + (outbox.map { [$0] } ?? []),
                                     environment: ProcessInfo.processInfo.environment, stdout: out, stderr: out + ".err")
         return (child, out)
     }
@@ -93,7 +94,7 @@ import Testing
         let serve = try Self.world(db)
         defer { serve.stop() }
         try serve.start(waitForSocket: false)
-        let killer = try Self.killer(db, pid: serve.pid)
+        let killer = try Self.killer(db, pid: serve.pid, outbox: serve.root + "/state/manifest.sqlite")
         let (seen, _) = try Self.killed(killer)
         try #require(seen < Self.total, "the kill came after every file was committed; nothing was in flight")
         #expect(serve.exitStatus(timeout: 5) == 128 + SIGKILL)

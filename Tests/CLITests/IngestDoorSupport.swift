@@ -173,6 +173,12 @@ enum IngestScripts {
     static let killAtRows = """
         import os, signal, sqlite3, sys, time
         db, threshold, pid, needle = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        outbox = sys.argv[5] if len(sys.argv) > 5 else None   # the supervisor's manifest: kill only while events wait
+        def waiting():
+            try:
+                return sqlite3.connect("file:%s?mode=ro" % outbox, uri=True).execute("select count(*) from ingest_outbox").fetchone()[0]
+            except sqlite3.Error:
+                return 0
         def cmdline(p):
             try:
                 with open("/proc/%s/cmdline" % p, "rb") as f:
@@ -186,7 +192,7 @@ enum IngestScripts {
                 n = os.path.exists(db) and sqlite3.connect(db).execute("select count(*) from media_files").fetchone()[0]
             except sqlite3.Error:
                 n = 0
-            if n >= threshold:
+            if n >= threshold and (outbox is None or waiting() > 0):
                 victims = [pid] if pid else [int(p) for p in os.listdir("/proc")
                                              if p.isdigit() and p != str(os.getpid()) and needle.encode() in cmdline(p)
                                              and db.encode() in cmdline(p)]
