@@ -47,7 +47,7 @@ public struct PurgeBatch: Sendable {
 
     /// The deletions the source gave no answer for, in path order: they stay, reported as errors.
     public var unanswered: [PurgePlan.Deletion] {
-        waiting.values.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        waiting.values.sorted { PathBytes.precedes($0.path, $1.path) }
     }
 
     /// Nil when the batch was answered to its end, else why not (the child's own failure first). The batch's

@@ -145,7 +145,7 @@ public struct PurgePlan: Sendable, Equatable {
             plan.clockWarning = "the source's clock is \(describe(skew)) the host's; file ages are measured by the "
                 + "source's clock (fix the clock on the source, e.g. enable NTP there)"
         }
-        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted { PathBytes.precedes($0.path, $1.path) }
         var withoutTime = 0
         // One allocation of the most it can need: growing by doubling held the old and the new buffer at once,
         // the purge's peak memory with a folder of 200,000 files.

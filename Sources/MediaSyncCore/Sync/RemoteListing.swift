@@ -35,7 +35,7 @@ extension Array where Element == RemoteFile {
     /// In byte order of their paths (what the parser hands over), checked in one pass.
     public var isSortedByPath: Bool {
         guard count > 1 else { return true }
-        for index in 1..<count where self[index].path.lexicographicallyPrecedes(self[index - 1].path) { return false }
+        for index in 1..<count where PathBytes.precedes(self[index].path, self[index - 1].path) { return false }
         return true
     }
 }
@@ -149,7 +149,7 @@ public enum RemoteListingParser {
     /// Sorted in place (the array is ours alone), so the planner needs no sorted copy of a big folder.
     static func sortedByPath(_ files: [RemoteFile]) -> [RemoteFile] {
         var files = files
-        files.sort { $0.path.lexicographicallyPrecedes($1.path) }
+        files.sort { PathBytes.precedes($0.path, $1.path) }
         return files
     }
 

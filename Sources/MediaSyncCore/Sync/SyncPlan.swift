@@ -168,7 +168,7 @@ extension SyncPlan {
         // its own name rather than losing it to a rename of `a.png` that sorts before it.
         var needsNewName: [(RemoteFile, Transfer.Reason)] = []
         // The parser hands the listing over sorted; a listing from elsewhere is sorted here.
-        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted(by: { $0.path.lexicographicallyPrecedes($1.path) })
+        let files = listing.files.isSortedByPath ? listing.files : listing.files.sorted(by: { PathBytes.precedes($0.path, $1.path) })
         for file in files {
             if let home = manifest.home(of: file) {
                 if libraryFile(home) != nil {
