@@ -148,6 +148,28 @@ struct JobMachineTests {
         ])
     }
 
+    @Test("files rsync names out of the plan's order, or not planned at all, are each looked at under their own name")
+    func namesOutOfOrder() {
+        var job = ManualJob()
+        job.startTransfer(["a.png", "b.png", "c.png", "d.png"])
+        // rsync's own order can differ from the plan's (it sorts a folder's files before its sub-folders):
+        // the file expected next is not the one named, and the lookup by name must find it anyway.
+        _ = job.record(started("c.png"))
+        _ = job.record(started("x.png"))   // not planned: never looked at
+        _ = job.record(started("a.png"))
+        _ = job.record(started("b.png"))   // the expected one again, after a.png
+        _ = job.record(started("d.png"))
+        _ = job.record(finishedFile(5, bytes: 400))
+        #expect(job.tick(at: 100.1).summary == ["check c.png", "check a.png", "check b.png", "check d.png"])
+        job.staged = ["a.png", "b.png", "c.png", "d.png"]
+        #expect(job.tick(at: 100.2).summary == ["check c.png", "move c.png", "home gpu/outputs/c.png",
+                                                 "check a.png", "move a.png", "home gpu/outputs/a.png",
+                                                 "check b.png", "move b.png", "home gpu/outputs/b.png",
+                                                 "check d.png", "move d.png", "home gpu/outputs/d.png"])
+        _ = job.record(started("a.png"))   // named again (home already): nothing more to look at
+        #expect(job.tick(at: 100.3).isEmpty)
+    }
+
     @Test("in the sweep, a file that changed at the source is deferred; one the library refuses fails the job with why")
     func sweepOutcomes() {
         var changed = ManualJob()

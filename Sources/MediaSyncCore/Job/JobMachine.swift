@@ -79,6 +79,8 @@ public struct JobMachine: Sendable {
         var lastTransferNumber = 0
         /// A stream's share of the plan: the plan's indexes of its files, in name order.
         var share: [Int] = []
+        /// Where in `share` the next file rsync names is expected (`plannedIndex(of:child:)`).
+        var cursor = 0
 
         init(id: JobChild, watchdog: StallWatchdog) {
             self.id = id
@@ -353,7 +355,7 @@ public struct JobMachine: Sendable {
 
     /// The plan's indexes of the files not home yet, in name order (rsync's list and the sweep go in it).
     func pendingIndices() -> [Int] {
-        pending.indices.sorted { planned[$0].remotePath.lexicographicallyPrecedes(planned[$1].remotePath) }
+        pending.indices.sorted { PathBytes.precedes(planned[$0].remotePath, planned[$1].remotePath) }
     }
 
     /// A fresh child with its watchdog started now.
