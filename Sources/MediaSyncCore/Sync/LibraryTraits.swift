@@ -120,29 +120,38 @@ public struct NameRules: Sendable, Equatable {
     /// Why the file system cannot hold `path` (relative, `/`-separated), naming the part and the reason; nil
     /// when it can.
     public func problem(_ path: [UInt8]) -> String? {
-        for part in path.split(separator: UInt8(ascii: "/")) {
-            if let reason = problem(name: part) {
-                return "`\(String(decoding: part, as: UTF8.self))` \(reason)"
+        // Asked once per listed file: the parts are walked in place, and a name all ASCII (nearly every
+        // generator's) is never decoded.
+        var start = path.startIndex
+        while start < path.endIndex {
+            let end = path[start...].firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
+            if end > start, let reason = problem(name: path[start..<end]) {
+                return "`\(String(decoding: path[start..<end], as: UTF8.self))` \(reason)"
             }
+            start = end + 1
         }
         return nil
     }
 
     func problem(name: ArraySlice<UInt8>) -> String? {
-        if let bad = name.first(where: { forbidden.contains($0) }) {
+        if !forbidden.isEmpty, let bad = name.first(where: { forbidden.contains($0) }) {
             return "has `\(Character(Unicode.Scalar(bad)))`"
         }
         if noTrailingDotOrSpace, let last = name.last, last == UInt8(ascii: ".") || last == UInt8(ascii: " ") {
             return last == UInt8(ascii: ".") ? "ends in a dot" : "ends in a space"
         }
+        // ASCII is valid UTF-8 and one UTF-16 unit a byte.
+        let isASCII = !name.contains(where: { $0 >= 0x80 })
+        if isASCII { return name.count > maxLength ? tooLong(name.count) : nil }
         let text = String(validating: name, as: UTF8.self)
         if needsUTF8, text == nil { return "is not valid UTF-8" }
-        if asciiOnly, name.contains(where: { $0 >= 0x80 }) { return "has characters other than ASCII" }
+        if asciiOnly { return "has characters other than ASCII" }
         let length = countsUTF16 ? (text?.utf16.count ?? name.count) : name.count
-        if length > maxLength {
-            return "is \(length) \(countsUTF16 ? "characters (UTF-16 units)" : "bytes") long, more than \(maxLength)"
-        }
-        return nil
+        return length > maxLength ? tooLong(length) : nil
+    }
+
+    private func tooLong(_ length: Int) -> String {
+        "is \(length) \(countsUTF16 ? "characters (UTF-16 units)" : "bytes") long, more than \(maxLength)"
     }
 
     /// `: ? * " < > | \, a trailing dot or space, invalid UTF-8`, or nil when only the length is limited.
