@@ -23,8 +23,10 @@ public struct JobProgress: Sendable {
     /// The plan's totals, when the sync engine gave one (`plan(files:bytes:)`).
     public private(set) var plannedFiles: Int?
     public private(set) var plannedBytes: Int64?
-    /// The file rsync is working on, or the last one it worked on in this run.
-    public private(set) var currentFile: String?
+    /// The file rsync is working on, or the last one it worked on in this run (its path in the folder).
+    public var currentFile: String? { currentName.map { String(decoding: $0, as: UTF8.self) } }
+    /// `currentFile`'s bytes: a String is made only when a snapshot asks, not for each file.
+    private var currentName: [UInt8]?
     /// The displayed percent (0...100, one decimal, floored): never falls, 100 only once transferred.
     public private(set) var percent: Double = 0
 
@@ -174,10 +176,10 @@ public struct JobProgress: Sendable {
         case .purging, .done:
             transferComplete = true
             endRuns()
-            currentFile = nil
+            currentName = nil
         case .failed, .waitingToRetry, .queued, .listing:
             endRuns()
-            currentFile = nil
+            currentName = nil
         }
         refreshPercent()
         return true
@@ -229,7 +231,7 @@ public struct JobProgress: Sendable {
             if file.itemize.dropFirst().first == "d" { run.foldersSeen += 1 }
             return true
         }
-        currentFile = file.path
+        currentName = file.name
         if file.transferred {
             run.inFlight = file
         } else {
