@@ -3,9 +3,15 @@
 public enum LibraryNaming {
     /// `prefix` + `/` + `remotePath`; an empty prefix gives the remote path itself.
     public static func join(prefix: [UInt8], _ remotePath: [UInt8]) -> [UInt8] {
-        var base = prefix
-        while base.last == UInt8(ascii: "/") { base.removeLast() }
-        return base.isEmpty ? remotePath : base + [UInt8(ascii: "/")] + remotePath
+        var end = prefix.endIndex
+        while end > prefix.startIndex, prefix[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        if end == prefix.startIndex { return remotePath }
+        var path: [UInt8] = []
+        path.reserveCapacity(end + 1 + remotePath.count)
+        path += prefix[..<end]
+        path.append(UInt8(ascii: "/"))
+        path += remotePath
+        return path
     }
 
     /// The remote path whose natural library name is `libraryPath` (the inverse of `join`), or nil when

@@ -89,7 +89,7 @@ public struct LibraryWriter: Sendable {
         guard Self.isSafe(libraryPath) else { throw .unsafeLibraryPath(path: show(libraryPath)) }
         if !checked { try verify(staged: staged, size: size, mtime: mtime) }
         let slash = libraryPath.lastIndex(of: UInt8(ascii: "/"))
-        let folderPath = slash.map { Array(libraryPath[..<$0]) } ?? []
+        let folderPath = libraryPath[..<(slash ?? 0)]
         let walk = { () throws(LibraryWriteError) -> Int32 in
             try openParent(Self.components(of: libraryPath, shown: show(libraryPath)).dropLast(), of: libraryPath)
         }

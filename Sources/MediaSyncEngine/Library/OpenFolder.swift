@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MediaSyncCore
 
 /// One library folder a run of `LibraryWriter.move` calls keeps open, so files going into the same
 /// folder (they arrive sorted) share one folder walk; one per job, used from one thread.
@@ -20,13 +21,21 @@ public final class OpenFolder {
     /// The descriptor of library-relative `folder`: the held one when it is that folder, else `open()`'s
     /// (which then replaces the held one).
     func fd<E: Error>(for folder: [UInt8], open: () throws(E) -> Int32) throws(E) -> Int32 {
-        if descriptor >= 0, path == folder { return descriptor }
+        try fd(for: folder[...], open: open)
+    }
+
+    /// `fd(for:open:)` for a part of a longer path: no array is made for the usual case, the folder held.
+    func fd<E: Error>(for folder: ArraySlice<UInt8>, open: () throws(E) -> Int32) throws(E) -> Int32 {
+        if descriptor >= 0, let path, PathBytes.equal(path[...], folder) { return descriptor }
         close()
         let fd = try open()
         descriptor = fd
-        path = folder
+        path = Array(folder)
         return fd
     }
+
+    /// The folder held (as given to `fd(for:open:)`), or nil.
+    var heldPath: [UInt8]? { descriptor >= 0 ? path : nil }
 
     /// True when a folder is held and has been removed since it was opened (no name links to it any more).
     public var isUnlinked: Bool {

@@ -18,13 +18,16 @@ public struct StagedFile {
     public let folder: Int32
     /// The file's name in `folder` (an absolute path when `folder` is AT_FDCWD).
     public let name: [UInt8]
-    /// The folder's path, for messages only.
+    /// The folder's path, for messages only: `shownPrefix` then `shownFolder`. Two parts so that a caller
+    /// passes arrays it holds already, and a look at a file makes no path it will not show.
+    let shownPrefix: [UInt8]
     let shownFolder: [UInt8]
 
-    public init(folder: Int32, name: [UInt8], shownFolder: [UInt8]) {
+    public init(folder: Int32, name: [UInt8], shownFolder: [UInt8], shownPrefix: [UInt8] = []) {
         self.folder = folder
         self.name = name
         self.shownFolder = shownFolder
+        self.shownPrefix = shownPrefix
     }
 
     /// The staged file at an absolute path.
@@ -34,7 +37,9 @@ public struct StagedFile {
 
     /// The path shown in messages.
     var shown: String {
-        String(decoding: shownFolder.isEmpty ? name : shownFolder + [UInt8(ascii: "/")] + name, as: UTF8.self)
+        let folder = shownPrefix + shownFolder
+        if folder.isEmpty { return String(decoding: name, as: UTF8.self) }
+        return String(decoding: folder.last == UInt8(ascii: "/") ? folder + name : folder + [UInt8(ascii: "/")] + name, as: UTF8.self)
     }
 
     /// Size and mtime when it is a regular file (no symlink followed), else nil.

@@ -20,17 +20,18 @@ extension JobRun {
         var start = path.startIndex
         while start < path.endIndex, path[start] == slash { start += 1 }
         let cut = path[start...].lastIndex(of: slash)
-        let folder = cut.map { Array(path[start..<$0]) } ?? []
+        let folder = path[start..<(cut ?? start)]
         let name = Array(path[(cut.map { $0 + 1 } ?? start)...])
-        let shownFolder = folder.isEmpty ? stagingRoot : stagingPrefix + folder
+        let root = stagingRoot, prefix = stagingPrefix
         let open = { () throws(StagingFolderMissing) -> Int32 in
-            let fd = BytePathC.with(shownFolder) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            let shown = folder.isEmpty ? root : prefix + folder
+            let fd = BytePathC.with(shown) { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             guard fd >= 0 else { throw StagingFolderMissing() }
             return fd
         }
-        guard let fd = try? stagingSubfolder.fd(for: folder, open: open) else { return nil }
-        let staged = StagedFile(folder: fd, name: name, shownFolder: shownFolder)
-        return staged
+        guard let fd = try? stagingSubfolder.fd(for: folder, open: open), let held = stagingSubfolder.heldPath else { return nil }
+        return held.isEmpty ? StagedFile(folder: fd, name: name, shownFolder: root)
+            : StagedFile(folder: fd, name: name, shownFolder: held, shownPrefix: prefix)
     }
 
     /// `stagedFile(move)`, opening its folder again when the held one was removed since (a retry's staging
@@ -47,12 +48,12 @@ extension JobRun {
     func placedFile(_ move: MoveHome) -> StagedFile? {
         let path = move.transfer.libraryPath
         let cut = path.lastIndex(of: UInt8(ascii: "/"))
-        let folder = cut.map { Array(path[..<$0]) } ?? []
+        let folder = path[..<(cut ?? 0)]
         let writer = context.writer
-        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(folder, create: false) })
+        guard let fd = try? libraryFolder.fd(for: folder, open: { () throws(LibraryWriteError) -> Int32 in try writer.openFolder(Array(folder), create: false) }),
+              let held = libraryFolder.heldPath
         else { return nil }
-        return StagedFile(folder: fd, name: Array(path[(cut.map { $0 + 1 } ?? 0)...]),
-                          shownFolder: Array((context.config.library + "/").utf8) + folder)
+        return StagedFile(folder: fd, name: Array(path[(cut.map { $0 + 1 } ?? 0)...]), shownFolder: held, shownPrefix: libraryPrefixShown)
     }
 
     /// A placed file is home when it is as planned: nothing to move. One that is not, once its stream has

@@ -49,6 +49,8 @@ final class JobRun {
     lazy var stagingPrefix: [UInt8] = Array(context.stagingFolder(for: job).utf8) + [UInt8(ascii: "/")]
     /// The staging folder's path as bytes, without the trailing slash.
     lazy var stagingRoot: [UInt8] = Array(stagingPrefix.dropLast())
+    /// `<library>/`, for messages naming a file in the library.
+    lazy var libraryPrefixShown: [UInt8] = Array((context.config.library + "/").utf8)
 
     init(job: SyncJob, host: any JobHost, context: SyncContext) {
         self.job = job
@@ -203,7 +205,7 @@ final class JobRun {
             listing: listing, settleSeconds: Int64(job.source.settle.components.seconds), manifest: rows,
             refetch: context.options.refetch,
             libraryFile: { lookup.fact($0) },
-            isReserved: { reserved.contains($0) }, traits: context.writer.traits)
+            isReserved: reserved.isEmpty ? { _ in false } : { reserved.contains($0) }, traits: context.writer.traits)
         plan.libraryPlain = lookup.plain
         perform(machine.planned(plan, at: host.now))
     }

@@ -7,9 +7,12 @@ import MediaSyncCore
 enum LibraryPaths {
     /// `base/relative`, bytes in, bytes out.
     static func join(_ base: [UInt8], _ relative: [UInt8]) -> [UInt8] {
-        var path = base
+        let rest = relative.drop(while: { $0 == UInt8(ascii: "/") })
+        var path: [UInt8] = []
+        path.reserveCapacity(base.count + 1 + rest.count)
+        path += base
         if path.last != UInt8(ascii: "/") { path.append(UInt8(ascii: "/")) }
-        path.append(contentsOf: relative.drop(while: { $0 == UInt8(ascii: "/") }))
+        path += rest
         return path
     }
 
