@@ -28,15 +28,17 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var stdin: Stdio
     public var stdout: Stdio
     public var stderr: Stdio
-    /// Puts the child in its own session and process group (`UV_PROCESS_DETACHED`), so the whole
+    /// Puts the child in its own session and process group (`setsid`), so the whole
     /// tree it starts can be signalled with `Process.signalGroup` and a terminal's Ctrl-C does
     /// not reach it behind our back.
     public var ownProcessGroup: Bool
     /// The kernel kills the child (SIGKILL) when we die, even by SIGKILL, so that no rsync of a killed
     /// run goes on copying or deleting behind the next run's back. Done with util-linux's `setpriv
-    /// --pdeathsig KILL` in front of the executable (libuv has no hook between fork and exec for
+    /// --pdeathsig KILL` in front of the executable (neither posix_spawn nor libuv has a hook before exec for
     /// `prctl(PR_SET_PDEATHSIG)`); where `setpriv` is missing the child is started as it is.
     public var diesWithParent: Bool = false
+    /// Start it with libuv's uv_spawn (fork), as on a kernel without pidfd_open; for the tests of that path.
+    var forks = false
 
     public init(_ executable: String, _ arguments: [String] = [],
                 environment: [String: String]? = nil, workingDirectory: String? = nil,
@@ -94,7 +96,7 @@ public struct TerminationStatus: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// NUL-terminated C string arrays built with strdup; `free()` must run once `uv_spawn` returned.
+/// NUL-terminated C string arrays built with strdup; `free()` must run once the spawn returned.
 struct CStringArray {
     private(set) var pointers: [UnsafeMutablePointer<CChar>?]
 

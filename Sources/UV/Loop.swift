@@ -51,7 +51,7 @@ public final class Loop {
     /// True while referenced handles or requests would keep `run()` going.
     public var isAlive: Bool { uv_loop_alive(raw) != 0 }
 
-    /// Kinds of the handles still on the loop, open or closing ("timer", "pipe", "process").
+    /// Kinds of the handles still on the loop, open or closing ("timer", "pipe", "poll" for a child).
     public var openHandleKinds: [String] {
         var kinds: [String] = []
         withUnsafeMutablePointer(to: &kinds) { box in

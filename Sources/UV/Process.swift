@@ -6,6 +6,12 @@ import Glibc
 /// A running child process, reaped by the loop; its handle closes itself at exit (never before,
 /// which would leave a zombie). Prefer `Child`, which also waits for the output to be read.
 ///
+/// Started without fork: `posix_spawn` (glibc clones with CLONE_VM | CLONE_VFORK), its exit watched through
+/// a pidfd on the loop (a `uv_poll` handle). libuv's `uv_spawn` forks: the kernel copies the page tables of
+/// the whole daemon for each child and makes every page copy-on-write, and the loop thread then pays a fault
+/// and a TLB flush for each page it writes next (6-7% of mediasync's own CPU on 20,000 small files, more as
+/// the heap grows). A kernel without pidfd_open (before 5.3) gets `uv_spawn`.
+///
 ///     let process = try Process(loop: loop, command: Command("sleep", ["30"], stdout: .ignore, stderr: .ignore))
 ///     process.onExit = { status in print(status) }
 ///     process.stop(grace: 5_000)   // SIGTERM to the group, SIGKILL after 5 s
@@ -22,8 +28,16 @@ public final class Process: Handle {
     /// Runs once, on the loop, when the child exits.
     public var onExit: ((TerminationStatus) -> Void)?
     private var killTimer: Timer?
+    /// The pidfd watched for the exit (-1 when libuv's `uv_spawn` started the child); closed with the handle.
+    private var pidfd: Int32 = -1
 
-    var process: UnsafeMutablePointer<uv_process_t> { raw.assumingMemoryBound(to: uv_process_t.self) }
+    /// Whether children are started with posix_spawn and watched through a pidfd (the kernel has pidfd_open).
+    static let spawnsWithoutFork: Bool = {
+        let fd = mediasync_pidfd_open(getpid())
+        guard fd >= 0 else { return false }
+        Glibc.close(fd)
+        return true
+    }()
 
     /// Spawns `command`. Failing to start (missing executable, bad folder) throws with the
     /// reason; nothing is left running or open then.
@@ -35,20 +49,25 @@ public final class Process: Handle {
             mode == .pipe ? try Pipe(loop: loop, name: "\(stream) of \(command.executable)") : nil
         }
         var pipes: [Pipe?] = []
-        // The child's write ends of its stdout and stderr: kernel pipes, not the socketpair libuv would make.
-        // rsync writes a line at a time, and a socket keeps each write as its own buffer to allocate, wake for
-        // and copy out; a pipe packs them into pages (mediasync's reads fell from 8.8% to 0.9% of its CPU samples
-        // on 20,000 small files, docs/benchmarks.md).
-        var writeEnds: [Int32] = [-1, -1, -1]
-        defer { for fd in writeEnds where fd >= 0 { Glibc.close(fd) } }
+        // The descriptors the child gets as its stdio (-1: none made here), all close-on-exec in this process and
+        // closed here once the child has its copies. stdout and stderr are kernel pipes: rsync writes a line at a
+        // time, and a socket keeps each write as its own buffer to allocate, wake for and copy out; a pipe packs
+        // them into pages (mediasync's reads fell from 8.8% to 0.9% of its CPU samples on 20,000 small files,
+        // docs/benchmarks.md). stdin is a socketpair, as libuv makes it.
+        var childEnds: [Int32] = [-1, -1, -1]
+        defer { for fd in childEnds where fd >= 0 { Glibc.close(fd) } }
         do throws(UVError) {
             for (fd, (mode, stream)) in [(command.stdin, "stdin"), (command.stdout, "stdout"), (command.stderr, "stderr")].enumerated() {
                 let pipe = try makePipe(mode, stream)
                 pipes.append(pipe)
-                guard let pipe, fd > 0 else { continue }
-                var ends: [uv_file] = [-1, -1]   // both close-on-exec (libuv's uv_pipe)
-                try UVError.check(uv_pipe(&ends, 0, 0), "make the \(stream) pipe of \(command.executable)")
-                writeEnds[fd] = ends[1]
+                guard let pipe else { continue }
+                var ends: [uv_file] = [-1, -1]   // both close-on-exec; ours is [0] (a pipe's read end), the child's [1]
+                if fd == 0 {
+                    try UVError.check(uv_socketpair(Int32(SOCK_STREAM.rawValue), 0, &ends, 0, 0), "make the \(stream) pipe of \(command.executable)")
+                } else {
+                    try UVError.check(uv_pipe(&ends, 0, 0), "make the \(stream) pipe of \(command.executable)")
+                }
+                childEnds[fd] = ends[1]
                 do throws(UVError) { try pipe.open(fileDescriptor: ends[0]) } catch {
                     Glibc.close(ends[0])
                     throw error
@@ -59,28 +78,112 @@ public final class Process: Handle {
             throw error
         }
         (stdin, stdout, stderr) = (pipes[0], pipes[1], pipes[2])
+        var started: (pid: Int32, pidfd: Int32) = (0, -1)
         do throws(UVError) {
-            try super.init(loop: loop, type: UV_PROCESS, what: what, closeOnFailure: true) { memory in
-                Process.spawn(loop: loop, into: memory, command: command, pipes: pipes, writeEnds: writeEnds)
+            if command.forks || !Self.spawnsWithoutFork {
+                try super.init(loop: loop, type: UV_PROCESS, what: what, closeOnFailure: true) { memory in
+                    Process.spawnByFork(loop: loop, into: memory, command: command, childEnds: childEnds)
+                }
+                started.pid = uv_process_get_pid(raw.assumingMemoryBound(to: uv_process_t.self))
+            } else {
+                try super.init(loop: loop, type: UV_POLL, what: what) { memory in
+                    Process.spawn(loop: loop, into: memory, command: command, childEnds: childEnds, started: &started)
+                }
             }
         } catch {
             for pipe in pipes { pipe?.close() }
             throw UVError(error.code, what, detail: Process.explain(error.code, command))
         }
-        pid = uv_process_get_pid(process)
+        (pid, pidfd) = started
+        if pidfd >= 0 {
+            do throws(UVError) { try watchExit() } catch {
+                for pipe in pipes { pipe?.close() }
+                throw error
+            }
+        }
     }
 
-    private static func spawn(loop: Loop, into memory: UnsafeMutableRawPointer,
-                              command: Command, pipes: [Pipe?], writeEnds: [Int32]) -> Int32 {
-        var words = [command.executable] + command.arguments
-        if command.diesWithParent, let guardPath = deathSignalGuard {
-            // setpriv would report a missing program only by its exit status: look it up first, so a
-            // missing rsync still fails the spawn with ENOENT and its explanation.
-            guard let resolved = resolve(command.executable, path: command.environment?["PATH"]) else {
-                return UV_ENOENT.rawValue
+    /// The words to run: the command's, behind setpriv's parent-death signal when it asks for it; nil when its
+    /// program is not found.
+    private static func words(_ command: Command) -> [String]? {
+        guard command.diesWithParent, let guardPath = deathSignalGuard else { return [command.executable] + command.arguments }
+        // setpriv would report a missing program only by its exit status: look it up first, so a missing rsync
+        // still fails the spawn with ENOENT and its explanation.
+        guard let resolved = resolve(command.executable, path: command.environment?["PATH"]) else { return nil }
+        return [guardPath, "--pdeathsig", "KILL", "--", resolved] + command.arguments
+    }
+
+    /// What each stdio descriptor of the child is for `mediasync_spawn`: a made pipe's end, -1 for /dev/null,
+    /// or the descriptor itself (inherited).
+    private static func stdioDescriptors(_ command: Command, _ childEnds: [Int32]) -> [Int32] {
+        [command.stdin, command.stdout, command.stderr].enumerated().map { fd, mode in
+            switch mode {
+            case .ignore: -1
+            case .inherit: Int32(fd)
+            case .pipe: childEnds[fd]
             }
-            words = [guardPath, "--pdeathsig", "KILL", "--", resolved] + command.arguments
         }
+    }
+
+    /// posix_spawn, then a poll on the child's pidfd; the handle memory becomes a `uv_poll_t`.
+    private static func spawn(loop: Loop, into memory: UnsafeMutableRawPointer, command: Command,
+                              childEnds: [Int32], started: inout (pid: Int32, pidfd: Int32)) -> Int32 {
+        guard var words = words(command) else { return UV_ENOENT.rawValue }
+        // posix_spawn takes a path: look the program up in the child's PATH, as execvp would.
+        guard let path = resolve(words[0], path: command.environment?["PATH"]) else { return UV_ENOENT.rawValue }
+        words[0] = path
+        let argv = CStringArray(words)
+        let env = command.environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
+        defer {
+            argv.free()
+            env?.free()
+        }
+        var pid: pid_t = 0
+        let stdio = stdioDescriptors(command, childEnds)
+        let code = stdio.withUnsafeBufferPointer { stdio in
+            argv.pointers.withUnsafeBufferPointer { argv in
+                (env?.pointers ?? [nil]).withUnsafeBufferPointer { envp in
+                    mediasync_spawn(&pid, path, argv.baseAddress, env == nil ? nil : envp.baseAddress,
+                                    command.workingDirectory, stdio.baseAddress, command.ownProcessGroup ? 1 : 0)
+                }
+            }
+        }
+        guard code == 0 else { return -code }
+        let pidfd = mediasync_pidfd_open(pid)
+        let rc = pidfd >= 0 ? uv_poll_init(loop.raw, memory.assumingMemoryBound(to: uv_poll_t.self), pidfd) : -errno
+        guard rc == 0 else {
+            // Started but not watchable: stop it and reap it here rather than leave a zombie.
+            Self.killAndReap(pid)
+            if pidfd >= 0 { Glibc.close(pidfd) }
+            return rc
+        }
+        started = (pid, pidfd)
+        return 0
+    }
+
+    /// Watches the pidfd; the handle is ours now, so a failure closes it the usual way.
+    private func watchExit() throws(UVError) {
+        let rc = uv_poll_start(raw.assumingMemoryBound(to: uv_poll_t.self), Int32(UV_READABLE.rawValue)) { handle, _, _ in
+            Handle.owner(UnsafeMutableRawPointer(handle), as: Process.self)?.reap()
+        }
+        guard rc == 0 else {
+            Self.killAndReap(pid)
+            exitStatus = TerminationStatus(code: 0, signal: SIGKILL)
+            onExit = nil
+            super.close()
+            throw UVError(rc, "watch the exit of \(command.executable)")
+        }
+    }
+
+    private static func killAndReap(_ pid: pid_t) {
+        kill(pid, SIGKILL)
+        while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
+    }
+
+    /// libuv's uv_spawn (fork and exec); the handle memory becomes a `uv_process_t`.
+    private static func spawnByFork(loop: Loop, into memory: UnsafeMutableRawPointer,
+                                    command: Command, childEnds: [Int32]) -> Int32 {
+        guard let words = words(command) else { return UV_ENOENT.rawValue }
         let argv = CStringArray(words)
         let env = command.environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
         let file = strdup(words[0])
@@ -92,21 +195,12 @@ public final class Process: Handle {
             if let cwd { free(cwd) }
         }
         var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 3)
-        for (fd, mode) in [command.stdin, command.stdout, command.stderr].enumerated() {
-            switch mode {
-            case .ignore:
+        for (fd, descriptor) in stdioDescriptors(command, childEnds).enumerated() {
+            if descriptor < 0 {
                 stdio[fd].flags = UV_IGNORE
-            case .inherit:
+            } else {
                 stdio[fd].flags = UV_INHERIT_FD
-                stdio[fd].data.fd = Int32(fd)
-            case .pipe where writeEnds[fd] >= 0:
-                // stdout and stderr: the write end of a kernel pipe, made above.
-                stdio[fd].flags = UV_INHERIT_FD
-                stdio[fd].data.fd = writeEnds[fd]
-            case .pipe:
-                // stdin: a socketpair libuv makes (the child reads it).
-                stdio[fd].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_READABLE_PIPE.rawValue)
-                stdio[fd].data.stream = pipes[fd]!.stream
+                stdio[fd].data.fd = descriptor
             }
         }
         var argvPointers = argv.pointers
@@ -163,6 +257,27 @@ public final class Process: Handle {
         return "no executable named \(command.executable) in PATH=\(path); install it or give its full path"
     }
 
+    /// The pidfd is readable: the child has exited. Reaps it (`WNOHANG`: a spurious wake-up leaves it be).
+    private func reap() {
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == 0 || (reaped < 0 && errno == EINTR) { return }
+        uv_poll_stop(raw.assumingMemoryBound(to: uv_poll_t.self))
+        if reaped < 0 {
+            // Someone else reaped it (SIGCHLD ignored, or a waitpid(-1) elsewhere): its status is lost.
+            exited(-1, 0)
+        } else if status & 0x7f == 0 {
+            exited(Int64((status >> 8) & 0xff), 0)
+        } else {
+            exited(0, status & 0x7f)
+        }
+    }
+
+    override func didClose() {
+        if pidfd >= 0 { Glibc.close(pidfd) }
+        pidfd = -1
+    }
+
     private func exited(_ status: Int64, _ signal: Int32) {
         let result = TerminationStatus(code: status, signal: signal)
         exitStatus = result
@@ -190,7 +305,7 @@ public final class Process: Handle {
     @discardableResult
     public func signal(_ signum: Int32) -> Bool {
         guard state == .open, exitStatus == nil else { return false }
-        return uv_process_kill(process, signum) == 0
+        return kill(pid, signum) == 0   // not reaped yet, so the pid is still this child's
     }
 
     /// Sends `signum` to the child's whole process group (the child and everything it started),

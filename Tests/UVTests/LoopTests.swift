@@ -35,7 +35,8 @@ import Glibc
         try server.listen { $0.close() }
         let child = try Child(loop: loop, command: Command("sleep", ["60"])) { _, _ in }
         loop.runOnce(nowait: true)
-        #expect(Set(loop.openHandleKinds).isSuperset(of: ["timer", "signal", "async", "pipe", "process"]))
+        // A child is watched through its pidfd: a "poll" handle.
+        #expect(Set(loop.openHandleKinds).isSuperset(of: ["timer", "signal", "async", "pipe", "poll"]))
         loop.closeAll()
         #expect(loop.openHandleKinds == [])
         try loop.close()

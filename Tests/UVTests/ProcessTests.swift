@@ -1,14 +1,17 @@
 import Testing
-import UV
+@testable import UV
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite struct ProcessTests {
-    @Test func stdoutAndStderrCapturedByteExactWithExitStatus() throws {
+/// Every process test runs both ways a child can be started: posix_spawn with a pidfd (`forks: false`, what
+/// runs) and libuv's uv_spawn (`forks: true`, what a kernel without pidfd_open gets). Serialized: a fork
+/// makes every page of this process copy-on-write, which the no-fork test counts.
+@Suite(.serialized) struct ProcessTests {
+    @Test(arguments: [false, true]) func stdoutAndStderrCapturedByteExactWithExitStatus(forks: Bool) throws {
         let box = Captured()
         try withLoop { loop in
-            try capture(loop, sh("printf 'out\\0line\\n'; printf 'err\\377' >&2; exit 3"), into: box)
+            try capture(loop, sh("printf 'out\\0line\\n'; printf 'err\\377' >&2; exit 3").started(forking: forks), into: box)
         }
         #expect(box.stdout == Array("out\0line\n".utf8))
         #expect(box.stderr == [0x65, 0x72, 0x72, 0xFF])
@@ -53,22 +56,22 @@ import Glibc
         #expect(box.finishedCount == 1)
     }
 
-    @Test func childKilledBySignalReportsTheSignal() throws {
+    @Test(arguments: [false, true]) func childKilledBySignalReportsTheSignal(forks: Bool) throws {
         let box = Captured()
         try withLoop { loop in
-            try capture(loop, sh("kill -9 $$"), into: box)
+            try capture(loop, sh("kill -9 $$").started(forking: forks), into: box)
         }
         #expect(box.status == TerminationStatus(code: 0, signal: SIGKILL))
         #expect(box.status?.description.contains("killed by signal 9") == true)
     }
 
-    @Test func stdinWrittenIsEchoedBackByCat() throws {
+    @Test(arguments: [false, true]) func stdinWrittenIsEchoedBackByCat(forks: Bool) throws {
         let box = Captured()
         var payload: [UInt8] = []
         for i in 0..<200_000 { payload.append(UInt8(truncatingIfNeeded: i &* 31)) }
         var writeResult: UVError?? = .none
         try withLoop { loop in
-            let child = try capture(loop, Command("cat", stdin: .pipe), into: box)
+            let child = try capture(loop, Command("cat", stdin: .pipe).started(forking: forks), into: box)
             child.stdin?.writeQueueLimit = 1 << 20
             try child.write(payload) { writeResult = .some($0) }
             child.closeStdin()
@@ -78,7 +81,7 @@ import Glibc
         #expect(box.status?.succeeded == true)
     }
 
-    @Test func childIgnoringTermIsKilledWithItsGrandchildrenAfterGrace() throws {
+    @Test(arguments: [false, true]) func childIgnoringTermIsKilledWithItsGrandchildrenAfterGrace(forks: Bool) throws {
         let box = Captured()
         var pid: Int32 = 0
         var start: UInt64 = 0
@@ -87,7 +90,7 @@ import Glibc
             // Both the shell and its `sleep` ignore TERM; only the group KILL ends them. The stop
             // starts once the grandchild's pid is printed, i.e. after the trap is in place.
             var child: Child?
-            child = try Child(loop: loop, command: sh("trap '' TERM; sleep 30 & echo $!; wait; wait"),
+            child = try Child(loop: loop, command: sh("trap '' TERM; sleep 30 & echo $!; wait; wait").started(forking: forks),
                               onStdout: { bytes in
                                   box.stdout += bytes
                                   if start == 0 {
@@ -133,10 +136,10 @@ import Glibc
         #expect(clock.now - began < .seconds(30))
     }
 
-    @Test func missingExecutableGivesClearError() throws {
+    @Test(arguments: [false, true]) func missingExecutableGivesClearError(forks: Bool) throws {
         try withLoop { loop in
             let error = #expect(throws: UVError.self) {
-                _ = try Child(loop: loop, command: Command("mediasync-no-such-tool", ["x"])) { _, _ in }
+                _ = try Child(loop: loop, command: Command("mediasync-no-such-tool", ["x"]).started(forking: forks)) { _, _ in }
             }
             #expect(error?.isNotFound == true)
             #expect(error?.description.contains("spawn mediasync-no-such-tool: ENOENT") == true)
@@ -144,42 +147,42 @@ import Glibc
         }
     }
 
-    @Test func missingWorkingFolderIsNamed() throws {
+    @Test(arguments: [false, true]) func missingWorkingFolderIsNamed(forks: Bool) throws {
         try withLoop { loop in
             let error = #expect(throws: UVError.self) {
-                _ = try Process(loop: loop, command: Command("/bin/true", workingDirectory: "/nonexistent/uv-folder"))
+                _ = try Process(loop: loop, command: Command("/bin/true", workingDirectory: "/nonexistent/uv-folder").started(forking: forks))
             }
             #expect(error?.description.contains("/nonexistent/uv-folder") == true)
         }
     }
 
-    @Test func environmentAndWorkingFolderAreGiven() throws {
+    @Test(arguments: [false, true]) func environmentAndWorkingFolderAreGiven(forks: Bool) throws {
         let box = Captured()
         let folder = makeTempFolder()
         defer { removeTree(folder) }
         try withLoop { loop in
             try capture(loop, Command("/bin/sh", ["-c", "echo \"$GREETING\"; pwd; echo \"${HOME:-nohome}\""],
                                       environment: ["GREETING": "hello world", "PATH": "/usr/bin:/bin"],
-                                      workingDirectory: folder), into: box)
+                                      workingDirectory: folder).started(forking: forks), into: box)
         }
         #expect(box.stdoutText == "hello world\n\(folder)\nnohome\n")
     }
 
-    @Test func childLeadsItsOwnProcessGroupAndSession() throws {
+    @Test(arguments: [false, true]) func childLeadsItsOwnProcessGroupAndSession(forks: Bool) throws {
         let box = Captured()
         var pid: Int32 = 0
         try withLoop { loop in
-            pid = try capture(loop, sh("ps -o pgid=,sid= -p $$ 2>/dev/null || cut -d' ' -f5,6 /proc/$$/stat"), into: box).pid
+            pid = try capture(loop, sh("ps -o pgid=,sid= -p $$ 2>/dev/null || cut -d' ' -f5,6 /proc/$$/stat").started(forking: forks), into: box).pid
         }
         let ids = box.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
         #expect(ids == [pid, pid])
     }
 
-    @Test func closeAllKillsARunningChildSoTheLoopCanClose() throws {
+    @Test(arguments: [false, true]) func closeAllKillsARunningChildSoTheLoopCanClose(forks: Bool) throws {
         Loop.prepareProcess()
         let loop = try Loop()
         var status: TerminationStatus?
-        let process = try Process(loop: loop, command: Command("sleep", ["30"], stdout: .ignore, stderr: .ignore))
+        let process = try Process(loop: loop, command: Command("sleep", ["30"], stdout: .ignore, stderr: .ignore).started(forking: forks))
         process.onExit = { status = $0 }
         let pid = process.pid
         loop.runOnce(nowait: true)
@@ -187,5 +190,47 @@ import Glibc
         try loop.close()
         #expect(status == nil)  // teardown drops the callback
         #expect(waitpid(pid, nil, WNOHANG) == -1 && errno == ECHILD)
+    }
+
+    @Test("a child is started without copying this process: writing 64 MB after a spawn takes no copy-on-write fault")
+    func startedWithoutFork() throws {
+        // After a fork every page of the parent is copy-on-write until written once more: each write then
+        // faults (and on a multi-threaded daemon flushes the other CPUs' TLBs). posix_spawn shares the memory
+        // with the child until its exec and leaves the pages alone. Counted on this thread (RUSAGE_THREAD).
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let size = 64 << 20
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: pageSize)
+        defer { memory.deallocate() }
+        func writeEveryPage(_ value: UInt8) {
+            for offset in stride(from: 0, to: size, by: pageSize) { memory.storeBytes(of: value, toByteOffset: offset, as: UInt8.self) }
+        }
+        func faults() -> Int {
+            var usage = rusage()
+            getrusage(__rusage_who_t(1), &usage)   // RUSAGE_THREAD
+            return usage.ru_minflt
+        }
+        writeEveryPage(1)   // every page is ours and mapped before the count
+        var counted: [Bool: Int] = [:]
+        for forks in [false, true] {
+            try withLoop { loop in
+                let process = try Process(loop: loop, command: Command("/bin/true", stdout: .ignore, stderr: .ignore).started(forking: forks))
+                let before = faults()
+                writeEveryPage(forks ? 3 : 2)
+                counted[forks] = faults() - before
+                _ = process
+            }
+        }
+        let pages = size / pageSize
+        #expect(counted[false]! < pages / 16, "posix_spawn: \(counted[false]!) faults writing \(pages) pages")
+        #expect(counted[true]! > pages / 2, "uv_spawn's fork: \(counted[true]!) faults writing \(pages) pages (the check can fail)")
+    }
+}
+
+extension Command {
+    /// This command started with libuv's fork (`forking`) or posix_spawn.
+    func started(forking: Bool) -> Command {
+        var command = self
+        command.forks = forking
+        return command
     }
 }
