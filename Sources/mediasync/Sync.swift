@@ -36,6 +36,7 @@ struct Sync: ParsableCommand {
         var syncOptions = SyncOptions(sources: sources.isEmpty ? nil : sources, refetch: refetch, noPurge: noPurge)
         // Only the JSON stream promises its readers the 10-a-second spacing up to the cycle's last progress.
         syncOptions.paceLastProgress = json
+        syncOptions.exitsAfter = true
         let result = try SyncCommandRun.run(config: config, options: syncOptions, json: json)
         if !result.succeeded { throw ExitCode(1) }
     }

@@ -258,6 +258,12 @@ public final class ManifestStore: Sendable {
         }
     }
 
+    /// Closes the database (checkpointing its WAL); any later use fails. For a process about to exit that
+    /// keeps references to the store.
+    public func close() {
+        try? queue.close()
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.read(body)

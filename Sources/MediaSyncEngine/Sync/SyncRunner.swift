@@ -54,6 +54,11 @@ public enum SyncRunner {
         guard let result else { throw Failure(description: "the cycle did not finish (internal error)") }
         try? manifest.finishCycle(cycleID, at: Int64(Date().timeIntervalSince1970), jobsDone: result.jobsDone,
                                   jobsFailed: result.jobsFailed, files: result.files, bytes: result.bytes)
+        if options.exitsAfter {
+            // Closed now, as its last reference would have closed it: SQLite checkpoints the WAL into the database.
+            manifest.close()
+            _ = Unmanaged.passRetained(cycle)
+        }
         return result
     }
 
