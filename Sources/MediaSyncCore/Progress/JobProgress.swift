@@ -228,7 +228,7 @@ public struct JobProgress: Sendable {
         var run = streams[stream] ?? StreamRun()
         defer { streams[stream] = run }
         guard file.isFile else {
-            if file.itemize.dropFirst().first == "d" { run.foldersSeen += 1 }
+            if file.itemize.utf8.dropFirst().first == UInt8(ascii: "d") { run.foldersSeen += 1 }
             return true
         }
         currentName = file.name

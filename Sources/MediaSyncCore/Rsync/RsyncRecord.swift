@@ -70,10 +70,14 @@ public struct RsyncFileRecord: Equatable, Sendable {
     public var path: String { String(decoding: name, as: UTF8.self) }
 
     /// True when rsync sent data for this file (itemize starts with `>`, or `c`/`h` for local copies).
-    public var transferred: Bool { itemize.first == ">" || itemize.first == "c" }
+    public var transferred: Bool {
+        let first = itemize.utf8.first
+        return first == UInt8(ascii: ">") || first == UInt8(ascii: "c")
+    }
 
-    /// True for a regular file (itemize's second character is `f`).
-    public var isFile: Bool { itemize.dropFirst().first == "f" }
+    /// True for a regular file (itemize's second character is `f`). Asked of every file by the machine and
+    /// the progress model: read as bytes, not as Characters (String's index walk was 2% of a small-file sync).
+    public var isFile: Bool { itemize.utf8.dropFirst().first == UInt8(ascii: "f") }
 }
 
 /// A line of rsync's, ssh's or the remote shell's complaints.
