@@ -76,6 +76,29 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
         #expect(try store.libraryPaths(under: b("lib")) == [b("lib/a.png")])
     }
 
+    @Test("rows go 64 to an insert: a refetch inside a full insert updates its row, a taken name inside one refuses the whole batch")
+    func rowsInMultiRowInserts() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        let store = try ManifestStore(stateDirectory: dir.path)
+        try store.record((0..<200).map { row(b("n\($0).png"), library: b("lib/n\($0).png")) })
+        // 130 rows: two full inserts and two single ones; row 70 (in the second full insert) is n5 again.
+        var batch = (200..<330).map { row(b("n\($0).png"), library: b("lib/n\($0).png")) }
+        batch[70] = row(b("n5.png"), library: b("lib/n5-again.png"), syncedAt: 9)
+        try store.record(batch)
+        let rows = try store.rows(source: "gpu1", folder: "/app/outputs")
+        #expect(rows.count == 329)
+        #expect(rows.filter { $0.remotePath == b("n5.png") }.map(\.libraryPath) == [b("lib/n5-again.png")])
+        #expect(rows.first { $0.remotePath == b("n5.png") }?.syncedAt == 9)
+        #expect(Set(rows.map(\.libraryPath)).count == 329)
+        // Row 100 of 128 (inside the second full insert) wants n1's name: nothing of the batch is recorded.
+        var refused = (400..<528).map { row(b("n\($0).png"), library: b("lib/n\($0).png")) }
+        refused[100] = row(b("x.png"), library: b("lib/n1.png"))
+        let error = #expect(throws: ManifestStoreError.self) { try store.record(refused) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("UNIQUE"))
+        #expect(try store.count() == 329)
+    }
+
     @Test func nameReuseRowsCoexistAndLatestIsTheNewest() throws {
         let dir = try StateDir()
         defer { dir.remove() }
