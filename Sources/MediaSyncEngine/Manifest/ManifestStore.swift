@@ -207,8 +207,8 @@ public final class ManifestStore: Sendable {
                 // insert itself. The bytes are bound in place (SQLITE_STATIC) while the rows are stepped. Rows
                 // go `rowsPerInsert` to a statement (the rest one by one): a fifth less of SQLite's time per
                 // row than one statement each.
-                let many = try db.cachedStatement(sql: Self.insertFiles(Self.rowsPerInsert)).sqliteStatement
-                let one = try db.cachedStatement(sql: Self.insertFiles(1)).sqliteStatement
+                let many = try db.cachedStatement(sql: Self.insertMany).sqliteStatement
+                let one = try db.cachedStatement(sql: Self.insertOne).sqliteStatement
                 var start = 0
                 while start < rows.count {
                     let count = rows.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
@@ -217,7 +217,7 @@ public final class ManifestStore: Sendable {
                     guard code == SQLITE_DONE else {
                         let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
                         throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message,
-                                            sql: Self.insertFiles(count))
+                                            sql: count == 1 ? Self.insertOne : Self.insertMany)
                     }
                     start += count
                 }
@@ -230,6 +230,8 @@ public final class ManifestStore: Sendable {
 
     /// Rows per multi-row insert.
     static let rowsPerInsert = 64
+    private static let insertMany = insertFiles(rowsPerInsert)
+    private static let insertOne = insertFiles(1)
 
     /// An insert of `count` manifest rows; a remote file recorded again (a refetch) gets its new library path
     /// and time.
