@@ -59,13 +59,15 @@ let package = Package(
         // build is a replayer of inputs, so the harnesses always compile. Corpus/ holds the seed inputs.
         .executableTarget(name: "mediasync-fuzz", dependencies: ["MediaSyncCore"], exclude: ["Corpus"]),
 
+        // The tests' own children (posix_spawn, waits with a limit), shared by the test targets below.
+        .target(name: "TestChildren", path: "Tests/TestChildren"),
         .testTarget(name: "UVTests", dependencies: ["UV"]),
-        .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore"],
+        .testTarget(name: "MediaSyncCoreTests", dependencies: ["MediaSyncCore", "TestChildren"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV",
+        .testTarget(name: "MediaSyncEngineTests", dependencies: ["MediaSyncEngine", "MediaSyncCore", "UV", "TestChildren",
                                                                 .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Shims"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CLITests", dependencies: ["TestChildren"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,8 +1,8 @@
 import Foundation
+import TestChildren
 import Testing
 
-/// posix_spawn and waitpid for the sync tests (a copy of MediaSyncEngineTests' `Tool` idea; CLITests
-/// cannot import that target). Every wait has a limit and names what it waited for.
+/// The sync tests' children (`TestChildren`: posix_spawn and waitpid, every wait with a limit).
 enum Spawn {
     /// Starts `argv` with stdin from /dev/null and stdout/stderr into files (truncated, or appended to when
     /// `append`; the same path for both shares one file).
@@ -19,65 +19,21 @@ enum Spawn {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, stderr, mode, 0o644)
         }
-        // A clean signal mask and default handlers, as a shell or systemd starts a program: the test thread
-        // may block SIGCHLD, and a mediasync started with it blocked never learns that rsync exited.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var cArgs = argv.map { strdup($0) } + [nil]
-        var cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, &cArgs, &cEnv)
-        guard rc == 0 else { throw SyncTestError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        return pid
+        return try TestChildren.spawn(argv, environment: environment, actions: &actions)
     }
 
     /// The exit status (128+signal when killed) if `pid` has ended, else nil.
-    static func poll(_ pid: pid_t) -> Int32? {
-        var status: Int32 = 0
-        let rc = waitpid(pid, &status, WNOHANG)
-        guard rc == pid else { return nil }
-        return decode(status)
-    }
+    static func poll(_ pid: pid_t) -> Int32? { TestChildren.poll(pid) }
 
-    /// Waits up to `timeout` seconds for `pid` and returns its exit status (128+signal when killed). Past the
-    /// limit the child is killed and the wait throws, naming `what` it waited for: a test never hangs here.
+    /// Waits up to `timeout` seconds for `pid`; past it, SIGKILL and an error naming `what`.
     @discardableResult
     static func wait(_ pid: pid_t, timeout: Double = 120, what: @autoclosure () -> String) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let status = poll(pid) { return status }
-            if Date() > deadline { break }
-            usleep(5_000)
-        }
-        kill(pid, SIGKILL)
-        reap(pid)
-        throw SyncTestError("\(what()) (pid \(pid)) did not end within \(Int(timeout)) s; killed it")
+        try TestChildren.wait(pid, timeout: timeout, what: what())
     }
 
-    /// Reaps `pid` after it was sent a signal that ends it (SIGKILL): at most `timeout` seconds, so a child
-    /// stuck in the kernel leaves a zombie instead of hanging the test. Its status, or nil.
+    /// Reaps `pid` after a signal that ends it, within `timeout` seconds; its status, or nil.
     @discardableResult
-    static func reap(_ pid: pid_t, timeout: Double = 10) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let status = poll(pid) { return status }
-            usleep(5_000)
-        }
-        return poll(pid)
-    }
-
-    private static func decode(_ status: Int32) -> Int32 {
-        status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    }
+    static func reap(_ pid: pid_t, timeout: Double = 10) -> Int32? { TestChildren.reap(pid, timeout: timeout) }
 
     /// Runs a helper program (mount, touch...) and throws unless it exits 0.
     static func check(_ argv: [String]) throws {

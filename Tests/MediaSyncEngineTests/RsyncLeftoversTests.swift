@@ -41,7 +41,7 @@ struct RsyncLeftoversTests {
         }
         let states = rsyncs.map { $0.isRunning ? "running" : "exited \($0.terminationStatus)" }
         let seen = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        ProcessTable.killRsyncs(mentioning: Array(temp.path.utf8))
+        RunningProcesses.killRsyncs(mentioning: Array(temp.path.utf8))
         for rsync in rsyncs { rsync.waitUntilExit() }
         #expect(hidden.count == 2, "rsync's temporary files never showed: \(seen), rsyncs \(states)")
         hidden = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(".") }

@@ -65,7 +65,7 @@ struct SyncPlacementTests {
             guard killed == 0, case .progress = event.body,
                   let names = try? FileManager.default.contentsOfDirectory(atPath: library),
                   names.contains(where: { $0.hasPrefix(".big.png.") }) else { return }
-            killed = ProcessTable.killRsyncs(mentioning: Array(h.uniquePath.utf8))
+            killed = RunningProcesses.killRsyncs(mentioning: Array(h.uniquePath.utf8))
             seenAfterKill = (try? FileManager.default.contentsOfDirectory(atPath: library)) ?? []
         }
         #expect(killed > 0, "no rsync was running mid-transfer")

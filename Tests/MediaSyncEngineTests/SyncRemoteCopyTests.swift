@@ -92,7 +92,7 @@ struct SyncRemoteCopyTests {
         #expect(Self.logins(in: log) == 1, "each login is a handshake a rented box's slow link pays for")
         // The shared connection's master is told to exit as the cycle ends; a moment for it to go.
         let controlPath = Array((h.stateDirectory + "/ssh").utf8)
-        let masters = ProcessTable.waitUntilGone(within: 10) { $0.isNamed("ssh") && $0.argvContains(controlPath) }
+        let masters = RunningProcesses.waitUntilGone(within: 10) { $0.isNamed("ssh") && $0.argvContains(controlPath) }
         #expect(masters == [], "an ssh master outlived the cycle")
         #expect(h.leftovers(server: server) == [])
     }

@@ -25,7 +25,7 @@ struct SyncStreamsTests {
 
     /// The ControlPath of every running rsync of this test (each stream's connection).
     static func rsyncConnections(_ unique: String) -> [String] {
-        ProcessTable.snapshot().filter { $0.isNamed("rsync") && $0.argvContains(Array(unique.utf8)) }.compactMap { process in
+        RunningProcesses.snapshot().filter { $0.isNamed("rsync") && $0.argvContains(Array(unique.utf8)) }.compactMap { process in
             process.argv.lazy.map { String(decoding: $0, as: UTF8.self) }
                 .first { $0.contains("ControlPath=") }
                 .flatMap { $0.split(separator: " ").first { $0.hasPrefix("ControlPath=") } }
@@ -97,7 +97,7 @@ struct SyncStreamsTests {
             // has 9 MiB at 10 MB/s, so it is still running then.
             if case .fileSynced = event.body { anyHome = true }
             guard killed.isEmpty, anyHome else { return }
-            for process in ProcessTable.snapshot() where process.isNamed("rsync") && process.argvContains(Array(h.stateDirectory.utf8))
+            for process in RunningProcesses.snapshot() where process.isNamed("rsync") && process.argvContains(Array(h.stateDirectory.utf8))
                 && process.argv.contains(where: { String(decoding: $0, as: UTF8.self).contains("%C-1") }) {
                 kill(process.pid, SIGKILL)
                 killed.append(process.pid)

@@ -133,7 +133,7 @@ final class SyncHarness: @unchecked Sendable {
         // sshd gives every session `SSH_CONNECTION=<client> <port> <server> <port>`; it stays in the
         // environment of a remote process even after its session ended and it was reparented to init.
         let session = server.map { Array(" 127.0.0.1 \($0.port)".utf8) + [0] }
-        return ProcessTable.waitUntilGone(within: seconds) { process in
+        return RunningProcesses.waitUntilGone(within: seconds) { process in
             if let server, process.hasAncestor(server.pid) { return true }
             if let session, process.environmentContains(session) { return true }
             if process.argvContains(unique) || process.environmentContains(unique) {

@@ -2,7 +2,7 @@ import Foundation
 
 /// The running processes as /proc shows them: what tests use to find the remote rsync and to prove
 /// that no child outlived its cycle.
-struct ProcessTable {
+struct RunningProcesses {
     struct Process {
         let pid: pid_t
         let parent: pid_t
@@ -13,8 +13,8 @@ struct ProcessTable {
         /// pid -> parent of the whole table, to walk the ancestry.
         let parents: [pid_t: pid_t]
 
-        func argvContains(_ needle: [UInt8]) -> Bool { argv.contains { ProcessTable.contains($0, needle) } }
-        func environmentContains(_ needle: [UInt8]) -> Bool { ProcessTable.contains(environment, needle) }
+        func argvContains(_ needle: [UInt8]) -> Bool { argv.contains { RunningProcesses.contains($0, needle) } }
+        func environmentContains(_ needle: [UInt8]) -> Bool { RunningProcesses.contains(environment, needle) }
         /// The program's base name is `name` (`ssh`, `rsync`...).
         func isNamed(_ name: String) -> Bool {
             guard let first = argv.first else { return false }
@@ -172,7 +172,7 @@ final class RemoteFreezer: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline && !isStopped {
-                let senders = ProcessTable.snapshot().filter { p in
+                let senders = RunningProcesses.snapshot().filter { p in
                     p.hasAncestor(serverPid) && p.isNamed("rsync") && p.argvContains(Array("--sender".utf8))
                 }
                 if let sender = senders.first, Self.bytesWritten(sender.pid) >= afterBytes {
