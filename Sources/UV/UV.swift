@@ -11,8 +11,9 @@ extension Loop {
     /// children: ignores SIGPIPE (a peer that went away must show up as an EPIPE write error, not
     /// kill the daemon) and marks inherited descriptors close-on-exec so children get only the
     /// stdio we give them. It also clears what a parent may have passed on through posix_spawn or
-    /// fork: a blocked or ignored SIGCHLD means libuv never hears that a child ended and every wait
-    /// hangs (Swift Testing's runner blocks it, so can supervisors); blocked SIGINT, SIGTERM or SIGHUP
+    /// fork: an ignored SIGCHLD makes the kernel reap children itself, so their exit status is lost, and
+    /// where children are started with `uv_spawn` (no pidfd_open) a blocked one means libuv never hears that
+    /// a child ended (Swift Testing's runner blocks it, so can supervisors); blocked SIGINT, SIGTERM or SIGHUP
     /// would make the loop's signal watchers deaf. The mask is per thread: call this on the loop's.
     public static func prepareProcess() {
         signal(SIGPIPE, SIG_IGN)

@@ -13,7 +13,10 @@ public enum ViewFormat {
 
     /// A rate in bytes per second: `12.3 MiB/s`.
     /// `1 file`, `3 files`: a count with its noun, singular for one.
-    public static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+    /// `1 file`, `3 files`; `plural` for a noun that does not just take an s (`process`, `processes`).
+    public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String {
+        "\(n) \(n == 1 ? noun : plural ?? noun + "s")"
+    }
 
     public static func rate(_ bytesPerSecond: Int64) -> String { bytes(bytesPerSecond) + "/s" }
 

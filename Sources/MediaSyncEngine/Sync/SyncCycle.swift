@@ -111,8 +111,7 @@ public final class SyncCycle {
         guard !orphans.isEmpty else { return }
         let left = OrphanedTransfers.stop(orphans)
         let pids = orphans.map(String.init).joined(separator: ", ")
-        let what = orphans.count == 1 ? "1 rsync process" : "\(orphans.count) rsync processes"
-        log("warning", "stopped \(what) an earlier mediasync left writing into the library (pid \(pids))")
+        log("warning", "stopped \(ViewFormat.count(orphans.count, "rsync process", plural: "rsync processes")) an earlier mediasync left writing into the library (pid \(pids))")
         if !left.isEmpty {
             log("error", "pid \(left.map(String.init).joined(separator: ", ")) did not stop; files it still writes may appear beside this cycle's as name~2")
         }
