@@ -9,32 +9,49 @@
 /// "Changed" is any field a reader keeps (state, attempt, percent, counters, the file in flight); `rate_bps`
 /// and `eta_s` of a job that is not running move with the clock and are not news on their own.
 ///
+/// When: a change goes out `gather` (5 ms) after it came, or at the end of the throttle's spacing if that is
+/// later, and every change until then rides along. rsync writes the records of a moment in a few pieces
+/// 0.5-3.5 ms apart (measured in bin/bench supervisor): sent on the first piece, the next piece would wait out
+/// the whole spacing, and from then each ~100 ms burst of records landed inside the spacing again and waited
+/// for it (p50 52 ms from record to event, docs/benchmarks.md). The engine arms a timer for the answer; its
+/// 100 ms tick only backs that up.
+///
 /// ```swift
 /// var feed = ProgressFeed()
-/// if feed.changed(at: now) { send(feed.event(from: cycle.snapshot(at: now), at: now)) }   // a record came
-/// if feed.isDue(at: now) { send(feed.event(from: cycle.snapshot(at: now), at: now)) }     // the 100 ms tick
+/// let due = feed.changed(at: now)                       // a record came, a job moved
+/// if due <= now { send(feed.event(from: cycle.snapshot(at: now), at: now)) } else { armTimer(at: due) }
+/// if feed.isDue(at: now) { send(feed.event(from: cycle.snapshot(at: now), at: now)) }     // that timer, or the tick
 /// let at = feed.finalAt(now)    // the cycle ended: send the last event at `at` (now, or ≤ 100 ms later)
 /// ```
 public struct ProgressFeed: Sendable {
+    /// How long a change waits for the rest of its moment's records: 5 ms.
+    public static let defaultGather = 0.005
+
     private var throttle: ProgressThrottle
-    private var dirty = false
+    private let gather: Double
+    /// When the changes not yet sent go out; nil when nothing waits.
+    private var due: Double?
     /// What the previous event told of each job, by job id.
     private var sent: [String: ProgressSnapshot.Job] = [:]
 
-    public init(maxPerSecond: Int = 10) {
+    public init(maxPerSecond: Int = 10, gather: Double = ProgressFeed.defaultGather) {
         throttle = ProgressThrottle(maxPerSecond: maxPerSecond)
+        self.gather = gather
     }
 
-    /// Something a user sees changed at `now`: true when an event may go out now (then call `event`), else
-    /// it is held until `isDue`.
-    public mutating func changed(at now: Double) -> Bool {
-        dirty = true
-        return throttle.nextAllowed(at: now) <= now
+    /// Something a user sees changed at `now`: returns when the event that tells it goes out. `now` or
+    /// earlier: send it at once (call `event`); later: at that instant (`isDue`). Never more than the
+    /// spacing (100 ms) after `now`.
+    public mutating func changed(at now: Double) -> Double {
+        if let due { return due }
+        let at = max(now + gather, throttle.nextAllowed(at: now))
+        due = at
+        return at
     }
 
-    /// True when a held-back change may go out now (ask on every tick).
+    /// True when changes wait and their time has come (ask when the timer fires, and on every tick).
     public func isDue(at now: Double) -> Bool {
-        dirty && throttle.nextAllowed(at: now) <= now
+        due.map { $0 <= now } ?? false
     }
 
     /// When the cycle's last event may go out: `now`, or the end of the current spacing.
@@ -46,7 +63,7 @@ public struct ProgressFeed: Sendable {
     /// changed since the previous event. Counts as sent.
     public mutating func event(from full: ProgressSnapshot, at now: Double) -> ProgressSnapshot {
         throttle.emitted(at: now)
-        dirty = false
+        due = nil
         var jobs: [ProgressSnapshot.Job] = []
         for job in full.jobs {
             let before = sent[job.job]

@@ -30,6 +30,9 @@ public final class SyncCycle {
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
     private var tick: UV.Timer?
+    /// Sends a `progress` at the instant the feed named (`ProgressFeed.changed`), and that instant.
+    private var heldProgress: UV.Timer?
+    private var heldProgressDue: Double?
     /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
     private lazy var connections = SourceConnections(loop: loop, context: context)
     /// When a `progress` event goes out and which jobs it carries (MediaSyncCore/Progress/ProgressFeed).
@@ -150,11 +153,22 @@ public final class SyncCycle {
         }
     }
 
-    /// Something a user sees changed: publish it now if the throttle allows (a record's news should
-    /// not wait for the tick), else the tick publishes it once the throttle's spacing has passed.
+    /// Something a user sees changed: published when the feed says (a few ms later, to gather the rest of
+    /// the moment's records, or at the end of the throttle's spacing), by a timer armed for that instant.
     private func markProgress() {
         let t = now
-        if feed.changed(at: t), !closing { emitProgress(at: t) }
+        guard !closing else { return }
+        let due = feed.changed(at: t)
+        if due <= t { return emitProgress(at: t) }
+        guard heldProgressDue != due else { return }
+        if heldProgress == nil { heldProgress = try? UV.Timer(loop: loop) }
+        guard let timer = heldProgress else { return }   // the tick sends it
+        heldProgressDue = due
+        timer.start(after: UInt64(((due - t) * 1000).rounded(.up))) { [unowned self] in
+            heldProgressDue = nil
+            let t = now
+            if !closing, feed.isDue(at: t) { emitProgress(at: t) }
+        }
     }
 
     func log(_ level: String, _ message: String) {
@@ -232,6 +246,8 @@ public final class SyncCycle {
         closeSharedConnections { [self] in
             tick?.close()
             tick = nil
+            heldProgress?.close()
+            heldProgress = nil
             let done = jobs.filter { $0.succeeded }.count
             let purges = jobs.compactMap(\.purgeResult)
             let result = CycleResult(jobsDone: done, jobsFailed: jobs.count - done,
