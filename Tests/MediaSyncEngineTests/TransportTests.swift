@@ -48,6 +48,66 @@ struct TransportTests {
         try listAndCopy(commands, tree: tree, staging: temp)
     }
 
+    @Test("local: the names as rsync's own arguments copy the awkward tree the same; a gone name is vanished, a gone folder a failure")
+    func localNamesAsArguments() throws {
+        let temp = try TempFolder("args")
+        let root = temp.sub("src 'root'")
+        let tree = try AwkwardTree.make(in: Array((root + "/" + Self.folder).utf8))
+        let source = Source(name: "here", transport: .local, root: root, folders: [Self.folder])
+        let commands = TransportCommands(source: source, controlFolder: temp.path, fallbackControlFolder: "/tmp",
+                                         ioTimeoutSeconds: 30)
+        let paths = tree.map(\.path)
+        // Arguments are Strings: a name that is not UTF-8 sends the whole list to stdin, as before.
+        #expect(commands.namesAsArguments(folder: Self.folder, files: paths, room: 1 << 20) == nil)
+        let utf8 = tree.filter { String(validating: $0.path, as: UTF8.self) != nil }
+        #expect(utf8.count == tree.count - 1)
+        // More than the room: stdin too.
+        #expect(commands.namesAsArguments(folder: Self.folder, files: utf8.map(\.path), room: 500) == nil)
+        let names = try #require(commands.namesAsArguments(folder: Self.folder, files: utf8.map(\.path), room: 1 << 20))
+        #expect(names.allSatisfy { $0.hasPrefix(root + "/" + Self.folder + "/./") })
+
+        let destination = temp.sub("stage")
+        let argv = commands.rsyncArgv(folder: Self.folder, destination: destination, names: names)
+        #expect(!argv.contains("--files-from=-") && argv.contains("--relative") && argv.contains("--dirs"))
+        let copied = try Tool.run(argv, input: [], environment: commands.environment(parent: ProcessInfo.processInfo.environment))
+        #expect(copied.status == 0, "rsync failed: \(copied.errorText)")
+        #expect(AwkwardTree.differences(in: Array(destination.utf8), from: utf8) == [])
+        let local = TransportCommands(source: Source(name: "stage", transport: .local, root: destination, folders: ["."]),
+                                      controlFolder: "/unused", fallbackControlFolder: "/unused", ioTimeoutSeconds: 10)
+        let staged = try #require(try local.runListing(folder: ".").1)
+        #expect(Set(staged.files.map { "\($0.path)|\($0.size)" }) == Set(utf8.map { "\($0.path)|\($0.content.count)" }),
+                "exactly the named files arrived")
+        #expect(copied.text.split(separator: "\n").filter { $0.hasPrefix("mediasync|>f") }.count == utf8.count)
+
+        // A name deleted since the listing: rsync says it vanished, and the rest is complete.
+        let again = temp.sub("again")
+        let withGone = try #require(commands.namesAsArguments(folder: Self.folder, files: [Array("gone.png".utf8), utf8[0].path],
+                                                              room: 1 << 20))
+        let partly = try Tool.run(commands.rsyncArgv(folder: Self.folder, destination: again, names: withGone), input: [],
+                                  environment: nil)
+        let complaints = partly.errorText.split(separator: "\n").map(String.init)
+        #expect(partly.status == 23 && !complaints.isEmpty && complaints.allSatisfy(VanishedFiles.isAboutVanishedFiles),
+                "\(partly.status): \(complaints)")
+        #expect(AwkwardTree.differences(in: Array(again.utf8), from: [utf8[0]]) == [])
+
+        // The folder gone: one change_dir failure, not every name vanished.
+        let missing = Source(name: "here", transport: .local, root: temp.sub("no root"), folders: [Self.folder])
+        let missingCommands = TransportCommands(source: missing, controlFolder: temp.path, fallbackControlFolder: "/tmp",
+                                                ioTimeoutSeconds: 30)
+        let gone = try #require(missingCommands.namesAsArguments(folder: Self.folder, files: utf8.map(\.path), room: 1 << 20))
+        let failed = try Tool.run(missingCommands.rsyncArgv(folder: Self.folder, destination: temp.sub("none"), names: gone),
+                                  input: [], environment: nil)
+        #expect(failed.status != 0 && failed.errorText.contains("change_dir"), "\(failed.status): \(failed.errorText)")
+        #expect(!failed.errorText.split(separator: "\n").map(String.init).allSatisfy(VanishedFiles.isAboutVanishedFiles))
+
+        // Other transports keep the list on stdin: their rsync reaches the names through a remote shell.
+        let docker = Source(name: "box", transport: .docker(container: "forge", command: "docker"), root: "/app",
+                            folders: [Self.folder])
+        let dockerCommands = TransportCommands(source: docker, controlFolder: temp.path, fallbackControlFolder: "/tmp",
+                                               ioTimeoutSeconds: 30)
+        #expect(dockerCommands.namesAsArguments(folder: Self.folder, files: utf8.map(\.path), room: 1 << 20) == nil)
+    }
+
     @Test("ssh: lists and copies through a real sshd, key path with a space, one shared connection")
     func ssh() throws {
         let server = try TestSSHD()

@@ -6,6 +6,7 @@ public struct LocalTransport: SourceTransport {
     public static let keys: [String] = []
     public static let rootPlace = "on this machine"
     public static let isOnThisMachine = true
+    public static let takesNamesAsArguments = true
 
     public static func parse(_ keys: inout TransportKeys) -> LocalTransport? { LocalTransport() }
 

@@ -32,7 +32,8 @@
 /// }
 /// ```
 ///
-/// Data (paths, names) never goes into a command: the scripts read it on stdin, rsync in its protocol.
+/// Data (paths, names) never goes into a command: the scripts read it on stdin, rsync in its protocol (or,
+/// for a local rsync with no shell in between, as its own arguments: `takesNamesAsArguments`).
 public protocol SourceTransport: Sendable, Hashable {
     // MARK: config
 
@@ -65,6 +66,10 @@ public protocol SourceTransport: Sendable, Hashable {
     /// How rsync reaches the source's `path` (a folder, ending in `/`): its remote-shell options and the
     /// source argument.
     func rsyncRemote(path: String, connectionFolder: String?) -> RsyncRemote
+    /// True when rsync gets the names it copies as arguments rather than as a `--files-from` list on stdin
+    /// (`TransportCommands.namesAsArguments`): only where rsync runs on this machine with no shell in
+    /// between, so a name reaches it as it is. Default false.
+    static var takesNamesAsArguments: Bool { get }
 
     // MARK: a shared connection
 
@@ -104,6 +109,7 @@ public protocol SourceTransport: Sendable, Hashable {
 extension SourceTransport {
     public static var isOnThisMachine: Bool { false }
     public var details: [String] { [] }
+    public static var takesNamesAsArguments: Bool { false }
     public static var sharesConnection: Bool { false }
     public static func connectionFolder(preferred: String, fallback: String) -> (folder: String, notice: String?)? { nil }
     public func closeConnectionArgv(connectionFolder: String?) -> [String]? { nil }

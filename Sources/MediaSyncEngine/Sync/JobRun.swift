@@ -252,8 +252,11 @@ final class JobRun {
             guard let self else { return }
             guard waitingForLane[child] == token else { return host.releaseLane(self, lane) }  // stopped meanwhile
             waitingForLane[child] = nil
-            spawn(child, commands.rsyncArgv(folder: job.folder, destination: destination, lane: lane.number, placing: placing),
-                  environment: context.childEnvironment(commands), input: TransportCommands.filesFromStdin(files),
+            let environment = context.childEnvironment(commands)
+            let names = commands.namesAsArguments(folder: job.folder, files: files, room: SyncContext.argumentRoom(environment))
+            spawn(child, commands.rsyncArgv(folder: job.folder, destination: destination, lane: lane.number, placing: placing,
+                                            names: names),
+                  environment: environment, input: names == nil ? TransportCommands.filesFromStdin(files) : [],
                   lane: lane, placing: placing != nil ? files : nil)
         }
     }

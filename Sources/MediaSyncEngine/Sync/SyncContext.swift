@@ -52,6 +52,15 @@ final class SyncContext {
         commands.environment(parent: parentEnvironment)
     }
 
+    /// The bytes a child's arguments may take (`TransportCommands.namesAsArguments`): half of the kernel's
+    /// ARG_MAX (arguments and environment together), less the environment.
+    static func argumentRoom(_ environment: [String: String]) -> Int {
+        let argMax = sysconf(Int32(_SC_ARG_MAX))
+        guard argMax > 0 else { return 0 }
+        let environmentBytes = environment.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 + 8 }
+        return argMax / 2 - environmentBytes
+    }
+
     /// `<library>/.mediasync/staging/<source>/<folder>`: rsync writes here; finished files are then
     /// moved to their library names, so a final name never holds a partial file.
     func stagingFolder(for job: SyncJob) -> String {
