@@ -52,10 +52,12 @@ final class SyncContext {
         commands.environment(parent: parentEnvironment)
     }
 
-    /// The bytes a child's arguments may take (`TransportCommands.namesAsArguments`): half of the kernel's
-    /// ARG_MAX (arguments and environment together), less the environment.
+    /// The bytes a child's arguments may take (`TransportCommands.namesAsArguments`): half of what the kernel
+    /// takes in arguments and environment together, less the environment. That is a quarter of the stack limit
+    /// (`sysconf(_SC_ARG_MAX)`), but never more than 6 MiB whatever the stack limit (Linux's `_STK_LIM / 4 * 3`):
+    /// a raised stack limit must not give a list `execve` refuses.
     static func argumentRoom(_ environment: [String: String]) -> Int {
-        let argMax = sysconf(Int32(_SC_ARG_MAX))
+        let argMax = min(sysconf(Int32(_SC_ARG_MAX)), 6 << 20)
         guard argMax > 0 else { return 0 }
         let environmentBytes = environment.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 + 8 }
         return argMax / 2 - environmentBytes
