@@ -29,9 +29,18 @@ struct PurgeScheduleServeTests {
             usleep(50_000)
         }
         for child in Self.children(of: pid) { kill(child, SIGKILL) }
-        kill(pid, SIGKILL)
-        _ = ServeHarness.wait(pid, timeout: 5)
+        stopWrapper(pid)
         throw HarnessError("serve did not answer within 20 s:\n\(serve.log)")
+    }
+
+    /// Waits for the faketime wrapper to end once its serve was killed. Killed itself (by any signal) it leaves
+    /// its shared clock behind in /dev/shm (`faketime_shm_<pid>`, `sem.faketime_sem_<pid>`); it removes them when
+    /// its child ends. Killed only if it has not ended within 5 s.
+    static func stopWrapper(_ wrapper: pid_t) {
+        if ServeHarness.wait(wrapper, timeout: 5) == nil {
+            kill(wrapper, SIGKILL)
+            _ = ServeHarness.wait(wrapper, timeout: 5)
+        }
     }
 
     /// The processes whose parent is `pid` (from /proc/PID/stat).
@@ -76,8 +85,7 @@ struct PurgeScheduleServeTests {
         let pids = try Self.startUnderFaketime(serve, offset: offset)
         defer {
             kill(pids.serve, SIGKILL)
-            kill(pids.wrapper, SIGKILL)
-            _ = ServeHarness.wait(pids.wrapper, timeout: 5)
+            Self.stopWrapper(pids.wrapper)
         }
         let watcher = try SocketClient(path: serve.socket)
         watcher.send(#"{"cmd":"attach"}"#)
