@@ -112,12 +112,13 @@ public struct TransportCommands: Sendable, Equatable {
         let base = Self.withTrailingSlash(source.path(of: folder))
         guard base.hasPrefix("/"), !base.contains("/./") else { return nil }
         let prefix = base + "./"
+        // Each argument takes its bytes, the NUL and the pointer to it.
+        let perName = prefix.utf8.count + 1 + MemoryLayout<UnsafePointer<CChar>>.size
         var left = room - 64
         var names: [String] = []
         names.reserveCapacity(files.count)
         for file in files {
-            // Each argument: its bytes, the NUL, and the pointer to it.
-            left -= prefix.utf8.count + file.count + 1 + MemoryLayout<UnsafePointer<CChar>>.size
+            left -= perName + file.count
             guard left >= 0, let name = String(validating: file, as: UTF8.self) else { return nil }
             names.append(prefix + name)
         }
