@@ -15,12 +15,13 @@ private func row(_ path: String, size: Int64, mtime: Int64, library: String) -> 
 /// A library described as a dictionary: path → (size, mtime). The planner only ever asks, never writes.
 private func plan(_ files: [RemoteFile], now sourceNow: Int64 = now, manifest: [ManifestRow] = [],
                   library: [String: LibraryFileFact] = [:], refetch: Bool = false,
-                  reserved: Set<[UInt8]> = []) -> SyncPlan {
+                  reserved: Set<[UInt8]> = [], looked: ((([UInt8])) -> Void)? = nil) -> SyncPlan {
     var disk: [[UInt8]: LibraryFileFact] = [:]
     for (path, fact) in library { disk[b(path)] = fact }
     return SyncPlan.make(listing: RemoteListing(now: sourceNow, files: files, format: .find),
                          settleSeconds: settle, manifest: manifest, destinationPrefix: prefix,
-                         refetch: refetch, libraryFile: { disk[$0] }, isReserved: { reserved.contains($0) })
+                         refetch: refetch, libraryFile: { looked?($0); return disk[$0] },
+                         isReserved: { reserved.contains($0) })
 }
 
 private func file(_ path: String, size: Int64 = 1_000, age: Int64 = 3_600) -> RemoteFile {
@@ -77,13 +78,27 @@ private func file(_ path: String, size: Int64 = 1_000, age: Int64 = 3_600) -> Re
         let f = file("gone.png")
         let manifest = [row("gone.png", size: f.size, mtime: f.mtime, library: "forge/txt2img/gone.png")]
         let normal = plan([f], manifest: manifest)
-        #expect(normal.transfers.isEmpty)
-        #expect(normal.skippedUserDeleted == [b("gone.png")])
+        #expect(normal.transfers.isEmpty && normal.totalBytes == 0)
         let again = plan([f], manifest: manifest, refetch: true)
-        #expect(again.skippedUserDeleted.isEmpty)
         #expect(again.transfers.map(\.libraryPath) == [b("forge/txt2img/gone.png")])
         #expect(again.transfers.first?.reason == .refetch)
         #expect(again.totalBytes == f.size)
+    }
+
+    /// A no-change cycle of a big folder must not touch every file of the library (a seek each on a cold disk).
+    @Test("files the manifest has home are not looked up in the library, unless --refetch asks")
+    func filesHomeAreNotLookedAt() {
+        let files = (0..<50).map { file("f\($0).png") }
+        let manifest = files.map { row(String(decoding: $0.path, as: UTF8.self), size: $0.size, mtime: $0.mtime,
+                                       library: "forge/txt2img/" + String(decoding: $0.path, as: UTF8.self)) }
+        var looks = 0
+        let normal = plan(files + [file("new.png")], manifest: manifest, looked: { _ in looks += 1 })
+        #expect(normal.skippedHome == 50)
+        #expect(normal.transfers.map(\.libraryPath) == [b("forge/txt2img/new.png")])
+        #expect(looks == 1, "only the new file's name was looked up: \(looks) looks")
+        looks = 0
+        let again = plan(files, manifest: manifest, refetch: true, looked: { _ in looks += 1 })
+        #expect(looks == 50 && again.transfers.count == 50, "--refetch looks at each and brings back the missing")
     }
 
     @Test func youngFileIsDeferredByTheSourceClockNotTheHosts() {
