@@ -36,9 +36,10 @@ enum LibraryPaths {
     }
 }
 
-/// `LibraryPaths.fact` for many library-relative paths that come folder by folder (a sync plan or a purge
-/// plan looks at every file of a job, sorted): each folder is opened once (`O_PATH`, or found missing once) and each file is one
-/// `fstatat` by its name, instead of a walk of the whole absolute path per file. The answers are lstat's.
+/// `LibraryPaths.fact` for many library-relative paths that come folder by folder, sorted (a sync plan looks at
+/// the names of a job's new files, and with `--refetch` at its files home; a purge plan at every file it may
+/// delete): each folder is opened once (`O_PATH`, or found missing once) and each file is one `fstatat` by its
+/// name, instead of a walk of the whole absolute path per file. The answers are lstat's.
 final class LibraryLookup {
     /// `O_PATH` (Linux's <fcntl.h> value; Swift's Glibc does not always export it): the folder is only named.
     private static let openPath: Int32 = 0o10000000
