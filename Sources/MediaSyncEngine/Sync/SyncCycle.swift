@@ -30,9 +30,10 @@ public final class SyncCycle {
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
     private var tick: UV.Timer?
-    /// Sends a `progress` at the instant the feed named (`ProgressFeed.changed`), and that instant.
-    private var heldProgress: UV.Timer?
-    private var heldProgressDue: Double?
+    /// Sends a `progress` at an instant: a held-back change's (`ProgressFeed.changed`), or the cycle's last
+    /// (`ProgressFeed.finalAt`); and the instant it is armed for.
+    private var progressTimer: UV.Timer?
+    private var progressTimerDue: Double?
     /// The connections to the sources: lanes of big streams, opened ahead, closed at the end.
     private lazy var connections = SourceConnections(loop: loop, context: context)
     /// When a `progress` event goes out and which jobs it carries (MediaSyncCore/Progress/ProgressFeed).
@@ -160,15 +161,25 @@ public final class SyncCycle {
         guard !closing else { return }
         let due = feed.changed(at: t)
         if due <= t { return emitProgress(at: t) }
-        guard heldProgressDue != due else { return }
-        if heldProgress == nil { heldProgress = try? UV.Timer(loop: loop) }
-        guard let timer = heldProgress else { return }   // the tick sends it
-        heldProgressDue = due
-        timer.start(after: UInt64(((due - t) * 1000).rounded(.up))) { [unowned self] in
-            heldProgressDue = nil
+        guard progressTimerDue != due else { return }
+        // Without a timer the tick sends it.
+        _ = armProgress(at: due) { [unowned self] in
             let t = now
             if !closing, feed.isDue(at: t) { emitProgress(at: t) }
         }
+    }
+
+    /// Runs `send` at `due` on the cycle's one progress timer (made on first use), replacing what it was armed
+    /// for; false when no timer could be made.
+    private func armProgress(at due: Double, _ send: @escaping () -> Void) -> Bool {
+        if progressTimer == nil { progressTimer = try? UV.Timer(loop: loop) }
+        guard let timer = progressTimer else { return false }
+        progressTimerDue = due
+        timer.start(after: UInt64(((due - now) * 1000).rounded(.up))) { [unowned self] in
+            progressTimerDue = nil
+            send()
+        }
+        return true
     }
 
     func log(_ level: String, _ message: String) {
@@ -230,13 +241,12 @@ public final class SyncCycle {
         flushBatch()
         // The last state is always sent, keeping the 10-a-second spacing: at most 100 ms later.
         let due = options.paceLastProgress ? feed.finalAt(now) : now
-        if due > now, let timer = try? UV.Timer(loop: loop) {
-            timer.start(after: UInt64(((due - now) * 1000).rounded(.up))) { [unowned self] in
-                timer.close()
-                emitProgress(at: max(now, due))
-                closeAndFinish()
-            }
-        } else {
+        // On the same timer as a held-back change: the last event replaces it.
+        let paced = due > now && armProgress(at: due) { [unowned self] in
+            emitProgress(at: max(now, due))
+            closeAndFinish()
+        }
+        if !paced {
             emitProgress(at: now)
             closeAndFinish()
         }
@@ -246,8 +256,8 @@ public final class SyncCycle {
         closeSharedConnections { [self] in
             tick?.close()
             tick = nil
-            heldProgress?.close()
-            heldProgress = nil
+            progressTimer?.close()
+            progressTimer = nil
             let done = jobs.filter { $0.succeeded }.count
             let purges = jobs.compactMap(\.purgeResult)
             let result = CycleResult(jobsDone: done, jobsFailed: jobs.count - done,
