@@ -11,13 +11,13 @@ public enum ViewFormat {
         return oneDecimal(value) + " " + units[unit]
     }
 
-    /// A rate in bytes per second: `12.3 MiB/s`.
-    /// `1 file`, `3 files`: a count with its noun, singular for one.
-    /// `1 file`, `3 files`; `plural` for a noun that does not just take an s (`process`, `processes`).
+    /// `1 file`, `3 files`: a count with its noun, singular for one; `plural` for a noun that does not just
+    /// take an s (`1 process`, `3 processes`).
     public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String {
         "\(n) \(n == 1 ? noun : plural ?? noun + "s")"
     }
 
+    /// A rate in bytes per second: `12.3 MiB/s`.
     public static func rate(_ bytesPerSecond: Int64) -> String { bytes(bytesPerSecond) + "/s" }
 
     /// Whole seconds as `45s`, `1m05s`, `2h03m`; `--` when unknown.
