@@ -24,25 +24,35 @@ struct TransportTests {
         #expect(copied.status == 0, "rsync failed: \(copied.errorText)")
         #expect(AwkwardTree.differences(in: Array(destination.utf8), from: tree) == [])
         // Nothing else arrived: the staging copy lists exactly the tree.
-        let local = TransportCommands(source: Source(name: "stage", transport: .local, root: destination,
-                                                     folders: ["."]),
-                                      controlFolder: "/unused", fallbackControlFolder: "/unused", ioTimeoutSeconds: 10)
-        let (_, stagedListing) = try local.runListing(folder: ".")
-        let staged = try #require(stagedListing)
-        #expect(Set(staged.files.map { "\($0.path)|\($0.size)|\($0.mtime)" }) == made)
+        #expect(try Self.listed(destination) == made)
         // One out-format line per file, so the parser can follow the transfer file by file.
         let records = copied.text.split(separator: "\n").filter { $0.hasPrefix("mediasync|") }
         #expect(records.count >= tree.count)
     }
 
-    @Test("local: lists and copies the awkward tree byte for byte with mtimes")
-    func local() throws {
-        let temp = try TempFolder("loc")
+    /// Every file under `folder` (a local one) as `path|size|mtime`.
+    static func listed(_ folder: String) throws -> Set<String> {
+        let local = TransportCommands(source: Source(name: "stage", transport: .local, root: folder, folders: ["."]),
+                                      controlFolder: "/unused", fallbackControlFolder: "/unused", ioTimeoutSeconds: 10)
+        let listing = try #require(try local.runListing(folder: ".").1)
+        return Set(listing.files.map { "\($0.path)|\($0.size)|\($0.mtime)" })
+    }
+
+    /// The awkward tree in a local source's folder (the root's path has a space and a `'` too), and its commands.
+    static func localSource(_ temp: TempFolder, bwlimit: String? = nil) throws
+        -> (root: String, tree: [AwkwardTree.Entry], commands: TransportCommands) {
         let root = temp.sub("src 'root'")
         let tree = try AwkwardTree.make(in: Array((root + "/" + Self.folder).utf8))
         let source = Source(name: "here", transport: .local, root: root, folders: [Self.folder])
         let commands = TransportCommands(source: source, controlFolder: temp.path,
-                                         fallbackControlFolder: "/tmp", ioTimeoutSeconds: 30, bwlimit: "50M")
+                                         fallbackControlFolder: "/tmp", ioTimeoutSeconds: 30, bwlimit: bwlimit)
+        return (root, tree, commands)
+    }
+
+    @Test("local: lists and copies the awkward tree byte for byte with mtimes")
+    func local() throws {
+        let temp = try TempFolder("loc")
+        let (_, tree, commands) = try Self.localSource(temp, bwlimit: "50M")
         #expect(commands.controlFolder == nil)
         #expect(commands.rsyncArgv(folder: Self.folder, destination: "/x").contains("--bwlimit=50M"))
         try listAndCopy(commands, tree: tree, staging: temp)
@@ -51,11 +61,7 @@ struct TransportTests {
     @Test("local: the names as rsync's own arguments copy the awkward tree the same; a gone name is vanished, a gone folder a failure")
     func localNamesAsArguments() throws {
         let temp = try TempFolder("args")
-        let root = temp.sub("src 'root'")
-        let tree = try AwkwardTree.make(in: Array((root + "/" + Self.folder).utf8))
-        let source = Source(name: "here", transport: .local, root: root, folders: [Self.folder])
-        let commands = TransportCommands(source: source, controlFolder: temp.path, fallbackControlFolder: "/tmp",
-                                         ioTimeoutSeconds: 30)
+        let (root, tree, commands) = try Self.localSource(temp)
         let paths = tree.map(\.path)
         // Arguments are Strings: a name that is not UTF-8 sends the whole list to stdin, as before.
         #expect(commands.namesAsArguments(folder: Self.folder, files: paths, room: 1 << 20) == nil)
@@ -72,10 +78,7 @@ struct TransportTests {
         let copied = try Tool.run(argv, input: [], environment: commands.environment(parent: ProcessInfo.processInfo.environment))
         #expect(copied.status == 0, "rsync failed: \(copied.errorText)")
         #expect(AwkwardTree.differences(in: Array(destination.utf8), from: utf8) == [])
-        let local = TransportCommands(source: Source(name: "stage", transport: .local, root: destination, folders: ["."]),
-                                      controlFolder: "/unused", fallbackControlFolder: "/unused", ioTimeoutSeconds: 10)
-        let staged = try #require(try local.runListing(folder: ".").1)
-        #expect(Set(staged.files.map { "\($0.path)|\($0.size)" }) == Set(utf8.map { "\($0.path)|\($0.content.count)" }),
+        #expect(try Self.listed(destination) == Set(utf8.map { "\($0.path)|\($0.content.count)|\($0.mtime)" }),
                 "exactly the named files arrived")
         #expect(copied.text.split(separator: "\n").filter { $0.hasPrefix("mediasync|>f") }.count == utf8.count)
 
