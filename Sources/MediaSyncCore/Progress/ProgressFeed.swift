@@ -9,11 +9,11 @@
 /// "Changed" is any field a reader keeps (state, attempt, percent, counters, the file in flight); `rate_bps`
 /// and `eta_s` of a job that is not running move with the clock and are not news on their own.
 ///
-/// When: a change goes out `gather` (12 ms) after it came, or once the throttle allows if that is later
-/// (`ProgressThrottle`: at most ten in any second, never two within 50 ms), and every change until then rides
-/// along. rsync writes the records of a moment in pieces, 0.5-6 ms apart in `bin/bench supervisor`'s runs: sent
-/// on the first piece, the next had to wait for the throttle, and with a fixed 100 ms spacing every burst after
-/// it did too (p50 52 ms from record to event, docs/benchmarks.md). The engine arms a timer for the answer; its
+/// When: a change goes out `gather` (5 ms) after it came, or at the end of the throttle's spacing if that is
+/// later, and every change until then rides along. rsync writes the records of a moment in a few pieces
+/// 0.5-3.5 ms apart (measured in bin/bench supervisor): sent on the first piece, the next piece would wait out
+/// the whole spacing, and from then each ~100 ms burst of records landed inside the spacing again and waited
+/// for it (p50 52 ms from record to event, docs/benchmarks.md). The engine arms a timer for the answer; its
 /// 100 ms tick only backs that up.
 ///
 /// ```swift
@@ -24,8 +24,8 @@
 /// let at = feed.finalAt(now)    // the cycle ended: send the last event at `at` (now, or ≤ 100 ms later)
 /// ```
 public struct ProgressFeed: Sendable {
-    /// How long a change waits for the rest of its moment's records: 12 ms.
-    public static let defaultGather = 0.012
+    /// How long a change waits for the rest of its moment's records: 5 ms.
+    public static let defaultGather = 0.005
 
     private var throttle: ProgressThrottle
     private let gather: Double
