@@ -115,7 +115,19 @@ final class ServeHarness: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = exitStatus(timeout: 5)
         }
+        keepLogIfCrashed()
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// A serve that crashed leaves its log (with the Swift runtime's backtrace) in `/tmp/mediasync-crashes`,
+    /// named in the test output: the test's own message shows only the log's tail, and `stop` removes the folder.
+    func keepLogIfCrashed() {
+        let text = log
+        guard text.contains("Program crashed") || text.contains("Crashed thread") else { return }
+        let kept = "/tmp/mediasync-crashes/serve-\(UUID().uuidString.prefix(8)).log"
+        try? FileManager.default.createDirectory(atPath: "/tmp/mediasync-crashes", withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: logPath, toPath: kept)
+        Issue.record("mediasync serve crashed; its whole log is kept in \(kept)")
     }
 
     static func spawn(_ argv: [String], environment: [String: String], output: String, errors: String? = nil) throws -> pid_t {
