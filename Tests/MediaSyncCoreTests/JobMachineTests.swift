@@ -214,6 +214,33 @@ struct JobMachineTests {
         #expect(job.machine.state == .done)
     }
 
+    @Test("a listing made in the process (a local folder) is judged as a child's: planned, a vanished file told, a folder that cannot be entered a failure without retry")
+    func listingMadeHere() {
+        let listed = RemoteListing(now: 1_800_000_000, files: [RemoteFile(path: Array("a.png".utf8), size: 100, mtime: 1_700_000_000)],
+                                   format: .find)
+        var job = ManualJob()
+        _ = job.start()
+        _ = job.machine.spawned(.listing, pid: 100, at: job.now)
+        let planned = job.perform(job.machine.listedHere(listed, complaints: ["find: './gone.png': No such file or directory"],
+                                                         exit: exitCode(1), at: job.now))
+        #expect(planned.summary == ["slot listed", "info: gpu/outputs: 1 file vanished while the folder was listed (deleted at the source)",
+                                    "plan 1 listed"])
+
+        var denied = ManualJob()
+        _ = denied.start()
+        _ = denied.machine.spawned(.listing, pid: 100, at: denied.now)
+        let end = denied.perform(denied.machine.listedHere(nil, complaints: ["sh: cd: can't cd to out: Permission denied"],
+                                                           exit: exitCode(5), at: denied.now))
+        #expect(end.jobFinished?.error == "gpu/outputs: /workspace/outputs exists on the source (ssh gpu@box:22) but cannot be entered"
+                    + " (not a folder, or no permission): sh: cd: can't cd to out: Permission denied", "\(end.summary)")
+        #expect(end.jobFinished?.attempts == 1, "no retry: a folder that cannot be entered does not mend itself")
+
+        var unasked = ManualJob()
+        _ = unasked.start()
+        #expect(unasked.machine.listedHere(listed, complaints: [], exit: exitedOK, at: unasked.now).summary
+                    == ["illegal: listing made here while listing"], "a listing that was never begun is refused")
+    }
+
     @Test("a listing that cannot be started fails the job and still lets its source's other jobs connect")
     func listingCannotStart() {
         var job = ManualJob()

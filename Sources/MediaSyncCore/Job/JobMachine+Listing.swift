@@ -21,6 +21,19 @@ extension JobMachine {
         bytes.withUnsafeBytes { listingOutput($0, at: now) }
     }
 
+    /// The listing was made in this process rather than by a child (a folder on this machine): the executor
+    /// told `spawned(.listing)` when it began, and now hands over what the script would have printed, already
+    /// read (`listing`, nil when it failed), its complaints, and its exit. Judged as a child's listing is.
+    public mutating func listedHere(_ listing: RemoteListing?, complaints: [String], exit: ChildExit,
+                                    at now: Double) -> [JobAction] {
+        guard let index = childIndex(.listing), children[index].isRunning else { return [illegal("listing made here")] }
+        for text in complaints {
+            children[index].messages.append(RsyncMessages.classify(text, stream: .stderr))
+        }
+        if let listing { listingOutput = RemoteListingReader(listed: listing) }
+        return exited(.listing, exit, at: now)
+    }
+
     mutating func listingExited(_ run: ChildRun, at now: Double, _ out: inout [JobAction]) {
         let exit = run.exit!
         // find exits 1 when files vanish while it lists them; what it printed is complete for the rest.

@@ -41,7 +41,13 @@ public struct RemoteListingReader: Sendable {
         var error: RemoteListingError?
     }
 
+    /// A listing already made (`JobMachine.listedHere`): no output to read.
+    private var given: RemoteListing?
+
     public init() {}
+
+    /// The reader of a listing made without a script: `finish` returns it.
+    public init(listed: RemoteListing) { given = listed }
 
     /// Takes the next bytes of the script's standard output.
     public mutating func feed(_ bytes: [UInt8]) {
@@ -57,6 +63,7 @@ public struct RemoteListingReader: Sendable {
 
     /// The listing; throws what `parseScriptOutput` throws for the same output.
     public mutating func finish() throws -> RemoteListing {
+        if let given { return given }
         guard let streaming else { return try RemoteListingParser.parseScriptOutput(head) }
         self.streaming = nil
         if let error = streaming.error { throw error }

@@ -31,6 +31,9 @@ final class JobRun {
     private(set) var purgeResult: PurgeResult?
     /// The manifest rows being read while the listing runs.
     private var prefetch: ManifestPrefetch?
+    /// Where a listing made on another thread comes back (`listHere`), and whether it was stopped meanwhile.
+    private var hereListing: Mailbox<LocalListing.Result>?
+    private var hereListingStopped = false
     /// Actions not performed yet, the next one last: an answer's actions run before the ones after it,
     /// as nested calls would, without nesting (a sweep of 200,000 files is 200,000 answers).
     private var pending: [JobAction] = []
@@ -181,6 +184,7 @@ final class JobRun {
 
     private func startListing() {
         prefetch = ManifestPrefetch(store: context.manifest, source: source, folder: job.folder, prefix: libraryPrefix)
+        if job.source.transport.isOnThisMachine { return listHere() }
         let commands = context.transportCommands(for: job.source)
         // On ssh the input waits for the script's start marker, so that the answer times the round trip.
         let timer = ListingTimer(startedAt: host.now, input: commands.listStdin(folder: job.folder),
@@ -188,6 +192,32 @@ final class JobRun {
         listingTimer = timer
         spawn(.listing, commands.listArgv(folder: job.folder), environment: context.childEnvironment(commands),
               input: timer.initialInput)
+    }
+
+    /// A folder on this machine is listed on another thread (`LocalListing`), as the script would list it; the
+    /// result comes back to the loop through a mailbox. Stopping it (a cancel, the watchdog) cannot cut the walk
+    /// short: its end then counts as a stopped child's.
+    private func listHere() {
+        let root = job.source.root, folder = job.folder
+        let mailbox: Mailbox<LocalListing.Result>
+        do {
+            mailbox = try Mailbox(loop: context.loop) { [weak self] results in
+                guard let self, let result = results.first else { return }
+                hereListing?.close()
+                hereListing = nil
+                let exit = hereListingStopped
+                    ? ChildExit(code: 0, signal: SIGTERM, description: "stopped")
+                    : ChildExit(code: result.code, signal: 0, description: "exited with status \(result.code)")
+                perform(machine.listedHere(result.listing, complaints: result.complaints, exit: exit, at: host.now))
+            }
+        } catch {
+            return perform(machine.spawnFailed(.listing, "cannot list \(folder): \(error)", at: host.now))
+        }
+        hereListing = mailbox
+        hereListingStopped = false
+        let poster = mailbox.poster
+        perform(machine.spawned(.listing, pid: getpid(), at: host.now))
+        DispatchQueue.global(qos: .userInitiated).async { poster.post(LocalListing.list(root: root, folder: folder)) }
     }
 
     private func makePlan(_ listing: RemoteListing) {
@@ -267,6 +297,7 @@ final class JobRun {
             return perform(machine.exited(child, ChildExit(code: 0, signal: SIGTERM, description: "stopped before it started"),
                                           at: host.now))
         }
+        if child == .listing, hereListing != nil { hereListingStopped = true }
         children[child]?.process?.stop(grace: context.options.stopGraceMs)
     }
 

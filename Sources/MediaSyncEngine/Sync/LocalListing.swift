@@ -1,0 +1,130 @@
+import Foundation
+import MediaSyncCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `RemoteListScript`'s listing of a folder on this machine (`SourceTransport.isOnThisMachine`), made in this
+/// process instead of by `sh`, `tr`, `date` and `find`: the same files, the same exit codes and the same
+/// complaints, so the job machine judges both alike.
+///
+/// - The root is entered following symlinks (`cd`): it cannot be, exit 3. A folder that is not there at all
+///   (not even a dangling symlink) is `absent`; one that is there but cannot be entered, exit 5.
+/// - Below the folder, what `find . -type f` lists: regular files, symlinks not followed, sub-folders walked,
+///   hidden names included; each with its size and its mtime's whole seconds.
+/// - An entry gone between the folder's read and its stat is find's `No such file or directory`; a sub-folder
+///   that cannot be read is find's complaint with its reason: both exit 1, as find does (`VanishedFiles`).
+///
+/// Why: find's own walk is most of a listing's cost, and a local one paid for five processes besides (setpriv,
+/// sh, tr, date, find) and for the records' trip through a pipe and a parser on the loop. This runs on another
+/// thread; the loop only takes the result.
+enum LocalListing {
+    struct Result: Sendable {
+        /// The files, or `absent`; nil when the folder could not be listed (code 3 or 5).
+        var listing: RemoteListing?
+        /// What find or the shell would have said, one line each.
+        var complaints: [String] = []
+        /// The script's exit code.
+        var code: Int32
+    }
+
+    static func list(root: String, folder: String) -> Result {
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            return Result(listing: nil, complaints: ["sh: cd: can't cd to \(root): \(String(cString: strerror(errno)))"], code: 3)
+        }
+        defer { close(rootFD) }
+        let now = Int64(time(nil))
+        var top = rootFD
+        var topOwned = false
+        if !folder.isEmpty {
+            var info = stat()
+            guard fstatat(rootFD, folder, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                return Result(listing: RemoteListing(now: now, files: [], format: .absent), code: 0)
+            }
+            top = openat(rootFD, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard top >= 0 else {
+                return Result(listing: nil, complaints: ["sh: cd: can't cd to \(folder): \(String(cString: strerror(errno)))"], code: 5)
+            }
+            topOwned = true
+        }
+        var walk = Walk()
+        walk.run(top: top, ownsTop: topOwned)
+        walk.files.sort { PathBytes.precedes($0.path, $1.path) }
+        return Result(listing: RemoteListing(now: now, files: walk.files, format: .find), complaints: walk.complaints,
+                      code: walk.complaints.isEmpty ? 0 : 1)
+    }
+
+    /// find's words for an entry it could not read (`find: './x': No such file or directory`), which
+    /// `VanishedFiles` reads: ENOENT is a file that vanished, anything else a failure.
+    static func complaint(_ path: [UInt8], _ code: Int32) -> String {
+        let shown = path.isEmpty ? "." : "./" + String(decoding: path, as: UTF8.self)
+        return "find: '\(shown)': \(String(cString: strerror(code)))"
+    }
+
+    /// Depth first with a stack of open folders (a deep tree does not grow the thread's stack).
+    private struct Walk {
+        var files: [RemoteFile] = []
+        var complaints: [String] = []
+        private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
+        private struct Folder {
+            let stream: OpaquePointer
+            let fd: Int32
+            /// The folder's path below the top, ending in `/` (empty for the top).
+            let prefix: [UInt8]
+        }
+
+        mutating func run(top: Int32, ownsTop: Bool) {
+            // fdopendir takes the descriptor over: the top one is a duplicate when it is not ours to close.
+            let fd = ownsTop ? top : dup(top)
+            guard fd >= 0, let stream = fdopendir(fd) else {
+                if fd >= 0 { close(fd) }
+                complain([], errno)
+                return
+            }
+            var stack = [Folder(stream: stream, fd: fd, prefix: [])]
+            while let folder = stack.last {
+                errno = 0
+                guard let entry = readdir(folder.stream) else {
+                    if errno != 0 { complain(Array(folder.prefix.dropLast()), errno) }
+                    closedir(folder.stream)
+                    stack.removeLast()
+                    continue
+                }
+                let namePointer = UnsafeRawPointer(entry).advanced(by: Self.nameOffset).assumingMemoryBound(to: CChar.self)
+                let name = UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer))
+                if name.count <= 2, name.allSatisfy({ $0 == 0x2E }) { continue }  // `.` and `..`
+                let path = folder.prefix + name
+                var type = Int(entry.pointee.d_type)
+                var info = stat()
+                var stated = false
+                if type == DT_UNKNOWN || type == DT_REG {
+                    guard fstatat(folder.fd, namePointer, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                        complain(path, errno)
+                        continue
+                    }
+                    stated = true
+                    let kind = info.st_mode & S_IFMT
+                    type = kind == S_IFREG ? DT_REG : kind == S_IFDIR ? DT_DIR : DT_UNKNOWN
+                }
+                if type == DT_REG, stated {
+                    files.append(RemoteFile(path: path, size: Int64(info.st_size), mtime: Int64(info.st_mtim.tv_sec)))
+                } else if type == DT_DIR {
+                    let child = openat(folder.fd, namePointer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0, let stream = fdopendir(child) else {
+                        let code = errno
+                        if child >= 0 { close(child) }
+                        complain(path, code)
+                        continue
+                    }
+                    stack.append(Folder(stream: stream, fd: child, prefix: path + [0x2F]))
+                }
+            }
+        }
+
+        private mutating func complain(_ path: [UInt8], _ code: Int32) {
+            complaints.append(LocalListing.complaint(path, code))
+        }
+    }
+}
