@@ -58,7 +58,12 @@ final class ServeHarness: @unchecked Sendable {
 
     /// Starts `mediasync serve` and waits until its socket answers.
     func start(waitForSocket: Bool = true) throws {
-        pid = try Self.spawn([try CLIRunner.binary(), "serve", "--config", configPath], environment: environment, output: logPath)
+        // In its own folder with core dumps on, so that a crash leaves `core` there (`keepLogIfCrashed`); the
+        // runtime's backtracer stays out of the way (it prints nothing in this sandbox and then dies anyway).
+        var crashable = environment
+        if crashable["SWIFT_BACKTRACE"] == nil { crashable["SWIFT_BACKTRACE"] = "enable=no" }
+        pid = try Self.spawn(["/bin/sh", "-c", #"ulimit -c unlimited 2>/dev/null; cd "$0" && exec "$@""#, root,
+                              try CLIRunner.binary(), "serve", "--config", configPath], environment: crashable, output: logPath)
         guard waitForSocket else { return }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -119,15 +124,17 @@ final class ServeHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// A serve that crashed leaves its log (with the Swift runtime's backtrace) in `/tmp/mediasync-crashes`,
-    /// named in the test output: the test's own message shows only the log's tail, and `stop` removes the folder.
+    /// A serve that crashed leaves `core` in its folder (`start`): the core, the log and the binary's path are
+    /// kept in `/tmp/mediasync-crashes/<id>`, named in the test's output (`stop` removes the folder). Read it with
+    /// `gdb -batch -ex "thread apply all bt" BINARY core`.
     func keepLogIfCrashed() {
-        let text = log
-        guard text.contains("Program crashed") || text.contains("Crashed thread") else { return }
-        let kept = "/tmp/mediasync-crashes/serve-\(UUID().uuidString.prefix(8)).log"
-        try? FileManager.default.createDirectory(atPath: "/tmp/mediasync-crashes", withIntermediateDirectories: true)
-        try? FileManager.default.copyItem(atPath: logPath, toPath: kept)
-        Issue.record("mediasync serve crashed; its whole log is kept in \(kept)")
+        guard FileManager.default.fileExists(atPath: root + "/core") else { return }
+        let kept = "/tmp/mediasync-crashes/serve-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: logPath, toPath: kept + "/serve.log")
+        try? FileManager.default.moveItem(atPath: root + "/core", toPath: kept + "/core")
+        try? ((try? CLIRunner.binary()) ?? "?").write(toFile: kept + "/binary", atomically: true, encoding: .utf8)
+        Issue.record("mediasync serve crashed: its core and log are kept in \(kept)")
     }
 
     static func spawn(_ argv: [String], environment: [String: String], output: String, errors: String? = nil) throws -> pid_t {
