@@ -28,6 +28,20 @@ struct JobMachineStallTests {
         #expect(job.machine.state == .waitingToRetry)
     }
 
+    @Test("a listing made in the process is watched like a child: its signs of life keep it going, silence past stall_timeout stops it, and its end then counts as stopped")
+    func listingMadeHere() {
+        var job = ManualJob(machineSettings(stall: .seconds(10)))
+        _ = job.start()
+        _ = job.machine.spawned(.listing, pid: 100, at: job.now)
+        job.machine.listingAlive(at: 9)
+        #expect(job.tick(at: 18.9).isEmpty, "alive at 9: not stalled before 19")
+        #expect(job.tick(at: 19).summary.last == "stop listing")
+        let listed = RemoteListing(now: 1_800_000_000, files: [], format: .find)
+        let ended = job.perform(job.machine.listedHere(listed, complaints: [], exit: killedByUs, at: 25))
+        #expect(ended.summary.contains { $0.contains("no progress for 10s") }, "\(ended.summary)")
+        #expect(!ended.summary.contains("plan 0 listed"), "a stopped listing is not planned")
+    }
+
     @Test("the watchdog counts from the child's start, and awkward float times still fire at the deadline")
     func deadlineFromStart() {
         var job = ManualJob(machineSettings(stall: .seconds(3)))

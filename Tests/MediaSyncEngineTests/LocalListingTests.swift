@@ -57,6 +57,10 @@ struct LocalListingTests {
         #expect(listing.files.first { $0.path == Array("fraction.png".utf8) }?.mtime == 1_700_000_002, "the fraction is dropped, never rounded up")
         #expect(listing.files.first { $0.path == Array("a/b/c/deep.png".utf8) }?.mtime == -86_400)
         #expect(listing.now >= before && listing.now <= Int64(time(nil)))
+        // Signs of life while it walks, for the stall watchdog: here one per entry read.
+        var alive = 0
+        _ = LocalListing.list(root: root, folder: Self.folder, aliveEvery: 0) { alive += 1 }
+        #expect(alive >= listing.files.count)
         // The whole root (folder ""), as a source with `folders: [.]`-like roots lists it.
         let whole = LocalListing.list(root: root + "/" + Self.folder, folder: "")
         #expect(whole.listing?.files == scripted.files)

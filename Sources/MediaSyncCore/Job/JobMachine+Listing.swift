@@ -21,6 +21,13 @@ extension JobMachine {
         bytes.withUnsafeBytes { listingOutput($0, at: now) }
     }
 
+    /// A listing made in this process (`listedHere`) is still walking: a sign of life for the watchdog, as a
+    /// child's output is.
+    public mutating func listingAlive(at now: Double) {
+        guard let index = childIndex(.listing), children[index].isRunning else { return }
+        children[index].watchdog.activity(at: now)
+    }
+
     /// The listing was made in this process rather than by a child (a folder on this machine): the executor
     /// told `spawned(.listing)` when it began, and now hands over what the script would have printed, already
     /// read (`listing`, nil when it failed), its complaints, and its exit. Judged as a child's listing is.

@@ -32,7 +32,7 @@ final class JobRun {
     /// The manifest rows being read while the listing runs.
     private var prefetch: ManifestPrefetch?
     /// Where a listing made on another thread comes back (`listHere`), and whether it was stopped meanwhile.
-    private var hereListing: Mailbox<LocalListing.Result>?
+    private var hereListing: Mailbox<LocalListingNews>?
     private var hereListingStopped = false
     /// Actions not performed yet, the next one last: an answer's actions run before the ones after it,
     /// as nested calls would, without nesting (a sweep of 200,000 files is 200,000 answers).
@@ -195,20 +195,27 @@ final class JobRun {
     }
 
     /// A folder on this machine is listed on another thread (`LocalListing`), as the script would list it; the
-    /// result comes back to the loop through a mailbox. Stopping it (a cancel, the watchdog) cannot cut the walk
-    /// short: its end then counts as a stopped child's.
+    /// walk's signs of life and its result come back to the loop through a mailbox. Stopping it (a cancel, the
+    /// watchdog) cannot cut the walk short: its end then counts as a stopped child's.
     private func listHere() {
         let root = job.source.root, folder = job.folder
-        let mailbox: Mailbox<LocalListing.Result>
+        let mailbox: Mailbox<LocalListingNews>
         do {
-            mailbox = try Mailbox(loop: context.loop) { [weak self] results in
-                guard let self, let result = results.first else { return }
-                hereListing?.close()
-                hereListing = nil
-                let exit = hereListingStopped
-                    ? ChildExit(code: 0, signal: SIGTERM, description: "stopped")
-                    : ChildExit(code: result.code, signal: 0, description: "exited with status \(result.code)")
-                perform(machine.listedHere(result.listing, complaints: result.complaints, exit: exit, at: host.now))
+            mailbox = try Mailbox(loop: context.loop) { [weak self] news in
+                guard let self else { return }
+                for item in news {
+                    switch item {
+                    case .alive:
+                        machine.listingAlive(at: host.now)
+                    case let .done(result):
+                        hereListing?.close()
+                        hereListing = nil
+                        let exit = hereListingStopped
+                            ? ChildExit(code: 0, signal: SIGTERM, description: "stopped")
+                            : ChildExit(code: result.code, signal: 0, description: "exited with status \(result.code)")
+                        perform(machine.listedHere(result.listing, complaints: result.complaints, exit: exit, at: host.now))
+                    }
+                }
             }
         } catch {
             return perform(machine.spawnFailed(.listing, "cannot list \(folder): \(error)", at: host.now))
@@ -217,7 +224,9 @@ final class JobRun {
         hereListingStopped = false
         let poster = mailbox.poster
         perform(machine.spawned(.listing, pid: getpid(), at: host.now))
-        DispatchQueue.global(qos: .userInitiated).async { poster.post(LocalListing.list(root: root, folder: folder)) }
+        DispatchQueue.global(qos: .userInitiated).async {
+            poster.post(.done(LocalListing.list(root: root, folder: folder) { poster.post(.alive) }))
+        }
     }
 
     private func makePlan(_ listing: RemoteListing) {

@@ -4,6 +4,12 @@ import MediaSyncCore
 import Glibc
 #endif
 
+/// What a listing on another thread tells the loop: it is still walking, or its result.
+enum LocalListingNews: Sendable {
+    case alive
+    case done(LocalListing.Result)
+}
+
 /// `RemoteListScript`'s listing of a folder on this machine (`SourceTransport.isOnThisMachine`), made in this
 /// process instead of by `sh`, `tr`, `date` and `find`: the same files, the same exit codes and the same
 /// complaints, so the job machine judges both alike.
@@ -28,7 +34,9 @@ enum LocalListing {
         var code: Int32
     }
 
-    static func list(root: String, folder: String) -> Result {
+    /// `alive` is called at most every `aliveEvery` seconds while the walk goes on (the job's stall watchdog hears
+    /// of it, as it hears a child's output).
+    static func list(root: String, folder: String, aliveEvery: Double = 0.5, alive: () -> Void = {}) -> Result {
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             return Result(listing: nil, complaints: ["sh: cd: can't cd to \(root): \(String(cString: strerror(errno)))"], code: 3)
@@ -49,7 +57,7 @@ enum LocalListing {
             topOwned = true
         }
         var walk = Walk()
-        walk.run(top: top, ownsTop: topOwned)
+        walk.run(top: top, ownsTop: topOwned, aliveEvery: aliveEvery, alive: alive)
         walk.files.sort { PathBytes.precedes($0.path, $1.path) }
         return Result(listing: RemoteListing(now: now, files: walk.files, format: .find), complaints: walk.complaints,
                       code: walk.complaints.isEmpty ? 0 : 1)
@@ -75,16 +83,23 @@ enum LocalListing {
             let prefix: [UInt8]
         }
 
-        mutating func run(top: Int32, ownsTop: Bool) {
+        mutating func run(top: Int32, ownsTop: Bool, aliveEvery: Double, alive: () -> Void) {
             // fdopendir takes the descriptor over: the top one is a duplicate when it is not ours to close.
             let fd = ownsTop ? top : dup(top)
             guard fd >= 0, let stream = fdopendir(fd) else {
+                let code = errno
                 if fd >= 0 { close(fd) }
-                complain([], errno)
+                complain([], code)
                 return
             }
             var stack = [Folder(stream: stream, fd: fd, prefix: [])]
+            var told = Self.seconds()
             while let folder = stack.last {
+                let now = Self.seconds()
+                if now - told >= aliveEvery {
+                    told = now
+                    alive()
+                }
                 errno = 0
                 guard let entry = readdir(folder.stream) else {
                     if errno != 0 { complain(Array(folder.prefix.dropLast()), errno) }
@@ -121,6 +136,13 @@ enum LocalListing {
                     stack.append(Folder(stream: stream, fd: child, prefix: path + [0x2F]))
                 }
             }
+        }
+
+        /// The coarse monotonic clock (a few ns a call: read once per entry).
+        private static func seconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_MONOTONIC_COARSE, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
         }
 
         private mutating func complain(_ path: [UInt8], _ code: Int32) {
