@@ -21,10 +21,7 @@ public enum ProcessTable {
         defer { closedir(directory) }
         var pids: [Int32] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let pid = Int32(name) { pids.append(pid) }
+            if let pid = Int32(String(cString: DirectoryEntry.namePointer(entry))) { pids.append(pid) }
         }
         return pids
     }

@@ -113,9 +113,10 @@ enum RawFS {
             guard let handle = withPath(dir, { opendir($0) }) else { return }
             defer { closedir(handle) }
             while let entry = readdir(handle) {
-                let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    Array(raw.prefix(while: { $0 != 0 }))
-                }
+                // In place up to the NUL, never `entry.pointee.d_name` (256 bytes, past a short last record).
+                let pointer = UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                    .assumingMemoryBound(to: CChar.self)
+                let name = Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
                 if name == [0x2E] || name == [0x2E, 0x2E] || (relative.isEmpty && name == Array(".mediasync".utf8)) { continue }
                 let full = dir + [0x2F] + name
                 let rel = relative.isEmpty ? name : relative + [0x2F] + name

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MediaSyncCore
+import UV
 
 /// What rsync moved out of the way (`--backup-dir`) while it placed a job's files straight into the library
 /// (`Placement.library`): something another program put at a planned name after the plan looked. Each goes
@@ -67,7 +68,7 @@ enum DisplacedFiles {
         guard let dir = BytePathC.with(folder, { opendir($0) }) else { return }
         var entries: [(name: [UInt8], isFolder: Bool)] = []
         while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            let name = DirectoryEntry.name(entry)
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             var st = stat()
             let isFolder = BytePathC.with(name) { fstatat(dirfd(dir), $0, &st, AT_SYMLINK_NOFOLLOW) } == 0

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import MediaSyncCore
+import UV
 
 /// Finds out what the library's file system can do by trying it, once per library and cycle, in a folder
 /// of its own under `<library>/.mediasync/`: whether `renameat2(RENAME_NOREPLACE)` or `link()` work, how
@@ -145,7 +146,7 @@ public enum LibraryProbe {
         defer { closedir(dir) }
         let fd = dirfd(dir)
         while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            let name = DirectoryEntry.name(entry)
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             _ = BytePathC.with(name) { unlinkat(fd, $0, 0) }
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MediaSyncCore
+import UV
 
 /// rsync's own temporary files that a killed rsync left in the library when it placed files there itself
 /// (`Placement.library`): rsync writes `<name>` as `.<name>.XXXXXX` beside it and renames it when whole, and
@@ -44,7 +45,7 @@ enum RsyncLeftovers {
             guard fd >= 0, let dir = fdopendir(fd) else { continue }
             var found: [[UInt8]] = []
             while let entry = readdir(dir) {
-                let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+                let name = DirectoryEntry.name(entry)
                 guard name.count > 1 + suffixLength, name.first == UInt8(ascii: ".") else { continue }
                 // The name it stands for: the whole stem, or, for a stem rsync shortened, a planned name it begins.
                 let stem = Array(name[1..<(name.count - suffixLength)])

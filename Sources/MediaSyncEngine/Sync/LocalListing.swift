@@ -1,5 +1,6 @@
 import Foundation
 import MediaSyncCore
+import UV
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,7 +75,6 @@ enum LocalListing {
     private struct Walk {
         var files: [RemoteFile] = []
         var complaints: [String] = []
-        private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
 
         private struct Folder {
             let stream: OpaquePointer
@@ -107,9 +107,9 @@ enum LocalListing {
                     stack.removeLast()
                     continue
                 }
-                let namePointer = UnsafeRawPointer(entry).advanced(by: Self.nameOffset).assumingMemoryBound(to: CChar.self)
+                if DirectoryEntry.isDotOrDotDot(entry) { continue }
+                let namePointer = DirectoryEntry.namePointer(entry)
                 let name = UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer))
-                if name.count <= 2, name.allSatisfy({ $0 == 0x2E }) { continue }  // `.` and `..`
                 let path = folder.prefix + name
                 var type = Int(entry.pointee.d_type)
                 var info = stat()

@@ -1,4 +1,5 @@
 import Foundation
+import UV
 
 /// The running processes as /proc shows them: what tests use to find the remote rsync and to prove
 /// that no child outlived its cycle.
@@ -120,10 +121,8 @@ struct TreeSnapshot: Equatable {
         guard let dir = opendir(BytePath.c(folder)) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            if DirectoryEntry.isDotOrDotDot(entry) { continue }
+            let name = DirectoryEntry.name(entry)
             let full = folder + [0x2F] + name
             let rel = relative.isEmpty ? name : relative + [0x2F] + name
             guard let st = BytePath.stat(full) else { continue }
