@@ -173,4 +173,59 @@ import Testing
         #expect(run.stderr.contains(missingRoot))
         #expect(RawFS.read(world.inLibrary("alpha/here/x.png")) == [1, 2, 3])
     }
+
+    /// `sh`'s `cd` needs search permission where `open` needs only read: a local root or folder this user may
+    /// read but not enter fails as the listing script failed (exit 3 and 5, each with its own message), never as
+    /// an empty folder. Run as `nobody` (root enters every folder), so only when the tests run as root.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                   "needs root, to run mediasync as nobody with setpriv"))
+    func aLocalFolderThatCannotBeEnteredFailsAsTheScriptSaid() throws {
+        let top = "/tmp/ms-perm-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: top) }
+        for folder in ["/src/a", "/lib"] {
+            try FileManager.default.createDirectory(atPath: top + folder, withIntermediateDirectories: true)
+        }
+        FileManager.default.createFile(atPath: top + "/src/a/f.png", contents: Data("x".utf8))
+        try """
+            library: \(top)/lib
+            state_dir: \(top)/state
+            socket: \(top)/ms.sock
+            settle: 0s
+            sources:
+              - {name: src, transport: local, root: \(top)/src, folders: [a]}
+
+            """.write(toFile: top + "/c.yaml", atomically: true, encoding: .utf8)
+        for (path, mode) in [(top, 0o777), (top + "/lib", 0o777), (top + "/c.yaml", 0o644), (top + "/src/a/f.png", 0o644)] {
+            chmod(path, mode_t(mode))
+        }
+        func syncAsNobody() throws -> (status: Int32?, output: String) {
+            let out = top + "/out-\(UUID().uuidString.prefix(6))"
+            let pid = try Spawn.start(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                       try CLIRunner.binary(), "sync", "--config", top + "/c.yaml"],
+                                      environment: ProcessInfo.processInfo.environment, stdout: out, stderr: out)
+            var status = Spawn.poll(pid)
+            let deadline = Date().addingTimeInterval(60)
+            while status == nil, Date() < deadline {
+                usleep(20_000)
+                status = Spawn.poll(pid)
+            }
+            if status == nil { kill(pid, SIGKILL); Spawn.reap(pid) }
+            return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+        }
+        chmod(top + "/src", 0o644)      // readable, not searchable
+        chmod(top + "/src/a", 0o755)
+        let root = try syncAsNobody()
+        #expect(root.status != 0 && root.output.contains("the root \(top)/src does not exist on the source (local) or cannot be entered"),
+                "\(root.output)")
+        chmod(top + "/src", 0o755)
+        chmod(top + "/src/a", 0o644)
+        let folder = try syncAsNobody()
+        #expect(folder.status != 0 && folder.output.contains("\(top)/src/a exists on the source (local) but cannot be entered"),
+                "\(folder.output)")
+        #expect(!folder.output.contains("not created yet"))
+        chmod(top + "/src/a", 0o755)
+        let fine = try syncAsNobody()
+        #expect(fine.status == 0, "\(fine.output)")
+        #expect(FileManager.default.fileExists(atPath: top + "/lib/src/a/f.png"))
+    }
 }

@@ -38,7 +38,9 @@ enum LocalListing {
     /// `alive` is called at most every `aliveEvery` seconds while the walk goes on (the job's stall watchdog hears
     /// of it, as it hears a child's output).
     static func list(root: String, folder: String, aliveEvery: Double = 0.5, alive: () -> Void = {}) -> Result {
-        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // `cd` needs search permission, `open` only read: both are asked, so a folder this user may read but not
+        // enter fails as the script's does.
+        let rootFD = access(root, X_OK) == 0 ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
         guard rootFD >= 0 else {
             return Result(listing: nil, complaints: ["sh: cd: can't cd to \(root): \(String(cString: strerror(errno)))"], code: 3)
         }
@@ -51,7 +53,7 @@ enum LocalListing {
             guard fstatat(rootFD, folder, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
                 return Result(listing: RemoteListing(now: now, files: [], format: .absent), code: 0)
             }
-            top = openat(rootFD, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            top = faccessat(rootFD, folder, X_OK, 0) == 0 ? openat(rootFD, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
             guard top >= 0 else {
                 return Result(listing: nil, complaints: ["sh: cd: can't cd to \(folder): \(String(cString: strerror(errno)))"], code: 5)
             }
