@@ -223,6 +223,10 @@ import Testing
         #expect(folder.status != 0 && folder.output.contains("\(top)/src/a exists on the source (local) but cannot be entered"),
                 "\(folder.output)")
         #expect(!folder.output.contains("not created yet"))
+        chmod(top + "/src/a", 0o711)      // enterable, not readable: find's own complaint, as the script said
+        let unreadable = try syncAsNobody()
+        #expect(unreadable.status != 0 && unreadable.output.contains("find: '.': Permission denied"), "\(unreadable.output)")
+        chmod(top + "/src", 0o711)        // a root that can be entered but not read is all the script needs
         chmod(top + "/src/a", 0o755)
         let fine = try syncAsNobody()
         #expect(fine.status == 0, "\(fine.output)")

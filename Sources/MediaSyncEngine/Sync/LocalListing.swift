@@ -35,32 +35,38 @@ enum LocalListing {
         var code: Int32
     }
 
+    /// Linux's O_PATH (a descriptor that only names a folder: no read permission needed), which Swift's Glibc
+    /// does not export (it needs _GNU_SOURCE); the value of x86-64 and arm64.
+    static let pathOnly: Int32 = 0o10000000
+
     /// `alive` is called at most every `aliveEvery` seconds while the walk goes on (the job's stall watchdog hears
     /// of it, as it hears a child's output).
     static func list(root: String, folder: String, aliveEvery: Double = 0.5, alive: () -> Void = {}) -> Result {
-        // `cd` needs search permission, `open` only read: both are asked, so a folder this user may read but not
-        // enter fails as the script's does.
-        let rootFD = access(root, X_OK) == 0 ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
+        // As the script's `cd`: entering a folder takes search permission only (an O_PATH descriptor), and a
+        // folder this user may read but not enter cannot be entered. Reading is find's part.
+        let rootFD = access(root, X_OK) == 0 ? open(root, Self.pathOnly | O_DIRECTORY | O_CLOEXEC) : -1
         guard rootFD >= 0 else {
             return Result(listing: nil, complaints: ["sh: cd: can't cd to \(root): \(String(cString: strerror(errno)))"], code: 3)
         }
         defer { close(rootFD) }
         let now = Int64(time(nil))
-        var top = rootFD
-        var topOwned = false
+        let entered = folder.isEmpty ? "." : folder
         if !folder.isEmpty {
             var info = stat()
             guard fstatat(rootFD, folder, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
                 return Result(listing: RemoteListing(now: now, files: [], format: .absent), code: 0)
             }
-            top = faccessat(rootFD, folder, X_OK, 0) == 0 ? openat(rootFD, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
-            guard top >= 0 else {
-                return Result(listing: nil, complaints: ["sh: cd: can't cd to \(folder): \(String(cString: strerror(errno)))"], code: 5)
+            let enterable = faccessat(rootFD, folder, X_OK, 0) == 0 && fstatat(rootFD, folder, &info, 0) == 0
+            guard enterable, info.st_mode & S_IFMT == S_IFDIR else {
+                let reason = enterable ? ENOTDIR : errno
+                return Result(listing: nil, complaints: ["sh: cd: can't cd to \(folder): \(String(cString: strerror(reason)))"], code: 5)
             }
-            topOwned = true
         }
+        // Entered; a folder that cannot be read is find's complaint about `.`, as the script's listing said.
+        let top = openat(rootFD, entered, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard top >= 0 else { return Result(listing: nil, complaints: [complaint([], errno)], code: 1) }
         var walk = Walk()
-        walk.run(top: top, ownsTop: topOwned, aliveEvery: aliveEvery, alive: alive)
+        walk.run(top: top, aliveEvery: aliveEvery, alive: alive)
         walk.files.sort { PathBytes.precedes($0.path, $1.path) }
         return Result(listing: RemoteListing(now: now, files: walk.files, format: .find), complaints: walk.complaints,
                       code: walk.complaints.isEmpty ? 0 : 1)
@@ -85,12 +91,11 @@ enum LocalListing {
             let prefix: [UInt8]
         }
 
-        mutating func run(top: Int32, ownsTop: Bool, aliveEvery: Double, alive: () -> Void) {
-            // fdopendir takes the descriptor over: the top one is a duplicate when it is not ours to close.
-            let fd = ownsTop ? top : dup(top)
-            guard fd >= 0, let stream = fdopendir(fd) else {
+        /// Takes `top` over (closed at the end).
+        mutating func run(top fd: Int32, aliveEvery: Double, alive: () -> Void) {
+            guard let stream = fdopendir(fd) else {
                 let code = errno
-                if fd >= 0 { close(fd) }
+                close(fd)
                 complain([], code)
                 return
             }
