@@ -15,8 +15,9 @@ enum LocalListingNews: Sendable {
 /// process instead of by `sh`, `tr`, `date` and `find`: the same files, the same exit codes and the same
 /// complaints, so the job machine judges both alike.
 ///
-/// - The root is entered following symlinks (`cd`): it cannot be, exit 3. A folder that is not there at all
-///   (not even a dangling symlink) is `absent`; one that is there but cannot be entered, exit 5.
+/// - The root is entered following symlinks, with search permission alone (`cd`): it cannot be, exit 3. A
+///   folder that is not there at all (not even a dangling symlink) is `absent`; one that is there but cannot be
+///   entered, exit 5; one that can be entered but not read, find's `find: '.': Permission denied`, exit 1.
 /// - Below the folder, what `find . -type f` lists: regular files, symlinks not followed, sub-folders walked,
 ///   hidden names included; each with its size and its mtime's whole seconds.
 /// - An entry gone between the folder's read and its stat is find's `No such file or directory`; a sub-folder
@@ -27,7 +28,7 @@ enum LocalListingNews: Sendable {
 /// thread; the loop only takes the result.
 enum LocalListing {
     struct Result: Sendable {
-        /// The files, or `absent`; nil when the folder could not be listed (code 3 or 5).
+        /// The files, or `absent`; nil when the folder could not be listed (code 3, 5, or 1 when it cannot be read).
         var listing: RemoteListing?
         /// What find or the shell would have said, one line each.
         var complaints: [String] = []
