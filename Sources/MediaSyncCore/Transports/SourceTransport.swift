@@ -44,8 +44,9 @@ public protocol SourceTransport: Sendable, Hashable {
     static var keys: [String] { get }
     /// Where `root:` is, for messages: "inside the container".
     static var rootPlace: String { get }
-    /// True when the source's files are on this machine: `~` in `root:` is this machine's home, and a root
-    /// that overlaps the library is refused. Default false.
+    /// True when the source's files are on this machine: `~` in `root:` is this machine's home, a root that
+    /// overlaps the library is refused, and a sync lists its folders in the process (the engine's
+    /// `LocalListing`) rather than by `RemoteListScript`. Default false.
     static var isOnThisMachine: Bool { get }
     /// Reads this transport's keys of one source; nil after reporting what is wrong.
     static func parse(_ keys: inout TransportKeys) -> Self?
