@@ -147,7 +147,7 @@ public enum RemoteListingParser {
     }
 
     /// Sorted in place (the array is ours alone), so the planner needs no sorted copy of a big folder.
-    static func sortedByPath(_ files: [RemoteFile]) -> [RemoteFile] {
+    public static func sortedByPath(_ files: [RemoteFile]) -> [RemoteFile] {
         var files = files
         files.sort { PathBytes.precedes($0.path, $1.path) }
         return files

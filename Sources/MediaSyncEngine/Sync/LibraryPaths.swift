@@ -36,13 +36,15 @@ enum LibraryPaths {
     }
 }
 
+/// Linux's `O_PATH` (<fcntl.h>; Swift's Glibc does not export it without _GNU_SOURCE; the value of x86-64 and
+/// arm64): a descriptor that only names a folder for the `*at` calls, opened with search permission alone.
+let openPathOnly: Int32 = 0o10000000
+
 /// `LibraryPaths.fact` for many library-relative paths that come folder by folder, sorted (a sync plan looks at
 /// the names of a job's new files, and with `--refetch` at its files home; a purge plan at every file it may
 /// delete): each folder is opened once (`O_PATH`, or found missing once) and each file is one `fstatat` by its
 /// name, instead of a walk of the whole absolute path per file. The answers are lstat's.
 final class LibraryLookup {
-    /// `O_PATH` (Linux's <fcntl.h> value; Swift's Glibc does not always export it): the folder is only named.
-    private static let openPath: Int32 = 0o10000000
     private let root: [UInt8]
     private var folder: [UInt8]?
     /// The held folder's descriptor; -1 when it is missing (every file in it is too).
@@ -67,7 +69,7 @@ final class LibraryLookup {
             descriptor = -1
             folder = Array(folderPart)
             if plain { checkPlain(Array(folderPart)) }
-            let fd = BytePathC.with(LibraryPaths.join(root, Array(folderPart))) { open($0, Self.openPath | O_DIRECTORY | O_CLOEXEC) }
+            let fd = BytePathC.with(LibraryPaths.join(root, Array(folderPart))) { open($0, openPathOnly | O_DIRECTORY | O_CLOEXEC) }
             if fd >= 0 {
                 descriptor = fd
             } else if errno != ENOENT && errno != ENOTDIR {

@@ -36,16 +36,12 @@ enum LocalListing {
         var code: Int32
     }
 
-    /// Linux's O_PATH (a descriptor that only names a folder: no read permission needed), which Swift's Glibc
-    /// does not export (it needs _GNU_SOURCE); the value of x86-64 and arm64.
-    static let pathOnly: Int32 = 0o10000000
-
     /// `alive` is called at most every `aliveEvery` seconds while the walk goes on (the job's stall watchdog hears
     /// of it, as it hears a child's output).
     static func list(root: String, folder: String, aliveEvery: Double = 0.5, alive: () -> Void = {}) -> Result {
         // As the script's `cd`: entering a folder takes search permission only (an O_PATH descriptor), and a
         // folder this user may read but not enter cannot be entered. Reading is find's part.
-        let rootFD = access(root, X_OK) == 0 ? open(root, Self.pathOnly | O_DIRECTORY | O_CLOEXEC) : -1
+        let rootFD = access(root, X_OK) == 0 ? open(root, openPathOnly | O_DIRECTORY | O_CLOEXEC) : -1
         guard rootFD >= 0 else {
             return Result(listing: nil, complaints: ["sh: cd: can't cd to \(root): \(String(cString: strerror(errno)))"], code: 3)
         }
@@ -68,8 +64,7 @@ enum LocalListing {
         guard top >= 0 else { return Result(listing: nil, complaints: [complaint([], errno)], code: 1) }
         var walk = Walk()
         walk.run(top: top, aliveEvery: aliveEvery, alive: alive)
-        walk.files.sort { PathBytes.precedes($0.path, $1.path) }
-        return Result(listing: RemoteListing(now: now, files: walk.files, format: .find), complaints: walk.complaints,
+        return Result(listing: RemoteListing(now: now, files: RemoteListingParser.sortedByPath(walk.files), format: .find), complaints: walk.complaints,
                       code: walk.complaints.isEmpty ? 0 : 1)
     }
 
