@@ -31,9 +31,8 @@ final class JobRun {
     private(set) var purgeResult: PurgeResult?
     /// The manifest rows being read while the listing runs.
     private var prefetch: ManifestPrefetch?
-    /// Where a listing made on another thread comes back (`listHere`), and whether it was stopped meanwhile.
+    /// Where a listing made on another thread comes back (`listHere`).
     private var hereListing: Mailbox<LocalListingNews>?
-    private var hereListingStopped = false
     /// Actions not performed yet, the next one last: an answer's actions run before the ones after it,
     /// as nested calls would, without nesting (a sweep of 200,000 files is 200,000 answers).
     private var pending: [JobAction] = []
@@ -196,7 +195,8 @@ final class JobRun {
 
     /// A folder on this machine is listed on another thread (`LocalListing`), as the script would list it; the
     /// walk's signs of life and its result come back to the loop through a mailbox. Stopping it (a cancel, the
-    /// watchdog) cannot cut the walk short: its end then counts as a stopped child's.
+    /// watchdog) cannot cut the walk short: the machine, which asked for the stop, judges its end as a stopped
+    /// child's whatever it returns.
     private func listHere() {
         let root = job.source.root, folder = job.folder
         let mailbox: Mailbox<LocalListingNews>
@@ -210,9 +210,7 @@ final class JobRun {
                     case let .done(result):
                         hereListing?.close()
                         hereListing = nil
-                        let exit = hereListingStopped
-                            ? ChildExit(code: 0, signal: SIGTERM, description: "stopped")
-                            : ChildExit(code: result.code, signal: 0, description: "exited with status \(result.code)")
+                        let exit = ChildExit(code: result.code, signal: 0, description: "exited with status \(result.code)")
                         perform(machine.listedHere(result.listing, complaints: result.complaints, exit: exit, at: host.now))
                     }
                 }
@@ -221,7 +219,6 @@ final class JobRun {
             return perform(machine.spawnFailed(.listing, "cannot list \(folder): \(error)", at: host.now))
         }
         hereListing = mailbox
-        hereListingStopped = false
         let poster = mailbox.poster
         perform(machine.spawned(.listing, pid: getpid(), at: host.now))
         DispatchQueue.global(qos: .userInitiated).async {
@@ -306,7 +303,6 @@ final class JobRun {
             return perform(machine.exited(child, ChildExit(code: 0, signal: SIGTERM, description: "stopped before it started"),
                                           at: host.now))
         }
-        if child == .listing, hereListing != nil { hereListingStopped = true }
         children[child]?.process?.stop(grace: context.options.stopGraceMs)
     }
 
