@@ -58,7 +58,7 @@ final class ServeHarness: @unchecked Sendable {
 
     /// Starts `mediasync serve` and waits until its socket answers.
     func start(waitForSocket: Bool = true) throws {
-        // In its own folder with core dumps on, so that a crash leaves `core` there (`keepLogIfCrashed`); the
+        // In its own folder with core dumps on, so that a crash leaves `core` there (`keepCrash`); the
         // runtime's backtracer stays out of the way (it prints nothing in this sandbox and then dies anyway).
         var crashable = environment
         if crashable["SWIFT_BACKTRACE"] == nil { crashable["SWIFT_BACKTRACE"] = "enable=no" }
@@ -120,14 +120,14 @@ final class ServeHarness: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = exitStatus(timeout: 5)
         }
-        keepLogIfCrashed()
+        keepCrash()
         try? FileManager.default.removeItem(atPath: root)
     }
 
     /// A serve that crashed leaves `core` in its folder (`start`): the core, the log and the binary's path are
     /// kept in `/tmp/mediasync-crashes/<id>`, named in the test's output (`stop` removes the folder). Read it with
     /// `gdb -batch -ex "thread apply all bt" BINARY core`.
-    func keepLogIfCrashed() {
+    func keepCrash() {
         guard FileManager.default.fileExists(atPath: root + "/core") else { return }
         let kept = "/tmp/mediasync-crashes/serve-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
