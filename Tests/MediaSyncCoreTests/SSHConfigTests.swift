@@ -96,4 +96,21 @@ struct SSHConfigTests {
         #expect(defaults.summary == "ada@h port 22, ssh's default keys")
         #expect(SSHResolved.parse("hostname h\n") == nil)
     }
+
+    @Test("where the link probe may connect: the host and port ssh connects to itself, not through a proxy or from a bound address")
+    func directTarget() throws {
+        let plain = try #require(SSHResolved.parse("user root\nhostname gpu.example\nport 40022\naddressfamily inet\n"))
+        #expect(plain.directTarget?.host == "gpu.example")
+        #expect(plain.directTarget?.port == 40022)
+        #expect(plain.directTarget?.family == "inet")
+        let jump = try #require(SSHResolved.parse("user root\nhostname gpu\nport 22\nproxyjump me@bastion:22\n"))
+        #expect(jump.directTarget == nil)
+        #expect(jump.proxy == "ProxyJump me@bastion:22")
+        let command = try #require(SSHResolved.parse("user root\nhostname gpu\nport 22\nproxycommand nc %h %p\n"))
+        #expect(command.directTarget == nil)
+        let none = try #require(SSHResolved.parse("user root\nhostname gpu\nport 22\nproxyjump none\n"))
+        #expect(none.directTarget?.host == "gpu", "ProxyJump none is no proxy")
+        let bound = try #require(SSHResolved.parse("user root\nhostname gpu\nport 22\nbindaddress 10.0.0.2\n"))
+        #expect(bound.directTarget == nil)
+    }
 }

@@ -20,6 +20,8 @@ final class SourceConnections {
     private var measuring: Set<String> = []
     /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
     private(set) var roundTrip: [String: Double] = [:]
+    /// Link probes of sources still measuring (`LinkProbe`): a far link's lanes open as soon as one answers.
+    private var probes: [String: LinkProbe] = [:]
 
     private struct LaneKey: Hashable {
         var source: String
@@ -50,19 +52,50 @@ final class SourceConnections {
 
     /// The source's first listing of the cycle starts (it makes the shared connection). The big streams' own
     /// connections log in while it runs: as many as the last cycle of this source used at once (`hint`); on a
-    /// first cycle, once the listing's login shows a far link (`tick`), as many as its `streams:` allows.
+    /// first cycle, as soon as a link probe measures a far link (`probed`), or else once the listing's login
+    /// shows one (`tick`), as many as its `streams:` allows.
     func firstListing(of source: Source, hint: Int?) {
         if let hint {
             openAhead(source, lanes: min(hint, concurrency))
         } else if source.transport.hasLanes {
             measuring.insert(source.name)
+            let commands = context.transportCommands(for: source)
+            guard StreamSplit.most(source.streams, multiConnection: true) > 1, concurrency > 1,
+                  let argv = commands.resolveArgv() else { return }
+            let probe = LinkProbe(loop: loop, argv: argv, environment: context.childEnvironment(commands)) { [weak self] outcome in
+                self?.probed(source, outcome)
+            }
+            probes[source.name] = probe
+            probe.start()
         }
+    }
+
+    /// A link probe's answer: the round trip decides (`StreamSplit.lanesAhead`) unless the listing already did.
+    private func probed(_ source: Source, _ outcome: LinkProbe.Outcome) {
+        probes[source.name] = nil
+        guard measuring.contains(source.name) else { return }
+        guard case let .measured(trip) = outcome else {
+            if case let .nothing(why) = outcome { log("debug", "\(source.name): no link probe (\(why)); its listing's login decides") }
+            return
+        }
+        guard let lanes = StreamSplit.lanesAhead(source.streams, probedRoundTrip: trip) else { return }
+        measuring.remove(source.name)
+        let count = min(lanes, concurrency)
+        guard count > 1 else { return }
+        log("info", "\(source.name): the link's round trip is \(Int((trip * 1000).rounded())) ms (link probe): "
+            + "\(count - 1) connection\(count == 2 ? "" : "s") for its streams log in beside the listing")
+        openAhead(source, lanes: count)
     }
 
     /// The source's first listing ended: what it measured of the link is kept.
     func firstListingEnded(_ job: JobRun) {
         if let trip = job.listingTimer?.roundTrip { roundTrip[job.source] = trip }
         measuring.remove(job.source)
+        probes.removeValue(forKey: job.source)?.stop()
+    }
+
+    private func log(_ level: String, _ message: String) {
+        context.emit(.log(level: level, message: message, cycle: context.cycleID, job: nil))
     }
 
     /// The cycle's tick: a first listing that has not answered for `farLinkSetupSeconds` is on a far link;
@@ -73,8 +106,10 @@ final class SourceConnections {
                   let timer = job.listingTimer else { continue }
             if timer.setup != nil {
                 measuring.remove(name)
+                probes.removeValue(forKey: name)?.stop()
             } else if timer.isSlow(at: now) {
                 measuring.remove(name)
+                probes.removeValue(forKey: name)?.stop()
                 let source = job.job.source
                 openAhead(source, lanes: min(StreamSplit.most(source.streams, multiConnection: true), concurrency))
             }
@@ -116,6 +151,8 @@ final class SourceConnections {
     /// is harmless; one that does not answer within 10 s (a master wedged on a dead link) is stopped.
     func closeAll(_ sources: [Source], then done: @escaping () -> Void) {
         for opener in openers.values { opener.child.stop(grace: 1_000) }
+        for probe in probes.values { probe.stop() }
+        probes.removeAll()
         var argvs: [([String], TransportCommands)] = []
         for source in sources {
             let commands = context.transportCommands(for: source)
