@@ -27,7 +27,7 @@ struct TransportControlTests {
 
     @Test("a 46-byte control folder is used and works, lanes too; a 47-byte one falls back, says why, and works")
     func controlFolderLimit() throws {
-        let server = try TestSSHD()
+        let server = try TestSSHD(logLevel: "VERBOSE")
         let temp = try TempFolder("ctl")
         let fits = try folder(in: temp, length: SSHTransport.maxControlFolderLength)
         let tooLong = try folder(in: temp, length: SSHTransport.maxControlFolderLength + 1)
@@ -43,10 +43,17 @@ struct TransportControlTests {
         #expect(try Tool.run(fitting.checkSharedConnectionArgv()!).status == 0)
         // A big stream's own connection (lane 64: concurrency's most) has the longest socket name.
         defer { _ = try? Tool.run(fitting.closeLaneArgv(64)!) }
+        let sshdLog = server.folder.appendingPathComponent("sshd.log")
+        func count(_ words: String) -> Int { ((try? String(contentsOf: sshdLog, encoding: .utf8)) ?? "").components(separatedBy: words).count - 1 }
+        let sessionsBefore = count("Starting session"), loginsBefore = count("Accepted publickey")
         let lane = try Tool.run(try #require(fitting.openLaneArgv(64)))
         #expect(lane.status == 0, "\(lane.errorText)")
         let sockets = try FileManager.default.contentsOfDirectory(atPath: fits)
         #expect(sockets.contains { $0.hasSuffix("-64") }, "\(sockets)")
+        // Opening a lane logs in and runs nothing: no login shell (its rc files cost a GPU box 0.1-0.2 s).
+        #expect(count("Accepted publickey") == loginsBefore + 1)
+        #expect(count("Starting session") == sessionsBefore, "\((try? String(contentsOf: sshdLog, encoding: .utf8)) ?? "")")
+        #expect(sessionsBefore >= 1, "the listing's session is logged: the count can tell")
 
         let falling = TransportCommands(source: try sshSource(server, in: temp), controlFolder: tooLong,
                                         fallbackControlFolder: fallback, ioTimeoutSeconds: 10)

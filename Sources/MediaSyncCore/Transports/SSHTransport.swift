@@ -193,10 +193,13 @@ public struct SSHTransport: SourceTransport {
         controlArgv("exit", connectionFolder, lane: lane)
     }
 
-    /// Opens a lane's connection and leaves its master running (`ControlPersist`): `ssh ... <dest> true`.
+    /// Opens a lane's connection and leaves its master running: `ssh -f -N ... <dest>` goes to the background
+    /// once logged in, and runs no remote command. A command (`true`, as before) cost a session channel, two
+    /// round trips and a start of the user's login shell, which sources its rc files (pyenv's, conda's on a GPU
+    /// box): on loopback here a lane opened in 0.36 s with `true`, in 0.17 s without.
     public func openConnectionArgv(connectionFolder: String?, lane: Int) -> [String]? {
         guard sharedFolder(connectionFolder) != nil else { return nil }
-        return ["ssh"] + sshOptions(connectionFolder: connectionFolder, lane: lane) + ["--", destination, "true"]
+        return ["ssh", "-f", "-N"] + sshOptions(connectionFolder: connectionFolder, lane: lane) + ["--", destination]
     }
 
     /// `ssh -O check`: exits 0 while a shared connection is up.

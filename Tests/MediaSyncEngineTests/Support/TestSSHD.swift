@@ -12,7 +12,8 @@ final class TestSSHD: @unchecked Sendable {
 
     /// Starts sshd. `clockOffset` like "-2d" or "+2d" makes everything run through the key see a
     /// shifted clock (libfaketime via authorized_keys `environment=`), as a box whose clock is off.
-    init(clockOffset: String? = nil) throws {
+    /// `logLevel`: sshd's `LogLevel` (VERBOSE logs each session a login starts, `Starting session: ...`).
+    init(clockOffset: String? = nil, logLevel: String = "INFO") throws {
         folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("mediasync-sshd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -49,6 +50,7 @@ final class TestSSHD: @unchecked Sendable {
             MaxSessions 200
             PidFile none
             Subsystem sftp internal-sftp
+            LogLevel \(logLevel)
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let pid = try Tool.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config], stdoutTo: log)
             if Self.waitForListen(port: port, pid: pid) {
