@@ -18,8 +18,9 @@ final class SourceConnections {
     /// Sources on a first cycle whose first listing is still logging in: once it has taken
     /// `StreamSplit.farLinkSetupSeconds`, the link is far and the big streams' connections are opened ahead.
     private var measuring: Set<String> = []
-    /// Each source's round trip, as its first listing of the cycle measured it (`StreamSplit.autoMost`).
-    private(set) var roundTrip: [String: Double] = [:]
+    /// Each source's round trip as its first listing of the cycle measured it, and as its link probe did.
+    private var listedRoundTrip: [String: Double] = [:]
+    private var probedRoundTrip: [String: Double] = [:]
     /// Link probes of sources still measuring (`LinkProbe`): a far link's lanes open as soon as one answers.
     private var probes: [String: LinkProbe] = [:]
 
@@ -70,28 +71,50 @@ final class SourceConnections {
         }
     }
 
+    /// The source's round trip (`StreamSplit.autoMost`): the smaller of what its link probe and its first
+    /// listing measured. Both add the server's own work to the link's: the probe a packet's, the listing a
+    /// shell's reading its input and answering, which a busy box makes longer. Nil when neither measured.
+    func roundTrip(of source: String) -> Double? {
+        switch (probedRoundTrip[source], listedRoundTrip[source]) {
+        case let (probed?, listed?): min(probed, listed)
+        case let (probed, listed): probed ?? listed
+        }
+    }
+
     /// A link probe's answer: the round trip decides (`StreamSplit.lanesAhead`) unless the listing already did.
     private func probed(_ source: Source, _ outcome: LinkProbe.Outcome) {
         probes[source.name] = nil
-        guard measuring.contains(source.name) else { return }
         guard case let .measured(trip) = outcome else {
-            if case let .nothing(why) = outcome { log("debug", "\(source.name): no link probe (\(why)); its listing's login decides") }
+            if case let .nothing(why) = outcome, measuring.contains(source.name) {
+                log("debug", "\(source.name): no link probe (\(why)); its listing's login decides")
+            }
             return
         }
+        probedRoundTrip[source.name] = trip
+        guard measuring.contains(source.name) else { return }
         guard let lanes = StreamSplit.lanesAhead(source.streams, probedRoundTrip: trip) else { return }
         measuring.remove(source.name)
         let count = min(lanes, concurrency)
         guard count > 1 else { return }
-        log("info", "\(source.name): the link's round trip is \(Int((trip * 1000).rounded())) ms (link probe): "
+        log("info", "\(source.name): the link's round trip is \(Self.milliseconds(trip)) (link probe): "
             + "\(count - 1) connection\(count == 2 ? "" : "s") for its streams log in beside the listing")
         openAhead(source, lanes: count)
     }
 
     /// The source's first listing ended: what it measured of the link is kept.
     func firstListingEnded(_ job: JobRun) {
-        if let trip = job.listingTimer?.roundTrip { roundTrip[job.source] = trip }
+        if let trip = job.listingTimer?.roundTrip {
+            listedRoundTrip[job.source] = trip
+            log("debug", "\(job.source): round trip \(Self.milliseconds(trip)) by its listing"
+                + (probedRoundTrip[job.source].map { ", \(Self.milliseconds($0)) by the link probe" } ?? ""))
+        }
         measuring.remove(job.source)
         probes.removeValue(forKey: job.source)?.stop()
+    }
+
+    private static func milliseconds(_ seconds: Double) -> String {
+        let tenths = Int((seconds * 10_000).rounded())
+        return "\(tenths / 10).\(tenths % 10) ms"
     }
 
     private func log(_ level: String, _ message: String) {

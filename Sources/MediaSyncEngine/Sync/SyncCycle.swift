@@ -349,7 +349,7 @@ extension SyncCycle: JobHost {
     func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
         // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
         // CPU, and more only cost.
-        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip[job.source]) : count
+        let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip(of: job.source)) : count
         // The job holds one slot; more only from slots no waiting job could take now.
         let free = config.concurrency - runningCount - ready.count
         return max(1, min(count, link, 1 + free))
