@@ -139,9 +139,9 @@ final class SourceConnections {
         }
     }
 
-    /// Opens lanes 1 to `count - 1` of `source` now, each a connection its master keeps up
-    /// (`ssh ... true` with ControlPersist), for the big streams the plan may start. A failure here is no
-    /// failure: the stream then makes its own connection.
+    /// Opens lanes 1 to `count - 1` of `source` now, each a connection its master keeps up (`ssh -f -N`:
+    /// logged in, then in the background, no remote command), for the big streams the plan may start. A
+    /// failure here is no failure: the stream then makes its own connection.
     func openAhead(_ source: Source, lanes count: Int) {
         guard count > 1, source.transport.hasLanes else { return }
         let commands = context.transportCommands(for: source)
