@@ -46,18 +46,20 @@ public enum StreamSplit {
     /// round trips plus the key exchange's CPU) is probably on a far link: its big streams' connections are
     /// opened then, while it lists (1.1 s with 50 ms each way here, 0.1-0.35 s with 5 ms).
     public static let farLinkSetupSeconds = 0.5
-    /// A link probe's round trip (`LinkProbeExchange`) at least this long opens the big streams' connections
-    /// at once, while the listing logs in: two streams' worth, so that a near link whose probe the server's
-    /// own work lengthens (5 ms each way: 10-13 ms) opens none. On the far link of docs/benchmarks.md opening
-    /// them at the listing's start instead of 0.5 s into it took one folder from 5.2 s to 4.8 s.
+    /// `streams: N` opens its N connections at once, while the listing logs in, when the link probe's round
+    /// trip (`LinkProbeExchange`) is at least this (two of `auto`'s streams' worth); below it the listing's
+    /// login decides (`farLinkSetupSeconds`). On the far link of docs/benchmarks.md opening them at the
+    /// listing's start instead of 0.5 s into it took one folder from 5.2 s to 4.8 s.
     public static let farProbeRoundTrip = 0.025
 
     /// What a link probe's round trip decides on a first listing: how many connections the big streams need
-    /// open now (1: none; `auto` runs one stream on a near link), or nil when it decides nothing (`streams: N`
-    /// on a near link: the listing's login may still prove slow, `farLinkSetupSeconds`).
+    /// open now (1: none), or nil when it decides nothing. `auto`: as many as it runs at that round trip
+    /// (`autoMost`): none at 12.5 ms or less; on the near link of docs/benchmarks.md (12.5-16.8 ms) one, so
+    /// that the second stream starts with the first instead of logging in after the plan. `streams: N`: N on
+    /// a far link; on a near one nothing (the listing's login may still prove slow).
     public static func lanesAhead(_ setting: StreamCount, probedRoundTrip roundTrip: Double) -> Int? {
         switch setting {
-        case .auto: roundTrip >= farProbeRoundTrip ? autoMost(roundTrip: roundTrip) : 1
+        case .auto: autoMost(roundTrip: roundTrip)
         case let .fixed(count): roundTrip >= farProbeRoundTrip ? count : nil
         }
     }
