@@ -53,8 +53,9 @@ final class SourceConnections {
 
     /// The source's first listing of the cycle starts (it makes the shared connection). The big streams' own
     /// connections log in while it runs: as many as the last cycle of this source used at once (`hint`); on a
-    /// first cycle, as soon as a link probe measures a far link (`probed`), or else once the listing's login
-    /// shows one (`tick`), as many as its `streams:` allows.
+    /// first cycle, as soon as the link probe has timed the link, as many as the streams will use at that
+    /// round trip (`probed`), or else, once the listing's login shows a far link, as many as its `streams:`
+    /// allows (`tick`).
     func firstListing(of source: Source, hint: Int?) {
         if let hint {
             openAhead(source, lanes: min(hint, concurrency))
