@@ -26,7 +26,6 @@ final class LinkProbe {
     private let environment: [String: String]
     private var done: ((Outcome) -> Void)?
     private var child: Child?
-    private var timer: UV.Timer?
     private var mailbox: Mailbox<Outcome>?
 
     /// `argv`: the source's `ssh -G` (`TransportCommands.resolveArgv`). `done` runs once, on the loop,
@@ -39,29 +38,22 @@ final class LinkProbe {
     }
 
     func start() {
-        var stdout: [UInt8] = []
-        do {
-            let command = Command(argv[0], Array(argv.dropFirst()), environment: environment,
-                                  stdin: .ignore, stdout: .pipe, stderr: .ignore)
-            child = try Child(loop: loop, command: command, onStdout: { stdout.append(contentsOf: $0) },
-                              outputGraceAfterExit: 500) { [weak self] status, _ in
-                guard let self else { return }
-                child = nil
-                timer?.close()
-                timer = nil
-                guard done != nil else { return }
-                guard status.succeeded, let resolved = SSHResolved.parse(String(decoding: stdout, as: UTF8.self)) else {
-                    return finish(.nothing("`ssh -G` \(status.succeeded ? "named no host and port" : "failed: \(status)")"))
-                }
+        child = SSHConfigProbe.resolve(loop: loop, argv: argv, environment: environment,
+                                       timeoutMs: Self.resolveTimeoutMs) { [weak self] outcome in
+            guard let self else { return }
+            child = nil
+            guard done != nil else { return }
+            switch outcome {
+            case let .resolved(resolved, _):
                 guard let target = resolved.directTarget else {
                     return finish(.nothing("ssh connects through \(resolved.proxy ?? resolved.bindsTo ?? "another route")"))
                 }
                 exchange(with: target)
+            case let .failed(why):
+                finish(.nothing(why))
+            case .sshMissing:
+                finish(.nothing("no ssh"))
             }
-            timer = try? UV.Timer(loop: loop)
-            timer?.start(after: Self.resolveTimeoutMs) { [weak self] in self?.child?.stop(grace: 200) }
-        } catch {
-            finish(.nothing("cannot run `ssh -G`: \(error)"))
         }
     }
 
@@ -69,8 +61,6 @@ final class LinkProbe {
     func stop() {
         done = nil
         child?.stop(grace: 200)
-        timer?.close()
-        timer = nil
         mailbox?.close()
         mailbox = nil
     }

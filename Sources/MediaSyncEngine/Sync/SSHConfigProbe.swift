@@ -27,37 +27,50 @@ public enum SSHConfigProbe {
         Loop.prepareProcess()
         fillClosedStandardDescriptors()
         guard let loop = try? Loop() else { return .failed("cannot start ssh (no event loop)") }
-        var stdout: [UInt8] = []
-        var stderr: [UInt8] = []
-        var status: TerminationStatus?
-        var timedOut = false
-        let timer = try? UV.Timer(loop: loop)
-        do {
-            let child = try Child(loop: loop, command: Command(argv[0], Array(argv.dropFirst()), environment: environment,
-                                                              stdin: .ignore, stdout: .pipe, stderr: .pipe),
-                                  onStdout: { stdout.append(contentsOf: $0) },
-                                  onStderr: { stderr.append(contentsOf: $0) },
-                                  outputGraceAfterExit: 1_000,
-                                  onFinished: { finished, _ in status = finished; timer?.close() })
-            timer?.start(after: timeoutMs) { timedOut = true; child.stop(grace: 500) }
-            _ = loop.run()
-        } catch {
-            timer?.close()
-            _ = loop.run()
-            try? loop.close()
-            return .failed("cannot start ssh: \(error)")
-        }
+        var outcome: Outcome?
+        resolve(loop: loop, argv: argv, environment: environment, timeoutMs: timeoutMs) { outcome = $0 }
+        _ = loop.run()
         loop.closeAll()
         _ = loop.run()
         try? loop.close()
-        if timedOut { return .failed("`ssh -G` did not answer within \(timeoutMs / 1000) s") }
-        let said = String(decoding: stderr, as: UTF8.self).split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("Pseudo-terminal") }
-        guard let status, status.succeeded, let resolved = SSHResolved.parse(String(decoding: stdout, as: UTF8.self)) else {
-            return .failed(said.first ?? "ssh -G exited with \(status?.description ?? "an unknown status")")
+        return outcome ?? .failed("`ssh -G` ended without an answer")
+    }
+
+    /// Runs `argv` (`TransportCommands.resolveArgv`: `ssh -G ...`) on `loop` and hands `done` what ssh
+    /// resolved, or why not, once, on the loop. Stopped after `timeoutMs`. Returns the child (to stop it
+    /// early: `done` then gets a failure), or nil when it could not start (`done` has run already).
+    @discardableResult
+    static func resolve(loop: Loop, argv: [String], environment: [String: String], timeoutMs: UInt64,
+                        done: @escaping (Outcome) -> Void) -> Child? {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var timedOut = false
+        let timer = try? UV.Timer(loop: loop)
+        let child: Child
+        do {
+            child = try Child(loop: loop, command: Command(argv[0], Array(argv.dropFirst()), environment: environment,
+                                                           stdin: .ignore, stdout: .pipe, stderr: .pipe),
+                              onStdout: { stdout.append(contentsOf: $0) },
+                              onStderr: { stderr.append(contentsOf: $0) },
+                              outputGraceAfterExit: 1_000,
+                              onFinished: { status, _ in
+                                  timer?.close()
+                                  if timedOut { return done(.failed("`ssh -G` did not answer within \(timeoutMs / 1000) s")) }
+                                  let said = String(decoding: stderr, as: UTF8.self).split(separator: "\n")
+                                      .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                                      .filter { !$0.isEmpty && !$0.hasPrefix("Pseudo-terminal") }
+                                  guard status.succeeded, let resolved = SSHResolved.parse(String(decoding: stdout, as: UTF8.self)) else {
+                                      return done(.failed(said.first ?? "ssh -G exited with \(status.description)"))
+                                  }
+                                  done(.resolved(resolved, warnings: said))
+                              })
+        } catch {
+            timer?.close()
+            done(.failed("cannot start ssh: \(error)"))
+            return nil
         }
-        return .resolved(resolved, warnings: said)
+        timer?.start(after: timeoutMs) { timedOut = true; child.stop(grace: 500) }
+        return child
     }
 
     /// A command started with stdin (or stdout, stderr) closed would get its pipes on fds 0-2, which libuv
