@@ -80,8 +80,7 @@ import Testing
         #expect(Set(next.of("file_purged").compactMap { $0["path"] as? String }) == Set(contents.keys))
     }
 
-    /// `purge` stopped right after the delete script removed a batch (the signal comes from an `rm` wrapper,
-    /// at that exact point): every file gone from the source has its library copy, the audit names only files
+    /// `purge` stopped mid-way (while its output is held, see `HeldStdout`): every file gone from the source has its library copy, the audit names only files
     /// that are gone, and the next purge completes the audit from the batch's intent and deletes the rest.
     @Test(arguments: [SIGINT, SIGTERM])
     func purgeStopsMidwayAndTheAuditStaysExact(signal: Int32) throws {
@@ -98,20 +97,27 @@ import Testing
         let synced = try world.sync(["--no-purge"], timeout: 120)
         try #require(synced.status == 0, "stderr: \(synced.stderr)")
 
-        let bin = world.root + "/bin"
-        try SyncPurgeKillTests.writeSignallingRM(in: bin, counter: world.root + "/rm-calls", signal: signal == SIGINT ? "INT" : "TERM")
+        // Signalled at a fixed point: its events' stdout is full (a 4 KiB pipe nobody reads), so its loop is held
+        // mid-way through the first folder's batch (10 sub-folders, 10 batches); the signal waits for the loop,
+        // which comes back to it once the pipe is read. (A local source's files are deleted in the process: no
+        // rm or script to hook.)
+        let held = try HeldStdout(at: world.root + "/purge.fifo")
+        defer { held.close() }
         let out = world.root + "/purge.out"
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = world.root
-        env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         let pid = try Spawn.start([try CLIRunner.binary(), "purge", "--config", world.configPath, "--json"],
-                                  environment: env, stdout: out, stderr: out + ".err")
-        let status = try Spawn.wait(pid, timeout: 120, what: "mediasync purge (signalled by the rm wrapper)")
+                                  environment: env, stdout: held.path, stderr: out + ".err")
+        let blocked = Watch.until(timeout: 60) { HeldStdout.isBlockedWriting(pid) }
+        try #require(blocked, "the purge never blocked writing its events")
+        kill(pid, signal)
+        let stdout = held.drain()
+        let status = try Spawn.wait(pid, timeout: 120, what: "mediasync purge (signalled while its stdout was full)")
         let errors = (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? ""
         #expect(status == 1, "a stopped purge is not a success: status \(status); stderr: \(errors)")
         #expect(Watch.until(timeout: 10) { Self.leftovers(world, besides: pid).isEmpty },
                 "left running: \(Self.leftovers(world, besides: pid))")
-        let events = SyncResult.parse(Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
+        let events = SyncResult.parse(stdout)
         #expect(events.contains { $0["type"] as? String == "purge_finished" },
                 "no purge_finished event: \(events.suffix(3))")
 

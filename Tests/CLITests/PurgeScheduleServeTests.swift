@@ -154,12 +154,15 @@ struct PurgeScheduleServeTests {
         #expect(sync["queued"] as? Bool == false, "\(sync)")
         let purge = try SocketClient(path: serve.socket).request(#"{"cmd":"trigger","purge":true}"#)
         #expect(purge["ok"] as? Bool == true && purge["queued"] as? Bool == true, "the purge did not wait for the sync: \(purge)")
+        // Asked for while the sync still runs (a local purge takes milliseconds: asked for during it, the sync
+        // would race its end), so it waits for the purge queued before it.
+        let again = try SocketClient(path: serve.socket).request(#"{"cmd":"trigger"}"#)
+        #expect(again["queued"] as? Bool == true, "a second sync started beside the first: \(again)")
         let during = try #require(watcher.collect(until: { $0.type == "cycle_started" && $0.int("cycle") == 4 }, timeout: 30),
                                   "\(serve.log.suffix(3000))")
         #expect(during.contains { $0.type == "cycle_finished" && $0.int("cycle") == 3 }, "the purge started before the sync ended")
-        let again = try SocketClient(path: serve.socket).request(#"{"cmd":"trigger"}"#)
-        #expect(again["queued"] as? Bool == true, "a sync started beside the purge: \(again)")
         let rest = try #require(watcher.collect(until: { $0.type == "cycle_started" && $0.int("cycle") == 5 }, timeout: 30))
+        #expect(rest.contains { $0.type == "purge_started" }, "cycle 4 was not the purge: \(rest.map(\.type))")
         #expect(rest.contains { $0.type == "cycle_finished" && $0.int("cycle") == 4 }, "the sync started before the purge ended")
         // The big file was synced in cycle 3 and is younger than min_age by its mtime: it stays (too_young).
         #expect(rest.contains { $0.type == "file_kept" && $0["reason"] as? String == "too_young" }, "\(rest.map(\.type))")

@@ -20,26 +20,23 @@ import Testing
         #expect(synced.status == 0, "stderr: \(synced.stderr)")
         #expect(synced.of("file_synced").count == count)
 
-        // The kill comes from inside the purge, at a fixed point: a PATH wrapper around the real rm, called once
-        // per folder run of the delete script, SIGKILLs mediasync right after the second rm deleted its files.
-        // So the purge is midway whatever the load (a kill timed from this thread could come after its end).
-        let bin = world.root + "/bin"
-        try Self.writeSignallingRM(in: bin, counter: world.root + "/rm-calls", signal: "KILL")
+        // The kill comes at a fixed point whatever the load: `purge --json` writes its events to a pipe of 4 KiB
+        // that nobody reads, so its loop blocks in its first 64 KiB write of events, mid-way through the first
+        // folder's batch (the 10 sub-folders are 10 batches: no next one starts while it is blocked). Then SIGKILL.
+        // (A local source's files are deleted in the process: no rm or script to hook.)
+        let held = try HeldStdout(at: world.root + "/purge.fifo")
+        defer { held.close() }
         let out = world.root + "/purge.out"
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = world.root
-        env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         let pid = try Spawn.start([try CLIRunner.binary(), "purge", "--config", world.configPath, "--json"],
-                                  environment: env, stdout: out, stderr: out + ".err")
-        let status = try Spawn.wait(pid, timeout: 120, what: "mediasync purge (killed by the rm wrapper)")
-        let rmCalls = (try? String(contentsOfFile: world.root + "/rm-calls", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                                  environment: env, stdout: held.path, stderr: out + ".err")
+        let blocked = Watch.until(timeout: 60) { HeldStdout.isBlockedWriting(pid) }
         let purgeErrors = (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? ""
-        try #require(status == 128 + SIGKILL, "the purge was not killed mid-way (status \(status), rm calls \(rmCalls ?? "none")): \(purgeErrors)")
-        // The delete script dies with mediasync (its parent-death signal; the rest of the chain on a closed
-        // pipe): nothing of the killed run may still be deleting 5 s later (its cwd is inside the test's folder
-        // while it works).
-        let stopped = Watch.until(timeout: 5) { Self.processesWorking(in: world.root) == 0 }
-        #expect(stopped, "the killed purge's delete script still runs 5 s later")
+        try #require(blocked, "the purge never blocked writing its events: \(purgeErrors)")
+        kill(pid, SIGKILL)
+        let status = try Spawn.wait(pid, timeout: 60, what: "mediasync purge (killed while its stdout was full)")
+        try #require(status == 128 + SIGKILL, "the purge was not killed mid-way (status \(status)): \(purgeErrors)")
 
         /// Right after the kill the audit may miss the files deleted as it died (the last one, lines still in the pipe);
         /// the next run completes it from the batch's intent, and then the audit and the source agree exactly.
@@ -62,25 +59,6 @@ import Testing
         #expect(try check("after the next run", exact: true) == count)
     }
 
-    /// An `rm` that runs the real one, counts its calls in `counter`, and on the second call sends `signal`
-    /// (KILL, INT, TERM) to the mediasync it runs under (found up its parent chain). Written by a child process
-    /// (ETXTBSY: see SyncRemoteListingTests).
-    static func writeSignallingRM(in bin: String, counter: String, signal: String) throws {
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        let script = """
-            #!/bin/sh
-            /bin/rm "$@"; rc=$?
-            n=$(( $(cat "\(counter)" 2>/dev/null || echo 0) + 1 )); echo "$n" > "\(counter)"
-            if [ "$n" -eq 2 ]; then
-              p=$PPID
-              while [ "$p" -gt 1 ] && [ "$(cat /proc/$p/comm)" != mediasync ]; do p=$(cut -d" " -f4 /proc/$p/stat); done
-              [ "$p" -gt 1 ] && kill -\(signal) "$p"
-            fi
-            exit $rc
-            """
-        try Spawn.check(["/bin/sh", "-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", script, bin + "/rm"])
-    }
-
     /// Processes whose working folder is inside `root`.
     static func processesWorking(in root: String) -> Int {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
@@ -93,4 +71,40 @@ import Testing
         }
         return count
     }
+}
+
+/// A child's stdout that holds it at a fixed point: a FIFO whose pipe holds 4 KiB and that nobody reads until
+/// `drain`, so the child blocks in its first larger write (`purge --json` writes its events 64 KiB at a time).
+final class HeldStdout {
+    let path: String
+    private let reader: Int32
+
+    init(at path: String) throws {
+        self.path = path
+        guard mkfifo(path, 0o600) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        // Opened first, without waiting for a writer, so that the child's open for writing does not wait either.
+        reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard reader >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        _ = fcntl(reader, 1031, 4096) // F_SETPIPE_SZ (not exported by Glibc's Swift module)
+    }
+
+    /// True when the main thread of `pid` is in `write(1, ...)`.
+    static func isBlockedWriting(_ pid: pid_t) -> Bool {
+        guard let line = try? String(contentsOfFile: "/proc/\(pid)/syscall", encoding: .utf8) else { return false }
+        let fields = line.split(separator: " ")
+        return fields.count > 1 && fields[0] == "1" && fields[1] == "0x1"
+    }
+
+    /// Reads everything until the child closes its end (it exits).
+    func drain() -> [UInt8] {
+        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+            if n > 0 { bytes += buffer[..<n] } else if n < 0 && errno == EINTR { continue } else { return bytes }
+        }
+    }
+
+    func close() { _ = Glibc.close(reader) }
 }

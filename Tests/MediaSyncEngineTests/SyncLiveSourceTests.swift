@@ -200,12 +200,14 @@ struct SyncLiveSourceTests {
 /// The stall watchdog covers the purge's children too.
 @Suite("purge: a frozen source")
 struct PurgeStallTests {
+    /// A docker source (the shim: no Docker engine here): a local source's deletions run in the process
+    /// (`LocalDelete`), with no script to freeze.
     @Test("a delete script frozen mid-batch (a paused container) is stopped after stall_timeout and the purge says why")
     func frozenDeleteScript() throws {
         let h = try SyncHarness("pst")
-        let root = h.temp.sub("src")
+        let root = try h.makeContainer("box-1")
         _ = try SyncLiveSourceTests.makeFolder(root + "/out", count: 3_000)
-        var source = h.localSource("box", root: root, folders: ["out"])
+        var source = h.dockerSource("box", container: "box-1", folders: ["out"])
         #expect(try h.run(h.config([source])).result.files == 3_000)
         source.purge = true
         var config = h.config([source], stall: .seconds(2))
@@ -254,12 +256,15 @@ final class Locked<Value>: @unchecked Sendable {
 }
 
 enum SyncHarnessPids {
-    /// Pids whose working folder is `folder` (the delete and list scripts `cd` into the source folder).
+    /// Pids whose working folder is `folder` (the delete and list scripts `cd` into the source folder). Compared
+    /// by device and inode: a process in the docker shim's sandbox shows its cwd as the container's path.
     static func working(in folder: String) -> [pid_t] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = pid_t(entry), pid != getpid(),
-                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
-                  cwd == folder else { return nil }
+        var want = stat()
+        guard stat(folder, &want) == 0 else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            var cwd = stat()
+            guard let pid = pid_t(entry), pid != getpid(), stat("/proc/\(entry)/cwd", &cwd) == 0,
+                  cwd.st_dev == want.st_dev, cwd.st_ino == want.st_ino else { return nil }
             return pid
         }
     }

@@ -43,6 +43,12 @@ public struct PurgeChildReport: Sendable {
         if complaints.count < 50 { complaints.append(message.text) }
     }
 
+    /// One line of what the child would have printed on stderr, for work done in the process instead
+    /// (`LocalListing`'s complaints, in find's words).
+    public mutating func add(line text: String) {
+        add(RsyncMessages.classify(text, stream: .stderr))
+    }
+
     /// A complaint of mediasync's own about the child (its input could not be handed over).
     public mutating func complain(_ text: String) {
         lastComplaint = text

@@ -217,7 +217,7 @@ public enum RemotePurgeScript {
     }
 
     /// A relative path without empty, `.` or `..` components and without a newline or NUL.
-    static func isClean(_ path: [UInt8]) -> Bool {
+    public static func isClean(_ path: [UInt8]) -> Bool {
         guard !path.isEmpty, path.first != UInt8(ascii: "/") else { return false }
         for component in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
             if component.isEmpty || component.elementsEqual([0x2E]) || component.elementsEqual([0x2E, 0x2E]) { return false }
@@ -235,7 +235,7 @@ public enum RemotePurgeScript {
         return out
     }
 
-    static func split(_ path: [UInt8]) -> ([UInt8], [UInt8]) {
+    public static func split(_ path: [UInt8]) -> ([UInt8], [UInt8]) {
         guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return ([], path) }
         return (Array(path[..<slash]), Array(path[(slash + 1)...]))
     }

@@ -40,6 +40,8 @@ public final class PurgeRun {
     private let eventJob: EventJob
     private let intent: PurgeIntent
     private let children: PurgeChild
+    /// For a source on this machine: the listing and the deletions in this process (`PurgeHere`), not children.
+    private let here: PurgeHere?
     private let audit: PurgeAudit
 
     private var onFinished: ((PurgeResult) -> Void)?
@@ -47,6 +49,7 @@ public final class PurgeRun {
     /// connection is up by then, for the next folders' children to share.
     public var onListed: (() -> Void)?
     private var child: Child?
+    private var hereWork: PurgeHereWork?
     private var cancelled = false
     private var waitingForIngest = false
     private var plan = PurgePlan()
@@ -72,6 +75,8 @@ public final class PurgeRun {
             ioTimeoutSeconds: Int(config.ioTimeout.components.seconds), extraEnvironment: childEnvironment)
         children = PurgeChild(loop: loop, environment: commands.environment(parent: Command.currentEnvironment()),
                               stallTimeout: config.stallTimeout, target: job.source.transport.summary)
+        here = job.source.transport.isOnThisMachine
+            ? PurgeHere(loop: loop, stallTimeout: config.stallTimeout, target: job.source.transport.summary) : nil
         eventJob = EventJob(source: job.source.name, folder: job.folder)
         intent = PurgeIntent(stateDirectory: config.stateDirectory, job: job)
         audit = PurgeAudit(manifest: manifest, config: config, job: job, cycleID: cycleID, ingest: ingest, emit: emit)
@@ -88,6 +93,8 @@ public final class PurgeRun {
         if let problem = RemotePurgeScript.folderProblem(Array(job.source.path(of: job.folder).utf8)) {
             return fail("the folder path \(problem); rename the folder to purge it")
         }
+        // `LocalListing` reads no access or birth times: those take the script's listing.
+        if let here, config.purge.ageBy == .modified { return listHere(here) }
         // Parsed as it arrives: a folder of 200,000 files is not held as raw bytes beside its parsed files.
         var reader = RemoteListingReader()
         runChild("listing", commands.listArgv(folder: job.folder),
@@ -107,11 +114,28 @@ public final class PurgeRun {
         }
     }
 
+    /// The listing of a folder on this machine, made in this process.
+    private func listHere(_ here: PurgeHere) {
+        guard !cancelled else { return fail("cancelled") }
+        withExtendedLifetime(self) {
+            hereWork = here.list(root: job.source.root, folder: job.folder, cancelled: { [unowned self] in cancelled }) {
+                [unowned self] outcome, listing in
+                hereWork = nil
+                let listed = onListed
+                onListed = nil
+                listed?()
+                guard let line = ended(outcome) else { return makePlan(listing!) }
+                fail(line)
+            }
+        }
+    }
+
     /// Stops the running child; files already reported deleted stay in the audit. A purge waiting for the
     /// ingest's answers ends at once (nothing was deleted yet).
     public func cancel() {
         cancelled = true
         child?.stop(grace: 2_000)
+        hereWork?.cancel()
         if waitingForIngest { fail("cancelled") }
     }
 
@@ -230,18 +254,16 @@ public final class PurgeRun {
         var batch = PurgeBatch(deletions)
         var parser = RemotePurgeOutput()
         let records = deletions.map { RemotePurgeScript.Record(path: $0.path, size: $0.size, mtime: $0.mtime) }
-        let input = commands.purgeStdin(folder: job.folder, minAgeSeconds: Int64(config.purge.minAge.components.seconds),
-                                        records: records)
         do {
             try intent.write(deletions)
         } catch {
             return fail("\(error); nothing was deleted (check the state directory \(config.stateDirectory))")
         }
-        runChild("purge", commands.purgeArgv(), input: input, onStdout: { [unowned self] bytes in
-            // The deletions of one output chunk go to the audit in one transaction, not one per file.
+        // The answers of one output chunk go to the audit in one transaction, not one per file.
+        let take = { [unowned self] (feed: ((RemotePurgeResult) -> Void) -> Void) in
             var gone: [PurgePlan.Deletion] = []
             defer { audit.record(gone, counted: true) }
-            parser.feed(bytes) { line in
+            feed { line in
                 switch batch.take(line) {
                 case let .deleted(deletion): gone.append(deletion)
                 case let .kept(path, reason, detail): audit.report(path, reason, detail)
@@ -249,16 +271,44 @@ public final class PurgeRun {
                 case .nothing: break
                 }
             }
-        }) { [unowned self] error in
+        }
+        let answered = { [unowned self] (error: String?) in
             for deletion in batch.unanswered { audit.report(deletion.path, .error, "the source gave no answer for it") }
             // The intent stays when the batch was not answered to its end: the next purge completes the audit.
             if let failure = batch.failure(childError: error) { return fail(failure) }
             intent.remove()
             nextBatch()
         }
+        if let here {
+            return withExtendedLifetime(self) {
+                hereWork = here.delete(folder: job.source.path(of: job.folder), minAgeSeconds: Int64(config.purge.minAge.components.seconds),
+                                       records: records, onAnswers: { answers in take { answers.forEach($0) } }) {
+                    [unowned self] outcome in
+                    hereWork = nil
+                    answered(ended(outcome))
+                }
+            }
+        }
+        let input = commands.purgeStdin(folder: job.folder, minAgeSeconds: Int64(config.purge.minAge.components.seconds),
+                                        records: records)
+        runChild("purge", commands.purgeArgv(), input: input, onStdout: { bytes in take { parser.feed(bytes, $0) } },
+                 then: answered)
     }
 
     // MARK: - Endings and children
+
+    /// Nil when the child (or the work done here) succeeded, else the line that says what failed.
+    private func ended(_ outcome: PurgeChildReport.Outcome) -> String? {
+        switch outcome {
+        case .succeeded:
+            return nil
+        case let .succeededDespiteVanished(count):
+            audit.log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
+            return nil
+        case let .failed(line):
+            return line
+        }
+    }
 
     private func fail(_ line: String) {
         let text = cancelled ? "cancelled" : line
@@ -285,15 +335,7 @@ public final class PurgeRun {
         guard !cancelled else { return then("cancelled") }
         let ended = { [unowned self] (outcome: PurgeChildReport.Outcome) in
             child = nil
-            switch outcome {
-            case .succeeded:
-                then(nil)
-            case let .succeededDespiteVanished(count):
-                audit.log("info", "\(ViewFormat.count(count, "file")) vanished while the folder was listed (deleted at the source)")
-                then(nil)
-            case let .failed(line):
-                then(line)
-            }
+            then(self.ended(outcome))
         }
         // A child that cannot start tells `ended` at once, which may end the purge and let its owner drop it.
         withExtendedLifetime(self) {
