@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import MediaSyncCore
 
 /// One file deleted from a source, as the purge audit keeps it.
@@ -56,13 +57,26 @@ extension ManifestStore {
     {
         do {
             return try queue.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for entry in entries {
-                    try insert.execute(arguments: [entry.time, entry.cycle, entry.source, entry.folder,
-                                                   Data(entry.path), entry.size, entry.mtime, Data(entry.libraryPath)])
+                // Bound through SQLite's C API, as the manifest's rows are (`record`): GRDB's boxed arguments cost
+                // as much as the insert itself, 20,000 times for a purge of 20,000 files.
+                try Self.insert(db, entries, many: Self.auditInsertMany, one: Self.auditInsertOne) { statement, base, entry, next in
+                    entry.source.withCString { source in
+                        entry.folder.withCString { folder in
+                            entry.path.withUnsafeBytes { path in
+                                entry.libraryPath.withUnsafeBytes { library in
+                                    sqlite3_bind_int64(statement, base + 1, entry.time)
+                                    sqlite3_bind_int64(statement, base + 2, entry.cycle)
+                                    sqlite3_bind_text(statement, base + 3, source, -1, nil)
+                                    sqlite3_bind_text(statement, base + 4, folder, -1, nil)
+                                    Self.bindBlob(statement, base + 5, path)
+                                    sqlite3_bind_int64(statement, base + 6, entry.size)
+                                    sqlite3_bind_int64(statement, base + 7, entry.mtime)
+                                    Self.bindBlob(statement, base + 8, library)
+                                    return next()
+                                }
+                            }
+                        }
+                    }
                 }
                 return try Self.appendOutbox(db, outbox, limit: outboxLimit)
             }
@@ -70,6 +84,13 @@ extension ManifestStore {
             throw ManifestStoreError(path: path, underlying: error)
         }
     }
+
+    private static func auditInsert(_ count: Int) -> String {
+        "INSERT INTO purge_audit (time, cycle, source, folder, path, size, mtime, library_path) VALUES "
+            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
+    }
+    private static let auditInsertMany = auditInsert(rowsPerInsert)
+    private static let auditInsertOne = auditInsert(1)
 
     /// Deletions at or after `since` (seconds since the epoch), oldest first; optionally of some sources only.
     public func purgeHistory(since: Int64, sources: [String]? = nil) throws -> [PurgeAuditEntry] {

@@ -207,19 +207,23 @@ public final class ManifestStore: Sendable {
                 // insert itself. The bytes are bound in place (SQLITE_STATIC) while the rows are stepped. Rows
                 // go `rowsPerInsert` to a statement (the rest one by one): a fifth less of SQLite's time per
                 // row than one statement each.
-                let many = try db.cachedStatement(sql: Self.insertMany).sqliteStatement
-                let one = try db.cachedStatement(sql: Self.insertOne).sqliteStatement
-                var start = 0
-                while start < rows.count {
-                    let count = rows.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
-                    let statement = count == 1 ? one : many
-                    let code = Self.step(statement, rows[start..<(start + count)])
-                    guard code == SQLITE_DONE else {
-                        let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
-                        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message,
-                                            sql: count == 1 ? Self.insertOne : Self.insertMany)
+                try Self.insert(db, rows, many: Self.insertMany, one: Self.insertOne) { statement, base, row, next in
+                    row.source.withCString { source in
+                        row.folder.withCString { folder in
+                            row.remotePath.withUnsafeBytes { remote in
+                                row.libraryPath.withUnsafeBytes { library in
+                                    sqlite3_bind_text(statement, base + 1, source, -1, nil)
+                                    sqlite3_bind_text(statement, base + 2, folder, -1, nil)
+                                    Self.bindBlob(statement, base + 3, remote)
+                                    sqlite3_bind_int64(statement, base + 4, row.size)
+                                    sqlite3_bind_int64(statement, base + 5, row.mtime)
+                                    Self.bindBlob(statement, base + 6, library)
+                                    sqlite3_bind_int64(statement, base + 7, row.syncedAt)
+                                    return next()
+                                }
+                            }
+                        }
                     }
-                    start += count
                 }
                 return try Self.appendOutbox(db, outbox, limit: outboxLimit)
             }
@@ -242,43 +246,40 @@ public final class ManifestStore: Sendable {
             + " DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at"
     }
 
-    /// Binds `rows` in place (their bytes stay valid while the statement steps) and steps the statement once.
-    private static func step(_ statement: OpaquePointer?, _ rows: ArraySlice<ManifestRow>) -> Int32 {
-        sqlite3_reset(statement)
-        defer {
+    /// Inserts `rows` with statements of our own (`many` holds `rowsPerInsert` rows, `one` one), bound and stepped
+    /// through SQLite's C API. `bind` binds one row's parameters from `base + 1` on, in place, and returns what
+    /// `next()` returns (which binds the rows after it, then steps): every row's bytes stay pinned until the step.
+    static func insert<Row>(_ db: Database, _ rows: [Row], many: String, one: String,
+                            bind: (OpaquePointer?, Int32, Row, () -> Int32) -> Int32) throws {
+        let manyStatement = try db.cachedStatement(sql: many).sqliteStatement
+        let oneStatement = try db.cachedStatement(sql: one).sqliteStatement
+        let columns = Int32(sqlite3_bind_parameter_count(oneStatement))
+        var start = 0
+        while start < rows.count {
+            let count = rows.count - start >= rowsPerInsert ? rowsPerInsert : 1
+            let statement = count == 1 ? oneStatement : manyStatement
+            sqlite3_reset(statement)
+            let end = start + count, first = start
+            let code = withoutActuallyEscaping(bind) { bind in
+                func bindFrom(_ index: Int) -> Int32 {
+                    guard index < end else { return sqlite3_step(statement) }
+                    return bind(statement, columns * Int32(index - first), rows[index]) { bindFrom(index + 1) }
+                }
+                return bindFrom(first)
+            }
             sqlite3_clear_bindings(statement)
             sqlite3_reset(statement)
-        }
-        return bind(statement, rows, at: rows.startIndex)
-    }
-
-    /// Binds `rows[index...]` from parameter `7 * (index - start) + 1` on, nested so that every row's bytes stay
-    /// pinned until the step, then steps.
-    private static func bind(_ statement: OpaquePointer?, _ rows: ArraySlice<ManifestRow>, at index: Int) -> Int32 {
-        guard index < rows.endIndex else { return sqlite3_step(statement) }
-        let row = rows[index]
-        let base = Int32(7 * (index - rows.startIndex))
-        return row.source.withCString { source in
-            row.folder.withCString { folder in
-                row.remotePath.withUnsafeBytes { remote in
-                    row.libraryPath.withUnsafeBytes { library in
-                        sqlite3_bind_text(statement, base + 1, source, -1, nil)
-                        sqlite3_bind_text(statement, base + 2, folder, -1, nil)
-                        bindBlob(statement, base + 3, remote)
-                        sqlite3_bind_int64(statement, base + 4, row.size)
-                        sqlite3_bind_int64(statement, base + 5, row.mtime)
-                        bindBlob(statement, base + 6, library)
-                        sqlite3_bind_int64(statement, base + 7, row.syncedAt)
-                        return bind(statement, rows, at: index + 1)
-                    }
-                }
+            guard code == SQLITE_DONE else {
+                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: count == 1 ? one : many)
             }
+            start += count
         }
     }
 
     /// Binds `bytes` as a BLOB in place (SQLITE_STATIC: valid until the row is stepped); an empty one is a
     /// zero-length BLOB, never NULL (the columns are NOT NULL).
-    private static func bindBlob(_ statement: OpaquePointer?, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+    static func bindBlob(_ statement: OpaquePointer?, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
         if let base = bytes.baseAddress, bytes.count > 0 {
             sqlite3_bind_blob(statement, index, base, Int32(bytes.count), nil)
         } else {

@@ -24,8 +24,13 @@ struct PurgeIntent {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(batch.count * 96)
         for d in batch {
-            bytes += Array("\(d.size) \(d.mtime) ".utf8) + Self.hex(d.path) + [0x20] + Self.hex(d.libraryPath) + [0x0A]
+            bytes += "\(d.size) \(d.mtime) ".utf8
+            Self.appendHex(d.path, to: &bytes)
+            bytes.append(0x20)
+            Self.appendHex(d.libraryPath, to: &bytes)
+            bytes.append(0x0A)
         }
         let temp = file + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -65,12 +70,13 @@ struct PurgeIntent {
         return records
     }
 
-    static func hex(_ bytes: [UInt8]) -> [UInt8] {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return out
+    /// Appends `bytes` as lower-case hex (in place: one intent line per file of a batch of 5,000).
+    static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            let high = b >> 4, low = b & 15
+            out.append(high < 10 ? 0x30 + high : 0x57 + high)
+            out.append(low < 10 ? 0x30 + low : 0x57 + low)
+        }
     }
 
     static func unhex<C: Collection>(_ text: C) -> [UInt8]? where C.Element == UInt8 {
