@@ -37,7 +37,12 @@ struct PurgeHere {
             let outcome = report.outcome(code: result.code, signal: 0, status: "exited with status \(result.code)",
                                          stalled: false, cancelled: cancelled(), stallTimeout: stallTimeout)
             if case .failed = outcome { return { then(outcome, nil) } }
-            return { then(outcome, result.listing) }
+            // Only vanished files complained of, but no files read either (the folder itself went meanwhile).
+            guard let listing = result.listing else {
+                let line = "the listing on \(target) ended without a result: \(result.complaints.first ?? "code \(result.code)")"
+                return { then(.failed(line), nil) }
+            }
+            return { then(outcome, listing) }
         }
     }
 

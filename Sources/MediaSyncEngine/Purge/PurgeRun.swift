@@ -124,8 +124,10 @@ public final class PurgeRun {
                 let listed = onListed
                 onListed = nil
                 listed?()
-                guard let line = ended(outcome) else { return makePlan(listing!) }
-                fail(line)
+                if let line = ended(outcome) { return fail(line) }
+                // `PurgeHere` hands a listing with every success.
+                guard let listing else { return fail("the listing ended without a result") }
+                makePlan(listing)
             }
         }
     }
