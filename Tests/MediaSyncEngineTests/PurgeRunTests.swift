@@ -2,6 +2,7 @@ import Foundation
 import MediaSyncCore
 @testable import MediaSyncEngine
 import Testing
+import UV
 
 /// The whole purge of a folder, run for real: listing, plan, the delete script, audit and events.
 @Suite("purge runs")
@@ -143,5 +144,43 @@ struct PurgeRunTests {
         #expect(!BytePath.exists(old))
         #expect(BytePath.exists(young))
         #expect(try world.manifest.purgeHistory(since: 0).map(\.path) == [Array("emoji 🎨.png".utf8)])
+    }
+
+    @Test("local: cancelled mid-way, the deletions stop at the batch in hand, the audit names exactly what is gone, the next run completes it")
+    func localCancelledMidway() throws {
+        let world = try PurgeWorld("prcx")
+        // Three sub-folders: three batches, one after the other (a batch never spans folders).
+        var all: [[UInt8]] = []
+        for dir in ["a", "b", "c"] {
+            for index in 0..<300 { all.append(try world.add(Array("\(dir)/\(index).png".utf8), size: 10)) }
+        }
+        let loop = try Loop()
+        let job = try #require(world.config.jobs.first)
+        let manifest = try ManifestStore(stateDirectory: world.state)
+        var run: PurgeRun?
+        var cancelled = false
+        var result: PurgeResult?
+        run = PurgeRun(loop: loop, config: world.config, manifest: manifest, cycleID: 0, job: job, dryRun: false,
+                       ingest: nil) { body in
+            // The first deletion told: the loop stops the run (its thread is at most through the first batch).
+            guard !cancelled, case .filePurged = body else { return }
+            cancelled = true
+            run?.cancel()
+        }
+        run?.start { result = $0 }
+        _ = loop.run()
+        run = nil
+        let ended = try #require(result)
+        #expect(ended.error?.hasSuffix("purge: cancelled") == true, "\(ended)")
+        let gone = Set(all.filter { !BytePath.exists($0) }.map { String(decoding: $0, as: UTF8.self) })
+        #expect(!gone.isEmpty && gone.count <= 300, "\(gone.count) of 900 gone: more than the first batch")
+        #expect(all.suffix(300).allSatisfy { BytePath.exists($0) }, "the last folder's batch ran after the cancel")
+        let audited = Set(try manifest.purgeHistory(since: 0).map { String(decoding: world.sourcePath($0.path), as: UTF8.self) })
+        #expect(audited == gone, "audited \(audited.count), gone \(gone.count)")
+
+        let again = try world.run()
+        #expect(again.results.map(\.error) == [nil])
+        #expect(all.allSatisfy { !BytePath.exists($0) })
+        #expect(try world.manifest.purgeHistory(since: 0).count == 900)
     }
 }
