@@ -64,7 +64,7 @@ extension JobAction {
     var summary: String {
         switch self {
         case .spawnListing: "spawn listing"
-        case let .claimStreams(count): "claim \(count) streams"
+        case let .claimStreams(count, _): "claim \(count) streams"
         case let .spawnTransfer(child, files, _, _): "spawn \(child): " + files.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",")
         case let .stop(child): "stop \(child)"
         case let .plan(listing): "plan \(listing.files.count) listed"

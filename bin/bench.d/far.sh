@@ -6,6 +6,7 @@
 #     connection, timed from start to all done); the same 4-way split as 4 channels of ONE ssh ControlMaster
 #     connection (the master's login timed too); `mediasync sync` of that folder;
 #   - the same 240 MB as four folders of 60 MB: mediasync against one rsync per folder started together;
+#   - the one folder beside three empty ones (Forge on a usual day: only txt2img has new images): mediasync;
 #   - the single folder on a near link (5 ms each way): one rsync against mediasync;
 #   - how long one ssh login through each link takes.
 # Each figure is the best of MEDIASYNC_BENCH_ROUNDS (order rotated each round); the destination is new for
@@ -123,9 +124,13 @@ far_per_folder() { # link src dst: one rsync per folder of the four, started tog
     return $failed
 }
 
-far_mediasync() { # link streams shape dst: shape "one" (root trees/far, folder output) or "four" (the four sub-folders)
+far_mediasync() { # link streams shape dst: shape "one" (root trees/far, folder output), "four" (the four
+    # sub-folders) or "busy" (output beside three empty folders: Forge's txt2img on a usual day)
     local link=$1 streams=$2 shape=$3 dst=$4 root folders
     if [[ $shape == one ]]; then root=$(dirname "$FAR_SRC") folders=output
+    elif [[ $shape == busy ]]; then
+        root=$(dirname "$FAR_SRC") folders=output,idle-1,idle-2,idle-3
+        mkdir -p "$root/idle-1" "$root/idle-2" "$root/idle-3"
     else root=$FAR_SRC folders=$(IFS=,; echo "${SYNC_FOLDERS[*]}"); fi
     {
         echo "library: $dst"
@@ -197,14 +202,14 @@ bench_far() {
     echo "one ssh login: far link $login_far s, near link $login_near s" >&2
 
     local runs=("far rsync" "far split4" "far split8" "far channels4" "four per-folder" "near rsync") s
-    for s in $FAR_STREAMS; do runs+=("far mediasync:$s" "four mediasync:$s" "near mediasync:$s"); done
+    for s in $FAR_STREAMS; do runs+=("far mediasync:$s" "four mediasync:$s" "busy mediasync:$s" "near mediasync:$s"); done
     local round i n=${#runs[@]} key link what
     for ((round = 0; round < ROUNDS; round++)); do
         echo "round $((round + 1)) of $ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg)):" >&2
         for ((i = 0; i < n; i++)); do
             key=${runs[(i + round * 3) % n]}
             read -r link what <<<"$key"
-            [[ $link == four ]] && link=far
+            [[ $link == four || $link == busy ]] && link=far
             case $key in
                 "far rsync" | "near rsync") far_run "$key" far_rsync "$link" "$FAR_SRC" ;;
                 "far split4") far_run "$key" far_split far 4 "$FAR_SRC" ;;
@@ -213,6 +218,7 @@ bench_far() {
                 "four per-folder") far_run "$key" far_per_folder far "$FAR_SRC" ;;
                 "far mediasync:"*) far_run "$key" far_mediasync far "${what#mediasync:}" one ;;
                 "four mediasync:"*) far_run "$key" far_mediasync far "${what#mediasync:}" four ;;
+                "busy mediasync:"*) far_run "$key" far_mediasync far "${what#mediasync:}" busy ;;
                 "near mediasync:"*) far_run "$key" far_mediasync near "${what#mediasync:}" one ;;
             esac
         done
@@ -255,6 +261,9 @@ far_report() { # load-at-start login-far login-near
     echo "| four folders of ~60 MB: one rsync per folder, together | $(printf '%.2f' "$per") | $(awk -v b="$FAR_BYTES" -v t="$per" 'BEGIN { printf "%.1f", b / t / 1e6 }') | $(ratio "$base" "$per") |"
     for s in $FAR_STREAMS; do
         row "four folders: $(far_ms_label "$s")" "${FAR_BEST[four mediasync:$s]}" "$base"
+    done
+    for s in $FAR_STREAMS; do
+        row "the one folder beside three empty ones: $(far_ms_label "$s")" "${FAR_BEST[busy mediasync:$s]}" "$base"
     done
     echo
     echo "| run ($FAR_NEAR_DELAY_MS ms each way) | s | MB/s | speed vs one rsync |"

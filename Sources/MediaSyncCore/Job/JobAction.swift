@@ -118,9 +118,10 @@ public struct IllegalMove: Equatable, Sendable, CustomStringConvertible {
 public enum JobAction: Sendable {
     /// Start the listing child (and read the manifest meanwhile); answer `spawned` or `failed`.
     case spawnListing
-    /// Ask the cycle for this many rsync streams (the job's own slot and up to `count - 1` more, as
-    /// `concurrency` allows); answer `streamsGranted` with how many, at least one.
-    case claimStreams(Int)
+    /// Ask the cycle for this many rsync streams for `bytes` bytes (the job's own slot and up to `count - 1`
+    /// more, as `concurrency` and the other jobs' claims allow, `StreamClaims`); answer `streamsGranted` with how
+    /// many, at least one, now or a moment later.
+    case claimStreams(Int, bytes: Int64)
     /// Make the staging folder and start an rsync stream with these names on its list (in this order), `bytes`
     /// in all, writing into staging or straight into the library folder (`Placement`); answer `spawned` or
     /// `failed`.

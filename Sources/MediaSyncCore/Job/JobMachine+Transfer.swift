@@ -20,7 +20,7 @@ extension JobMachine {
         let wanted = StreamSplit.wanted(settings.streams, multiConnection: settings.multiConnection,
                                         files: order.count, bytes: bytes)
         guard wanted > 1 else { return spawnStreams(order, count: 1, at: now, &out) }
-        out.append(.claimStreams(wanted))
+        out.append(.claimStreams(wanted, bytes: bytes))
     }
 
     /// The cycle granted this many streams (at least one: the job's own slot) of those it claimed.

@@ -18,9 +18,10 @@ protocol JobHost: AnyObject {
     func flushFilesHome()
     /// The job's listing ended, it gave its slot back, wants one again, or finished.
     func slot(_ job: JobRun, _ change: JobSlotChange)
-    /// The job wants `count` rsync streams: how many it may run now (at least 1, its own slot), as
-    /// `concurrency` and the jobs waiting for a slot allow.
-    func grantStreams(_ job: JobRun, wanted count: Int) -> Int
+    /// The job wants `count` rsync streams for `bytes` bytes: `granted` gets how many it may run (at least 1, its
+    /// own slot), as `concurrency`, the jobs waiting for a slot and the other jobs' claims allow; at once, or when
+    /// the cycle's other listings ended (`StreamClaims`). Not called when the job finished first.
+    func claimStreams(_ job: JobRun, wanted count: Int, bytes: Int64, granted: @escaping (Int) -> Void)
     /// The connection (lane) a stream of `bytes` bytes rides: 0 is the source's shared one. Given back with
     /// `releaseLane` when the stream ends.
     func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane

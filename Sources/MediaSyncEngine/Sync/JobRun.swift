@@ -68,6 +68,8 @@ final class JobRun {
     var isFinished: Bool { machine.state.isFinal }
     var holdsSlot: Bool { machine.state.holdsSlot }
     var hasListed: Bool { machine.hasListed }
+    /// Its listing runs (its slot held for it).
+    var isListing: Bool { machine.state == .listing }
     var attempts: Int { machine.attempts }
     var filesHome: Int { machine.filesHome }
     var bytesHome: Int64 { machine.bytesHome }
@@ -131,8 +133,13 @@ final class JobRun {
         switch action {
         case .spawnListing:
             startListing()
-        case let .claimStreams(wanted):
-            perform(machine.streamsGranted(host.grantStreams(self, wanted: wanted), at: host.now))
+        case let .claimStreams(wanted, bytes):
+            // Answered now, or once the cycle's other jobs have listed (`StreamClaims`); never after the job
+            // finished (the cycle drops its claim then).
+            host.claimStreams(self, wanted: wanted, bytes: bytes) { [weak self] count in
+                guard let self else { return }
+                perform(machine.streamsGranted(count, at: host.now))
+            }
         case let .spawnTransfer(child, files, bytes, placement):
             startTransfer(child, files: files, bytes: bytes, into: placement)
         case let .stop(child):

@@ -29,6 +29,9 @@ public final class SyncCycle {
     /// ssh sources whose first connection is being made: their other jobs wait for it, so that
     /// they share its connection instead of each paying a handshake.
     private var warming: Set<String> = []
+    /// Jobs waiting for their share of rsync streams (by index in `jobs`), and where each answer goes.
+    private var claims = StreamClaims()
+    private var claimAnswers: [Int: (Int) -> Void] = [:]
     private var tick: UV.Timer?
     /// Sends a `progress` at an instant: a held-back change's (`ProgressFeed.changed`), or the cycle's last
     /// (`ProgressFeed.finalAt`); and the instant it is armed for.
@@ -224,6 +227,7 @@ public final class SyncCycle {
     private func onTick() {
         let t = now
         connections.tick(at: t, jobs: jobs)
+        settleClaims()
         // The jobs look at the files their streams finished (JobMachine.tick); those home are flushed at once.
         for job in jobs { job.tick(at: t) }
         flushBatch()
@@ -346,13 +350,25 @@ extension SyncCycle: JobHost {
         markProgress()
     }
 
-    func grantStreams(_ job: JobRun, wanted count: Int) -> Int {
+    func claimStreams(_ job: JobRun, wanted count: Int, bytes: Int64, granted: @escaping (Int) -> Void) {
         // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
         // CPU, and more only cost.
         let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip(of: job.source)) : count
-        // The job holds one slot; more only from slots no waiting job could take now.
+        guard let id = jobs.firstIndex(where: { $0 === job }) else { return granted(1) }
+        claims.claim(job: id, cap: min(count, link), bytes: bytes, at: now)
+        claimAnswers[id] = granted
+        settleClaims()
+    }
+
+    /// Answers the waiting stream claims once no other job is listing (or they waited long enough): each job
+    /// holds one slot; more only from slots no waiting job could take now, shared by bytes.
+    private func settleClaims() {
+        guard !claims.pending.isEmpty else { return }
+        let listing = jobs.contains { $0.isListing }
         let free = config.concurrency - runningCount - ready.count
-        return max(1, min(count, link, 1 + free))
+        for answer in claims.settle(at: now, othersListing: listing, free: free) {
+            claimAnswers.removeValue(forKey: answer.job)?(answer.count)
+        }
     }
 
     func claimLane(_ job: JobRun, bytes: Int64) -> ConnectionLanes.Lane {
@@ -376,6 +392,7 @@ extension SyncCycle: JobHost {
                 connections.firstListingEnded(job)
                 schedule()
             }
+            settleClaims()
         case .released, .streamEnded:
             schedule()
         case .wanted:
@@ -383,8 +400,13 @@ extension SyncCycle: JobHost {
             ready.append(job)
             schedule()
         case .finished:
+            if let id = jobs.firstIndex(where: { $0 === job }) {
+                claims.drop(job: id)
+                claimAnswers[id] = nil
+            }
             flushBatch()
             schedule()
+            settleClaims()
             finishIfDone()
         }
     }
