@@ -68,7 +68,8 @@ final class JobRun {
     var isFinished: Bool { machine.state.isFinal }
     var holdsSlot: Bool { machine.state.holdsSlot }
     var hasListed: Bool { machine.hasListed }
-    /// Its listing runs (its slot held for it).
+    /// Its listing runs, or ended and the plan is not made yet: a claim for streams may still come from it (its
+    /// `.listed` comes before its plan, so claims settled then wait for the plan's claim or the next tick).
     var isListing: Bool { machine.state == .listing }
     var attempts: Int { machine.attempts }
     var filesHome: Int { machine.filesHome }
