@@ -80,8 +80,9 @@ import Testing
         #expect(Set(next.of("file_purged").compactMap { $0["path"] as? String }) == Set(contents.keys))
     }
 
-    /// `purge` stopped mid-way (while its output is held, see `HeldStdout`): every file gone from the source has its library copy, the audit names only files
-    /// that are gone, and the next purge completes the audit from the batch's intent and deletes the rest.
+    /// `purge` stopped mid-way (while its output is held, see `HeldStdout`): every file gone from the source has its
+    /// library copy, the audit names only files that are gone, and the next purge completes the audit from the
+    /// batch's intent and deletes the rest.
     @Test(arguments: [SIGINT, SIGTERM])
     func purgeStopsMidwayAndTheAuditStaysExact(signal: Int32) throws {
         let world = try SyncWorld()

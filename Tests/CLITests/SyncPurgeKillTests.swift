@@ -58,19 +58,6 @@ import Testing
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(try check("after the next run", exact: true) == count)
     }
-
-    /// Processes whose working folder is inside `root`.
-    static func processesWorking(in root: String) -> Int {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
-        var count = 0
-        for pid in entries where Int(pid) != nil {
-            if let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-               cwd.hasPrefix(root) {
-                count += 1
-            }
-        }
-        return count
-    }
 }
 
 /// A child's stdout that holds it at a fixed point: a FIFO whose pipe holds 4 KiB and that nobody reads until

@@ -15,8 +15,9 @@ public struct PurgeResult: Sendable, Equatable {
 }
 
 /// One folder's purge on a loop: a fresh listing, the plan, the checksums when `verify: checksum`, then the
-/// delete script in batches over one call each, every deletion written to the audit as the source reports
-/// it, events all along. Runs on the loop's thread, like `JobRun`.
+/// delete script in batches over one call each (for a local source, the listing and each batch's deletions in
+/// the process instead, `PurgeHere`), every deletion written to the audit as the source reports it, events all
+/// along. Runs on the loop's thread, like `JobRun`.
 ///
 /// ```swift
 /// let run = PurgeRun(loop: loop, config: config, manifest: store, cycleID: 7, job: job, dryRun: false,
