@@ -67,6 +67,7 @@ public final class Process: Handle {
                     try UVError.check(uv_socketpair(Int32(SOCK_STREAM.rawValue), 0, &ends, 0, 0), "make the \(stream) pipe of \(command.executable)")
                 } else {
                     try UVError.check(uv_pipe(&ends, 0, 0), "make the \(stream) pipe of \(command.executable)")
+                    if fd == 1 { Self.widen(pipe: ends[0]) }
                 }
                 childEnds[fd] = ends[1]
                 do throws(UVError) { try pipe.open(fileDescriptor: ends[0]) } catch {
@@ -102,6 +103,15 @@ public final class Process: Handle {
                 throw error
             }
         }
+    }
+
+    /// Room for 1 MiB of a child's stdout (Linux's default most for a user, `/proc/sys/fs/pipe-max-size`) instead
+    /// of 64 KiB: rsync writes a line or two per file, about 600 small files' worth fit in 64 KiB, and when the
+    /// loop is busy for a while (a manifest transaction, a burst of clients) the child would stop at a full
+    /// pipe. Best effort: a user over `pipe-user-pages-soft` keeps the 64 KiB.
+    private static func widen(pipe fd: Int32) {
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Swift's Glibc does not expose
+        _ = fcntl(fd, setPipeSize, Int32(1 << 20))
     }
 
     /// The words to run: the command's, behind setpriv's parent-death signal when it asks for it; nil when its
