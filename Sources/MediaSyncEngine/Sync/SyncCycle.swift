@@ -43,7 +43,9 @@ public final class SyncCycle {
     private var feed = ProgressFeed()
     /// A record of the read being handled changed the progress: told when the read is in.
     private var recordNews = false
+    /// Files home whose flush has not started; `flusher` makes them durable off the loop.
     private var batch: [(JobRun, SyncPlan.Transfer, [UInt8])] = []
+    private lazy var flusher = LibraryFlusher(loop: loop)
     private var onFinished: ((CycleResult) -> Void)?
     private var startedAt: Double = 0
     private var closing = false
@@ -191,8 +193,11 @@ public final class SyncCycle {
 
     // MARK: - Batches, ticks, the end
 
-    /// Makes the batch durable (one syncfs), records it in one manifest transaction, then tells it.
+    /// Makes every file home so far durable, recorded and told before it returns: where order matters (a job's
+    /// `file_synced` before its `job_finished`, the manifest whole before a purge reads it). A flush running on
+    /// the flusher's thread is waited for and recorded first.
     private func flushBatch() {
+        flusher.join()
         guard !batch.isEmpty else { return }
         let items = batch
         batch.removeAll()
@@ -201,6 +206,27 @@ public final class SyncCycle {
         } catch {
             log("error", "cannot flush the library to disk: \(error)")
         }
+        record(items)
+    }
+
+    /// The tick's flush: the batch's `syncfs` runs on the flusher's thread while the loop goes on reading the
+    /// children; the batch is recorded and told when it returns. While one runs, files home wait for the next.
+    private func flushBatchOffLoop() {
+        guard !batch.isEmpty, !flusher.isFlushing else { return }
+        let items = batch
+        batch.removeAll()
+        let started = flusher.start(context.writer) { [unowned self] error in
+            if let error { log("error", "cannot flush the library to disk: \(error)") }
+            record(items)
+        }
+        if !started {
+            batch = items + batch
+            flushBatch()
+        }
+    }
+
+    /// Records a durable batch in one manifest transaction, then tells it.
+    private func record(_ items: [(JobRun, SyncPlan.Transfer, [UInt8])]) {
         let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let syncedAt = nowMs / 1000
         let rows = items.map { job, transfer, path in
@@ -228,9 +254,9 @@ public final class SyncCycle {
         let t = now
         connections.tick(at: t, jobs: jobs)
         settleClaims()
-        // The jobs look at the files their streams finished (JobMachine.tick); those home are flushed at once.
+        // The jobs look at the files their streams finished (JobMachine.tick); those home start their flush at once.
         for job in jobs { job.tick(at: t) }
-        flushBatch()
+        flushBatchOffLoop()
         // Once closing, the last progress is finishIfDone's to send.
         if !closing, feed.isDue(at: t) { emitProgress(at: t) }
     }
@@ -258,6 +284,7 @@ public final class SyncCycle {
 
     private func closeAndFinish() {
         closeSharedConnections { [self] in
+            flusher.close()
             tick?.close()
             tick = nil
             progressTimer?.close()
@@ -337,7 +364,7 @@ extension SyncCycle: JobHost {
         batch.append((job, transfer, libraryPath))
         // The 100 ms tick flushes; this cap only bounds a batch when files arrive faster than that
         // (each flush is a syncfs and a transaction, so 500-file batches made small files pay several a tick).
-        if batch.count >= 5_000 { flushBatch() }
+        if batch.count >= 5_000 { flushBatchOffLoop() }
     }
 
     func flushFilesHome() {
