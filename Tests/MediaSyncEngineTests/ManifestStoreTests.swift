@@ -63,6 +63,20 @@ private func row(_ remote: [UInt8], size: Int64 = 10, mtime: Int64 = 1_795_168_8
         #expect(try reopened.rows(source: "gpu1", folder: "/app/outputs") == rows)
     }
 
+    /// A new manifest is migrated without a sync per migration (SQLite's NORMAL), but what a user relies on, a
+    /// file's row surviving a power cut once it is told, needs FULL: every commit after the migrations waits
+    /// for its fdatasync, on a new manifest and on one opened again.
+    @Test("the manifest records at synchronous FULL after its migrations, new or reopened")
+    func recordsAtFullAfterTheMigrations() throws {
+        let dir = try StateDir()
+        defer { dir.remove() }
+        for _ in 0..<2 {
+            let store = try ManifestStore(stateDirectory: dir.path)
+            #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2, "FULL is 2")
+            #expect(try store.queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        }
+    }
+
     @Test func aBatchWithOneBadRowRecordsNothing() throws {
         let dir = try StateDir()
         defer { dir.remove() }

@@ -37,7 +37,13 @@ public final class ManifestStore: Sendable {
         self.path = path
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
+            // A new manifest takes five migrations, each a transaction: at SQLite's default (FULL) each waits for
+            // its own fdatasync, 13 in all before a first sync can list anything. In WAL mode NORMAL stays
+            // consistent; a crash may only lose the last migrations, which run again at the next open. Files are
+            // recorded at FULL: a row in the manifest is on disk.
+            try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
             try Self.migrator.migrate(queue)
+            try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw ManifestStoreError(path: path, underlying: error)
         }
