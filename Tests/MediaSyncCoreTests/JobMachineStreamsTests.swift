@@ -87,10 +87,12 @@ struct JobMachineStreamsTests {
         #expect(StreamSplit.wanted(.auto, multiConnection: true, files: 20_000, bytes: 40_000_000) == 2)
     }
 
-    @Test("auto runs one stream per 12.5 ms of round trip, at most 8; one on a near link; the most when not measured")
+    @Test("auto runs one stream per 12.5 ms of round trip, at most 8; two where the CPU binds; the most when not measured")
     func autoByRoundTrip() {
-        #expect(StreamSplit.autoMost(roundTrip: 0.010) == 1, "5 ms each way: one stream is bound by the CPU")
-        #expect(StreamSplit.autoMost(roundTrip: 0.0125) == 1)
+        #expect(StreamSplit.autoMost(roundTrip: 0.010) == 2, "5 ms each way: the CPU binds, a second stream takes a second core")
+        #expect(StreamSplit.autoMost(roundTrip: 0.0125) == 2)
+        #expect(StreamSplit.autoMost(roundTrip: 0.0001) == 2, "loopback")
+        #expect(StreamSplit.autoMost(roundTrip: 0.020) == 2)
         #expect(StreamSplit.autoMost(roundTrip: 0.040) == 4)
         #expect(StreamSplit.autoMost(roundTrip: 0.100) == 8, "50 ms each way: one stream is bound by its window")
         #expect(StreamSplit.autoMost(roundTrip: 0.300) == 8)

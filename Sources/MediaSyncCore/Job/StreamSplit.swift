@@ -54,12 +54,14 @@ public enum StreamSplit {
 
     /// What a link probe's round trip decides on a first listing: how many connections the big streams need
     /// open now (1: none), or nil when it decides nothing. `auto`: as many as it runs at that round trip
-    /// (`autoMost`): none at 12.5 ms or less; on the near link of docs/benchmarks.md (12.5-16.8 ms) one, so
+    /// (`autoMost`) above 12.5 ms; none at 12.5 ms or less; on the near link of docs/benchmarks.md (12.5-16.8 ms) one, so
     /// that the second stream starts with the first instead of logging in after the plan. `streams: N`: N on
     /// a far link; on a near one nothing (the listing's login may still prove slow).
     public static func lanesAhead(_ setting: StreamCount, probedRoundTrip roundTrip: Double) -> Int? {
         switch setting {
-        case .auto: autoMost(roundTrip: roundTrip)
+        // Where the CPU binds, the second stream logs in after the plan: a small plan runs one stream and
+        // would leave an opened connection unused.
+        case .auto: roundTrip > roundTripPerStream ? autoMost(roundTrip: roundTrip) : 1
         case let .fixed(count): roundTrip >= farProbeRoundTrip ? count : nil
         }
     }
@@ -69,12 +71,18 @@ public enum StreamSplit {
     /// CPU is.
     public static let roundTripPerStream = 0.0125
 
+    /// `auto`'s streams where the CPU binds (a round trip of 12.5 ms or less): one ssh connection ciphers on
+    /// one core, and a second stream puts its connection on another. On the near link of docs/benchmarks.md
+    /// (5 ms each way, two cores), one 240 MB folder: 1.77-1.86 s with two streams, 2.11-2.21 s with one
+    /// (one rsync: 1.89-1.98 s); three took 1.87-2.04 s, four 0.8x one rsync.
+    public static let cpuBoundStreams = 2
+
     /// The most streams `auto` runs on a link with this round trip (measured by the listing: from handing it
     /// its input to its answer). Unknown: as many as `auto` runs at all.
     public static func autoMost(roundTrip: Double?) -> Int {
         guard let roundTrip else { return autoMaximum }
-        guard roundTrip > roundTripPerStream else { return 1 }
-        return min(autoMaximum, Int((roundTrip / roundTripPerStream).rounded(.up)))
+        guard roundTrip > roundTripPerStream else { return cpuBoundStreams }
+        return min(autoMaximum, max(cpuBoundStreams, Int((roundTrip / roundTripPerStream).rounded(.up))))
     }
 
     /// How many streams a plan of `files` files and `bytes` bytes asks for. `multiConnection`: the

@@ -378,8 +378,8 @@ extension SyncCycle: JobHost {
     }
 
     func claimStreams(_ job: JobRun, wanted count: Int, bytes: Int64, granted: @escaping (Int) -> Void) {
-        // `auto` runs as many as the link's round trip asks for: on a near link one stream is bound by the
-        // CPU, and more only cost.
+        // `auto` runs as many as the link's round trip asks for; where the CPU binds (a near link), two, so
+        // that a second ssh connection ciphers on another core (`StreamSplit.cpuBoundStreams`).
         let link = job.job.source.streams == .auto ? StreamSplit.autoMost(roundTrip: connections.roundTrip(of: job.source)) : count
         guard let id = jobs.firstIndex(where: { $0 === job }) else { return granted(1) }
         claims.claim(job: id, cap: min(count, link), bytes: bytes, at: now)
