@@ -105,13 +105,15 @@ public final class Process: Handle {
         }
     }
 
-    /// Room for 1 MiB of a child's stdout (Linux's default most for a user, `/proc/sys/fs/pipe-max-size`) instead
-    /// of 64 KiB: rsync writes a line or two per file, about 600 small files' worth fit in 64 KiB, and when the
-    /// loop is busy for a while (a manifest transaction, a burst of clients) the child would stop at a full
-    /// pipe. Best effort: a user over `pipe-user-pages-soft` keeps the 64 KiB.
+    /// Room for 512 KiB of a child's stdout instead of 64 KiB: rsync writes a line or two per file, about 600
+    /// small files' worth fit in 64 KiB, and when the loop is busy for a while (a job's last flush, a manifest
+    /// transaction, a burst of clients) the child would stop at a full pipe; 512 KiB is most of a second of one
+    /// rsync's lines on small files. Not more: Linux counts a pipe's size against its user's
+    /// `pipe-user-pages-soft` (64 MiB), past which every new pipe of that user's other programs gets 8 KiB;
+    /// 64 children (`concurrency`'s most) take half of it. Best effort: where the kernel refuses, 64 KiB stay.
     private static func widen(pipe fd: Int32) {
         let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Swift's Glibc does not expose
-        _ = fcntl(fd, setPipeSize, Int32(1 << 20))
+        _ = fcntl(fd, setPipeSize, Int32(512 << 10))
     }
 
     /// The words to run: the command's, behind setpriv's parent-death signal when it asks for it; nil when its

@@ -53,9 +53,9 @@ public enum StreamSplit {
     public static let farProbeRoundTrip = 0.025
 
     /// What a link probe's round trip decides on a first listing: how many connections the big streams need
-    /// open now (1: none), or nil when it decides nothing. `auto`: as many as it runs at that round trip
-    /// (`autoMost`) above 12.5 ms; none at 12.5 ms or less; on the near link of docs/benchmarks.md (12.5-16.8 ms) one, so
-    /// that the second stream starts with the first instead of logging in after the plan. `streams: N`: N on
+    /// open now (1: none), or nil when it decides nothing. `auto`: above 12.5 ms as many as it runs at that
+    /// round trip (`autoMost`): on the near link of docs/benchmarks.md (12.5-16.8 ms) one, so that the second
+    /// stream starts with the first instead of logging in after the plan; none at 12.5 ms or less. `streams: N`: N on
     /// a far link; on a near one nothing (the listing's login may still prove slow).
     public static func lanesAhead(_ setting: StreamCount, probedRoundTrip roundTrip: Double) -> Int? {
         switch setting {
