@@ -60,22 +60,16 @@ extension ManifestStore {
                 // Bound through SQLite's C API, as the manifest's rows are (`record`): GRDB's boxed arguments cost
                 // as much as the insert itself, 20,000 times for a purge of 20,000 files.
                 try Self.insert(db, entries, many: Self.auditInsertMany, one: Self.auditInsertOne) { statement, base, entry, next in
-                    entry.source.withCString { source in
-                        entry.folder.withCString { folder in
-                            entry.path.withUnsafeBytes { path in
-                                entry.libraryPath.withUnsafeBytes { library in
-                                    sqlite3_bind_int64(statement, base + 1, entry.time)
-                                    sqlite3_bind_int64(statement, base + 2, entry.cycle)
-                                    sqlite3_bind_text(statement, base + 3, source, -1, nil)
-                                    sqlite3_bind_text(statement, base + 4, folder, -1, nil)
-                                    Self.bindBlob(statement, base + 5, path)
-                                    sqlite3_bind_int64(statement, base + 6, entry.size)
-                                    sqlite3_bind_int64(statement, base + 7, entry.mtime)
-                                    Self.bindBlob(statement, base + 8, library)
-                                    return next()
-                                }
-                            }
-                        }
+                    Self.pinned(entry.source, entry.folder, entry.path, entry.libraryPath) { source, folder, path, library in
+                        sqlite3_bind_int64(statement, base + 1, entry.time)
+                        sqlite3_bind_int64(statement, base + 2, entry.cycle)
+                        sqlite3_bind_text(statement, base + 3, source, -1, nil)
+                        sqlite3_bind_text(statement, base + 4, folder, -1, nil)
+                        Self.bindBlob(statement, base + 5, path)
+                        sqlite3_bind_int64(statement, base + 6, entry.size)
+                        sqlite3_bind_int64(statement, base + 7, entry.mtime)
+                        Self.bindBlob(statement, base + 8, library)
+                        return next()
                     }
                 }
                 return try Self.appendOutbox(db, outbox, limit: outboxLimit)

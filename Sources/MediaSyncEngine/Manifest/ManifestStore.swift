@@ -214,21 +214,15 @@ public final class ManifestStore: Sendable {
                 // go `rowsPerInsert` to a statement (the rest one by one): a fifth less of SQLite's time per
                 // row than one statement each.
                 try Self.insert(db, rows, many: Self.insertMany, one: Self.insertOne) { statement, base, row, next in
-                    row.source.withCString { source in
-                        row.folder.withCString { folder in
-                            row.remotePath.withUnsafeBytes { remote in
-                                row.libraryPath.withUnsafeBytes { library in
-                                    sqlite3_bind_text(statement, base + 1, source, -1, nil)
-                                    sqlite3_bind_text(statement, base + 2, folder, -1, nil)
-                                    Self.bindBlob(statement, base + 3, remote)
-                                    sqlite3_bind_int64(statement, base + 4, row.size)
-                                    sqlite3_bind_int64(statement, base + 5, row.mtime)
-                                    Self.bindBlob(statement, base + 6, library)
-                                    sqlite3_bind_int64(statement, base + 7, row.syncedAt)
-                                    return next()
-                                }
-                            }
-                        }
+                    Self.pinned(row.source, row.folder, row.remotePath, row.libraryPath) { source, folder, remote, library in
+                        sqlite3_bind_text(statement, base + 1, source, -1, nil)
+                        sqlite3_bind_text(statement, base + 2, folder, -1, nil)
+                        Self.bindBlob(statement, base + 3, remote)
+                        sqlite3_bind_int64(statement, base + 4, row.size)
+                        sqlite3_bind_int64(statement, base + 5, row.mtime)
+                        Self.bindBlob(statement, base + 6, library)
+                        sqlite3_bind_int64(statement, base + 7, row.syncedAt)
+                        return next()
                     }
                 }
                 return try Self.appendOutbox(db, outbox, limit: outboxLimit)
@@ -250,6 +244,19 @@ public final class ManifestStore: Sendable {
             + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
             + " ON CONFLICT (source, folder, remote_path, size, mtime)"
             + " DO UPDATE SET library_path = excluded.library_path, synced_at = excluded.synced_at"
+    }
+
+    /// The bytes a row binds in place, pinned for `body`: its source and folder as C strings, its two paths
+    /// (the remote one and the library's) as raw bytes. The manifest's rows and the purge audit's both bind these.
+    static func pinned(_ source: String, _ folder: String, _ path: [UInt8], _ libraryPath: [UInt8],
+                       _ body: (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Int32) -> Int32 {
+        source.withCString { source in
+            folder.withCString { folder in
+                path.withUnsafeBytes { path in
+                    libraryPath.withUnsafeBytes { library in body(source, folder, path, library) }
+                }
+            }
+        }
     }
 
     /// Inserts `rows` with statements of our own (`many` holds `rowsPerInsert` rows, `one` one), bound and stepped
