@@ -64,6 +64,16 @@ func sh(_ script: String, stdin: Stdio = .ignore) -> Command {
     Command("/bin/sh", ["-c", script], stdin: stdin)
 }
 
+/// Whether `pid` is dead (`isDead`) within `seconds`: a process killed by a signal has closed its files (its
+/// pipe's end) a moment before the kernel marks it a zombie, and on a loaded machine that moment can be seen.
+func diesSoon(_ pid: Int32, within seconds: Double = 5) -> Bool {
+    for _ in 0..<Int(seconds * 100) {
+        if isDead(pid) { return true }
+        usleep(10_000)
+    }
+    return isDead(pid)
+}
+
 /// Whether `pid` is gone or only a zombie waiting for someone else (init) to reap it.
 func isDead(_ pid: Int32) -> Bool {
     guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
