@@ -51,7 +51,9 @@ final class ServeHarness: @unchecked Sendable {
             let path = "\(dir)/\(prefix)\(i).png"
             var bytes = [UInt8](repeating: UInt8(i & 0xFF), count: size)
             if size >= 8 { withUnsafeBytes(of: UInt64(i).littleEndian) { bytes.replaceSubrange(0..<8, with: $0) } }
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            // Written in place, and a failure thrown with its reason: `createFile` only returns false (once, on a
+            // loaded fresh root, the next line then failed with "the file doesn't exist", the cause unknown).
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
             try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
         }
     }
